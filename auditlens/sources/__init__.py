@@ -1,0 +1,14 @@
+"""Finding and opening inputs: files, directories, globs, lists, file objects and stdin.
+
+Every reader accepts the same ``source`` forms and gets back an ordered list of
+:class:`InputFile`. Compression is recognised from the first bytes (collectors often gzip
+rotated logs without renaming them), not from the file name.
+"""
+
+from __future__ import annotations
+
+from .compression import open_decompressed
+from .inputs import InputFile, Source, expand_sources
+from .lines import iter_lines
+
+__all__ = ["InputFile", "Source", "expand_sources", "iter_lines", "open_decompressed"]
