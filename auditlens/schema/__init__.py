@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from ._column import TIME, Column, TableSchema
+from .activity import ACTIVITY
 from .auditd import AUDITD_EVENTS, AUDITD_RECORDS
 from .common import REJECTS
 
 TABLES: dict[str, TableSchema] = {
-    t.name: t for t in (AUDITD_EVENTS, AUDITD_RECORDS, REJECTS)
+    t.name: t for t in (ACTIVITY, AUDITD_EVENTS, AUDITD_RECORDS, REJECTS)
 }
 
-__all__ = ["AUDITD_EVENTS", "AUDITD_RECORDS", "REJECTS", "TABLES", "TIME", "Column", "TableSchema"]
+__all__ = ["ACTIVITY", "AUDITD_EVENTS", "AUDITD_RECORDS", "REJECTS", "TABLES", "TIME", "Column", "TableSchema"]

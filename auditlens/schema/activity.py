@@ -1,0 +1,34 @@
+"""The unified who-did-what table: one row per action, the same vocabulary for node and API."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from ._column import TIME, Column, TableSchema
+
+_str = pa.string()
+
+ACTIVITY = TableSchema(
+    "activity",
+    "One row per action from either source (auditd events, Kubernetes requests) with the "
+    "PCI DSS 10.2.2 details: who, what, when, outcome, origin and the affected object.",
+    (
+        Column("time", TIME, "When the action happened (UTC).", "auditd msg=audit / k8s stageTimestamp"),
+        Column("source", _str, "Which log it came from: auditd or k8s.", "reader"),
+        Column("cluster", _str, "Cluster name or id, when known.", "k8s cluster / --cluster"),
+        Column("node", _str, "Node the auditd event was logged on.", "auditd node"),
+        Column("actor", _str, "The accountable person: login user (auid) even after sudo/su; k8s authenticated user.", "auid_name / user"),
+        Column("actor_kind", _str, "human, service-account, system or anonymous.", "derived"),
+        Column("acting_as", _str, "Identity the action ran as: euid/uid name after sudo, or the impersonated user.", "euid_name / impersonatedUser"),
+        Column("action", _str, "What was done (normalised verb, or k8s verb + resource).", "action / verb"),
+        Column("object", _str, "The affected data, component, resource or service.", "object_primary / objectRef"),
+        Column("object_kind", _str, "Kind of the object (file, account, pods, secrets…).", "object_kind / resource"),
+        Column("namespace", _str, "Kubernetes namespace of the object.", "objectRef.namespace"),
+        Column("outcome", _str, "success, failure or denied.", "result / responseStatus.code / decision"),
+        Column("reason", _str, "Why it failed or was allowed (errno, authorization reason, status message).", "errno / authorization.k8s.io/reason"),
+        Column("origin", _str, "Where it came from: source IP, remote host or terminal.", "addr / hostname / terminal / sourceIPs"),
+        Column("session", pa.int64(), "Login session id (auditd ses); null for k8s.", "ses"),
+        Column("latency_ms", pa.float64(), "Request latency in milliseconds (k8s).", "stageTimestamp - requestReceivedTimestamp"),
+        Column("evidence", _str, "Where the proof is: file:line and serial (auditd) or auditID (k8s).", "provenance"),
+    ),
+)

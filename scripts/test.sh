@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install everything the tests need into ./.venv and run them. Usage: bash scripts/test.sh [pytest args]
+#
+# - Python side: a fresh virtualenv with auditlens and its test extras.
+# - Reference tools: when run as root on a Debian/Ubuntu machine and they are missing, installs
+#   Debian's auditd (ausearch/aureport, the reference implementation) and what the end-to-end
+#   tests drive (openssh-server, sudo, nftables, iptables). Without them those tests skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+command -v ausearch >/dev/null 2>&1 || need_pkgs+=(auditd)
+command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-server)
+command -v sudo >/dev/null 2>&1 || need_pkgs+=(sudo)
+command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need_pkgs+=(nftables)
+command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need_pkgs+=(iptables)
+command -v sshpass >/dev/null 2>&1 || need_pkgs+=(sshpass)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing reference tools: ${need_pkgs[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  else
+    echo "note: ${need_pkgs[*]} missing and not installable here; the tests that need them will skip"
+  fi
+fi
+
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test]'
+exec .venv/bin/python -m pytest "$@"
