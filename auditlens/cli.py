@@ -11,30 +11,40 @@ import click
 
 from .errors import AuditlensError, SourceError
 from .rejects import RejectLog
-from .sources import InputFile, expand_sources
+from .sources import expand_sources
 
 
 def _split_by_type(sources: tuple[str, ...], source_type: str) -> dict[str, list[str]]:
-    """Expand the sources and route each file to a reader by its content (or by --source-type)."""
+    """Expand the sources and route each file to a reader by its content (or by --source-type).
+
+    A file named on the command line that is neither kind is an error; files found by walking a
+    directory that are neither kind (a README, a copied passwd file) are skipped and listed on
+    stderr, so nothing is skipped silently.
+    """
     from .detect import detect_file
 
     routed: dict[str, list[str]] = {}
-    for inp in expand_sources(list(sources)):
-        kind = source_type if source_type != "auto" else detect_file(inp)
-        if kind is None:
-            if inp.size == 0:
-                continue  # an empty file holds no lines to account for
-            raise SourceError(
-                "cannot tell whether this is an auditd or a Kubernetes audit log; "
-                "use --source-type auditd|k8s",
-                file=inp.name,
-            )
-        routed.setdefault(kind, []).append(inp.name)
+    skipped: list[str] = []
+    for item in sources:
+        from_dir = item != "-" and Path(item).is_dir()
+        for inp in expand_sources(item):
+            kind = source_type if source_type != "auto" else detect_file(inp)
+            if kind is None:
+                if inp.size == 0:
+                    continue  # an empty file holds no lines to account for
+                if from_dir:
+                    skipped.append(inp.name)
+                    continue
+                raise SourceError(
+                    "cannot tell whether this is an auditd or a Kubernetes audit log; "
+                    "use --source-type auditd|k8s",
+                    file=inp.name,
+                )
+            routed.setdefault(kind, []).append(inp.name)
+    if skipped:
+        shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
+        click.echo(f"auditlens: skipped {len(skipped)} file(s) that are not audit logs: {shown}", err=True)
     return routed
-
-
-def _inputs_of(routed: dict[str, list[str]]) -> list[InputFile]:
-    return [i for names in routed.values() for i in expand_sources(names)]
 
 
 def _write_rejects(log: RejectLog, path: str | None) -> None:
