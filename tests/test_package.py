@@ -59,3 +59,12 @@ def test_every_column_is_documented() -> None:
         assert table.doc
         for col in table:
             assert col.doc.strip(), f"{table.name}.{col.name} has no doc"
+
+
+def test_docs_tables_match_the_schema_declarations() -> None:
+    from pathlib import Path
+
+    from auditlens.schema.docs import render
+
+    committed = (Path(__file__).resolve().parents[1] / "docs" / "tables.md").read_text()
+    assert committed == render(), "docs/tables.md is stale: python -m auditlens.schema.docs > docs/tables.md"
