@@ -1,11 +1,141 @@
-"""Placeholder: interpret + normalise one event into column values (being written)."""
+"""One assembled event → the values of its AUDITD_EVENTS columns (interpretation + who/what).
+
+The reader calls :func:`event_row` once per event and adds node, serial, time and provenance
+itself. Typed columns come from the event's SYSCALL record first, then from the first other
+record that has the field (user-space events have a single record anyway).
+"""
+
 from __future__ import annotations
 
 from typing import Any
 
-from .ids import IdNames
-from .model import Event
+from ..schema.auditd import AUDITD_EVENTS
+from . import interpret as itp
+from .ids import IdNames, parse_id
+from .model import Event, Record
+from .normalize import normalize
+from .tables import arch_name, syscall_name
+
+READER_COLUMNS = frozenset({"node", "serial", "time", "file", "line", "record_types", "record_count"})
+ROW_COLUMNS: tuple[str, ...] = tuple(n for n in AUDITD_EVENTS.names if n not in READER_COLUMNS)
+"""The columns event_row fills, in schema order (everything but node/serial/time/provenance)."""
+
+_ID_COLUMNS = ("auid", "uid", "euid", "suid", "fsuid", "gid", "egid")
+_USER_NAMES = {"auid_name": "auid", "uid_name": "uid", "euid_name": "euid"}
+_INT_COLUMNS = ("pid", "ppid")
+_DECODED = ("exe", "comm", "acct", "cmd")
+_CLEANED = ("tty", "terminal", "addr", "hostname")
+_PLAIN = ("op", "unit", "res", "subj")
+_AVC_TYPES = frozenset({"AVC", "USER_AVC"})
+_AVC_RESULTS = {"denied": "failed", "granted": "success"}
+
+
+def _fields(records: list[Record]) -> dict[str, tuple[str, Record]]:
+    """Field name → (value as logged, its record); the SYSCALL record wins, then input order."""
+    out: dict[str, tuple[str, Record]] = {}
+    ordered = sorted(records, key=lambda r: r.type != "SYSCALL")
+    for r in ordered:
+        if r.type in ("PATH", "EXECVE", "PROCTITLE", "EOE", "SOCKADDR"):
+            continue
+        for k, v in r.fields.items():
+            if k not in out:
+                out[k] = (v, r)
+    return out
+
+
+def _enriched(r: Record, name: str) -> str | None:
+    return r.enriched.get(name.upper()) if r.enriched else None
 
 
 def event_row(event: Event, ids: IdNames) -> dict[str, Any]:
-    return {}
+    """Interpret and normalise one event into AUDITD_EVENTS column values."""
+    recs = event.records
+    row: dict[str, Any] = dict.fromkeys(ROW_COLUMNS)
+    if not recs:
+        return row
+    row["event_type"] = recs[0].type
+    f = _fields(recs)
+    node = event.node
+
+    for col in _ID_COLUMNS:
+        got = f.get(col)
+        if got is not None:
+            row[col] = parse_id(got[0])
+    for col, src in _USER_NAMES.items():
+        got = f.get(src)
+        if got is not None:
+            row[col] = ids.user(got[0], _enriched(got[1], src), node)
+    got = f.get("gid")
+    if got is not None:
+        row["gid_name"] = ids.group(got[0], _enriched(got[1], "gid"), node)
+    for col in _INT_COLUMNS:
+        got = f.get(col)
+        if got is not None:
+            row[col] = itp.to_int(got[0])
+    for col in _DECODED:
+        got = f.get(col)
+        if got is not None:
+            row[col] = itp.clean(itp.decode_value(got[0], itp.is_encoded_field(got[1].type, col)))
+    if row["acct"] is not None:
+        row["acct"] = row["acct"].rstrip(":") or None
+    for col in _CLEANED:
+        got = f.get(col)
+        if got is not None:
+            row[col] = itp.clean(itp.unquote(got[0])[0])
+    for col in _PLAIN:
+        got = f.get(col)
+        if got is not None:
+            row[col] = itp.clean(itp.unquote(got[0])[0])
+
+    arch: str | None = None
+    sc = event.first("SYSCALL")
+    if sc is not None:
+        sf = sc.fields
+        hexarch = sf.get("arch")
+        arch = (_enriched(sc, "arch") or (arch_name(hexarch) if hexarch else None))
+        row["arch"] = arch
+        nr = itp.to_int(sf.get("syscall"))
+        row["syscall_nr"] = nr
+        if nr is not None:
+            row["syscall"] = (syscall_name(arch, nr) if arch else None) or _enriched(sc, "syscall")
+        success = sf.get("success")
+        row["success"] = None if success is None else success == "yes"
+        ex = itp.to_int(sf.get("exit"))
+        row["exit"] = ex
+        row["errno"] = itp.errno_of(ex)
+
+    cwd = event.first("CWD")
+    if cwd is not None:
+        row["cwd"] = itp.clean(itp.field(cwd, "cwd"))
+    row["paths"] = itp.path_items(recs)
+    row["argv"] = itp.execve_argv(recs)
+    pt = event.first("PROCTITLE")
+    if pt is not None:
+        row["proctitle"] = itp.proctitle(pt.fields.get("proctitle"))
+
+    for r in recs:
+        if r.type in _AVC_TYPES or "apparmor" in r.fields:
+            avc = itp.parse_avc(r)
+            if avc is not None:
+                row["avc_result"] = avc.result
+                row["avc_permissions"] = avc.permissions
+                row["scontext"] = avc.scontext
+                row["tcontext"] = avc.tcontext
+                row["tclass"] = avc.tclass
+                row["permissive"] = avc.permissive
+                row["apparmor_profile"] = avc.apparmor_profile
+                break
+
+    sa = event.first("SOCKADDR")
+    if sa is not None:
+        dec = itp.decode_sockaddr(sa.fields.get("saddr"), big_endian=arch in itp.BIG_ENDIAN_ARCHES)
+        if dec is not None:
+            row["saddr_family"] = dec.family
+            row["saddr_address"] = dec.address
+            row["saddr_port"] = dec.port
+
+    row.update(normalize(event, ids, arch=arch))
+    if row["result"] is None and row["avc_result"] in _AVC_RESULTS and row["event_type"] in _AVC_TYPES:
+        # an access decision's outcome is the decision itself (no res=/success= to read)
+        row["result"] = _AVC_RESULTS[row["avc_result"]]
+    return row

@@ -1,0 +1,332 @@
+"""What logged auditd values mean: the interpretation ``ausearch -i`` gives, as plain functions.
+
+Values reach us exactly as logged (see ``Record.fields``): a double-quoted value is a literal
+string; an *unquoted* value of a field that auditd may encode (``name``, ``exe``, ``proctitle``,
+``cmd``, ``data``, argv …; the list is ``tables.is_encoded_field``) is hex of the raw bytes,
+which auditd writes whenever the string has a space, a quote, a control or a non-ASCII byte.
+``(null)`` and ``?`` are auditd's spellings of "no value".
+
+Each function here is stateless and small so it can be tested alone; ``event_row`` combines them.
+References: audit-userspace ``auparse/interpret.c`` (print_sockaddr, print_proctitle, execve
+handling) and ``auparse/typetab.h``; the corpora under ``../shared/corpora/auditd``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .ids import parse_id
+from .model import Record
+from .tables import errno_name, is_encoded_field, socket_family_name
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+NULL_SPELLINGS = frozenset({"(null)", "?", "(none)", ""})
+
+
+# --- strings ---------------------------------------------------------------------------------
+
+def is_hex(value: str) -> bool:
+    """True when ``value`` looks like auditd's hex encoding (non-empty, even length, hex digits)."""
+    return len(value) > 0 and len(value) % 2 == 0 and all(c in _HEX for c in value)
+
+
+def decode_hex_bytes(value: str) -> bytes:
+    """Hex text → bytes (caller checked ``is_hex``)."""
+    return bytes.fromhex(value)
+
+
+def to_text(data: bytes) -> str:
+    """Bytes from the log → str; undecodable bytes become ``\\xNN`` so nothing is lost or invalid."""
+    return data.decode("utf-8", errors="backslashreplace")
+
+
+def unquote(value: str) -> tuple[str, bool]:
+    """Strip one pair of surrounding double quotes; say whether there were any."""
+    if len(value) >= 2 and value[0] == '"' and value[-1] == '"':
+        return value[1:-1], True
+    return value, False
+
+
+def decode_value(value: str | None, encodable: bool) -> str | None:
+    """The string a logged value stands for: quotes removed, hex decoded when the field may be.
+
+    Keeps auditd's "no value" spellings as they are (``(null)``, ``?``); see :func:`clean`.
+    """
+    if value is None:
+        return None
+    text, quoted = unquote(value)
+    if quoted or not encodable or not is_hex(text):
+        return text
+    return to_text(decode_hex_bytes(text))
+
+
+def clean(value: str | None) -> str | None:
+    """auditd's "no value" spellings (``(null)``, ``?``, ``(none)``, empty) → None."""
+    if value is None or value in NULL_SPELLINGS:
+        return None
+    return value
+
+
+def field(record: Record, name: str) -> str | None:
+    """The decoded value of one field of a record (None when absent)."""
+    raw = record.fields.get(name)
+    if raw is None:
+        return None
+    return decode_value(raw, is_encoded_field(record.type, name))
+
+
+def to_int(value: str | None, base: int = 10) -> int | None:
+    """Parse an integer field; None when absent or malformed (never raises)."""
+    if value is None:
+        return None
+    try:
+        return int(value.strip('"'), base)
+    except ValueError:
+        return None
+
+
+# --- PROCTITLE and EXECVE ----------------------------------------------------------------------
+
+def proctitle(value: str | None) -> str | None:
+    """PROCTITLE ``proctitle=`` → the command line, NUL separators shown as spaces."""
+    if value is None:
+        return None
+    text, quoted = unquote(value)
+    if quoted or not is_hex(text):
+        return clean(text)
+    raw = decode_hex_bytes(text).rstrip(b"\x00")
+    return to_text(raw.replace(b"\x00", b" "))
+
+
+_ARG_RE = re.compile(r"a(\d+)(?:\[(\d+)\]|(_len))?\Z")
+
+
+def _arg_bytes(value: str) -> bytes:
+    text, quoted = unquote(value)
+    if quoted or not is_hex(text):
+        return text.encode("utf-8", errors="surrogateescape")
+    return decode_hex_bytes(text)
+
+
+def execve_argv(records: Iterable[Record]) -> list[str | None] | None:
+    """The argv of an execve from its EXECVE record(s).
+
+    Handles ``argc``, ``aN="…"`` or hex, long arguments split as ``aN_len=`` + ``aN[0]=…
+    aN[1]=…`` and arguments spread over several EXECVE records. A missing argument (lost
+    record) is None, so the list still has ``argc`` entries.
+    """
+    whole: dict[int, bytes] = {}
+    parts: dict[int, dict[int, bytes]] = {}
+    argc: int | None = None
+    seen = False
+    for r in records:
+        if r.type != "EXECVE":
+            continue
+        seen = True
+        for key, value in r.fields.items():
+            if key == "argc":
+                argc = to_int(value)
+                continue
+            m = _ARG_RE.match(key)
+            if m is None or m.group(3):
+                continue
+            idx = int(m.group(1))
+            if m.group(2) is not None:
+                parts.setdefault(idx, {})[int(m.group(2))] = _arg_bytes(value)
+            else:
+                whole[idx] = _arg_bytes(value)
+    if not seen:
+        return None
+    highest = max([*whole, *parts], default=-1) + 1
+    n = argc if argc is not None and argc >= highest else highest
+    argv: list[str | None] = []
+    for i in range(n):
+        if i in whole:
+            argv.append(to_text(whole[i]))
+        elif i in parts:
+            chunks = parts[i]
+            argv.append(to_text(b"".join(chunks[k] for k in sorted(chunks))))
+        else:
+            argv.append(None)
+    return argv
+
+
+# --- SYSCALL -----------------------------------------------------------------------------------
+
+def errno_of(exit_value: int | None) -> str | None:
+    """A negative syscall exit → its errno name (``-13`` → ``EACCES``); None otherwise."""
+    if exit_value is None or exit_value >= 0 or exit_value < -4095:
+        return None
+    return errno_name(-exit_value)
+
+
+# --- SOCKADDR ----------------------------------------------------------------------------------
+
+BIG_ENDIAN_ARCHES = frozenset({"ppc", "ppc64", "s390", "s390x", "mips", "mips64", "sparc", "sparc64"})
+_AF_UNIX, _AF_INET, _AF_INET6, _AF_NETLINK = 1, 2, 10, 16
+_FAMILY_TEXT = {_AF_UNIX: "local", _AF_INET: "inet", _AF_INET6: "inet6", _AF_NETLINK: "netlink"}
+_FAMILY_COLUMN = {_AF_UNIX: "unix", _AF_INET: "inet", _AF_INET6: "inet6", _AF_NETLINK: "netlink"}
+
+
+@dataclass(frozen=True, slots=True)
+class Sockaddr:
+    """A decoded ``saddr``: ``text`` is auparse's rendering (``{ fam=inet laddr=… lport=… }``)."""
+
+    family: str | None
+    address: str | None
+    port: int | None
+    text: str
+
+
+def _family_name(fam: int) -> str | None:
+    return _FAMILY_TEXT.get(fam) or socket_family_name(fam)
+
+
+def _inet6_text(raw: bytes, scope: int) -> str:
+    addr = ipaddress.IPv6Address(raw)
+    mapped = addr.ipv4_mapped
+    text = f"::ffff:{mapped}" if mapped is not None else addr.compressed
+    if scope and addr.is_link_local:
+        text += f"%{scope}"
+    return text
+
+
+def decode_sockaddr(value: str | None, *, big_endian: bool = False) -> Sockaddr | None:
+    """SOCKADDR ``saddr=`` hex → family, address, port and auparse's text.
+
+    The family is in the logging machine's byte order: pass ``big_endian`` for ppc64/s390x
+    logs (from the event's arch). Port and IP are network order. Unix paths stop at the first
+    NUL; an abstract socket (leading NUL) gets ``@`` in ``address``.
+    """
+    if value is None:
+        return None
+    text, quoted = unquote(value)
+    if quoted or not is_hex(text) or len(text) < 4:
+        return Sockaddr(None, None, None, f"malformed-host({text})")
+    raw = decode_hex_bytes(text)
+    fam = int.from_bytes(raw[0:2], "big" if big_endian else "little")
+    name = _family_name(fam)
+    if name is None:
+        return Sockaddr(None, None, None, f"unknown-family({fam})")
+    column = _FAMILY_COLUMN.get(fam, name)
+    if fam == _AF_UNIX:
+        path = raw[2:]
+        if path[:1] == b"\x00":
+            body = path[1:].split(b"\x00", 1)[0][:108]
+            return Sockaddr(column, "@" + to_text(body), None, f"{{ fam={name} path={to_text(body)} }}")
+        body = path.split(b"\x00", 1)[0]
+        return Sockaddr(column, to_text(body), None, f"{{ fam={name} path={to_text(body)} }}")
+    if fam == _AF_INET:
+        if len(raw) < 16:
+            return Sockaddr(column, None, None, f"{{ fam={name} sockaddr len too short }}")
+        port = int.from_bytes(raw[2:4], "big")
+        addr = str(ipaddress.IPv4Address(raw[4:8]))
+        return Sockaddr(column, addr, port, f"{{ fam={name} laddr={addr} lport={port} }}")
+    if fam == _AF_INET6:
+        if len(raw) < 28:
+            return Sockaddr(column, None, None, f"{{ fam={name} sockaddr6 len too short }}")
+        port = int.from_bytes(raw[2:4], "big")
+        scope = int.from_bytes(raw[24:28], "big" if big_endian else "little")
+        addr = _inet6_text(raw[8:24], scope)
+        return Sockaddr(column, addr, port, f"{{ fam={name} laddr={addr} lport={port} }}")
+    if fam == _AF_NETLINK:
+        order = "big" if big_endian else "little"
+        pid = int.from_bytes(raw[4:8], order) if len(raw) >= 8 else 0
+        return Sockaddr(column, str(pid), None, f"{{ fam={name} nlnk-fam={fam} nlnk-pid={pid} }}")
+    return Sockaddr(column, None, None, f"{{ fam={name} (unsupported) }}")
+
+
+# --- SELinux and AppArmor AVC ------------------------------------------------------------------
+
+_AVC_RE = re.compile(r"avc:\s*(\w+)\s*\{\s*([^}]*?)\s*\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Avc:
+    """One access decision of SELinux (AVC/USER_AVC) or AppArmor."""
+
+    result: str | None
+    permissions: list[str] | None
+    scontext: str | None = None
+    tcontext: str | None = None
+    tclass: str | None = None
+    permissive: bool | None = None
+    apparmor_profile: str | None = None
+
+
+def _record_text(record: Record) -> str:
+    """Every key and value of a record as one string, for free text such as ``avc: denied {…}``."""
+    return " ".join(k if v == "" else f"{k}={v}" for k, v in record.fields.items())
+
+
+def parse_avc(record: Record) -> Avc | None:
+    """An AVC / USER_AVC record → the decision, permissions, contexts, class and permissive.
+
+    The ``avc:  denied  { read write } for`` prefix is free text, not key=value: it is taken
+    from ``seresult``/``seperms`` when the lexer made those (as auparse does) or found in the
+    record's text. AppArmor uses an AVC record too: ``apparmor="DENIED" operation=… profile=…``.
+    """
+    f = record.fields
+    apparmor = f.get("apparmor")
+    if apparmor is not None:
+        mask = f.get("denied_mask") or f.get("requested_mask")
+        perms = [unquote(mask)[0]] if mask else None
+        return Avc(
+            result=unquote(apparmor)[0].lower(),
+            permissions=perms,
+            tclass=clean(unquote(f["class"])[0]) if "class" in f else None,
+            apparmor_profile=field(record, "profile"),
+        )
+    result: str | None = None
+    perms_list: list[str] | None = None
+    if "seresult" in f:
+        result = unquote(f["seresult"])[0]
+        seperms = f.get("seperms")
+        perms_list = unquote(seperms)[0].replace(",", " ").split() if seperms else None
+    else:
+        m = _AVC_RE.search(_record_text(record))
+        if m is not None:
+            result = m.group(1)
+            perms_list = m.group(2).replace(",", " ").split()
+    if result is None and "scontext" not in f:
+        return None
+    permissive = f.get("permissive")
+    return Avc(
+        result=result,
+        permissions=perms_list,
+        scontext=clean(unquote(f.get("scontext", ""))[0]),
+        tcontext=clean(unquote(f.get("tcontext", ""))[0]),
+        tclass=clean(unquote(f.get("tclass", ""))[0]),
+        permissive=None if permissive is None else permissive.strip("'\"") == "1",
+    )
+
+
+# --- PATH --------------------------------------------------------------------------------------
+
+def path_item(record: Record) -> dict[str, Any]:
+    """One PATH record → a PATH_ITEM struct (name decoded, ids as ints, mode kept in octal)."""
+    f = record.fields
+    return {
+        "item": to_int(f.get("item")),
+        "name": clean(field(record, "name")),
+        "nametype": f.get("nametype"),
+        "inode": to_int(f.get("inode")),
+        "dev": f.get("dev"),
+        "mode": f.get("mode"),
+        "ouid": parse_id(f.get("ouid")),
+        "ogid": parse_id(f.get("ogid")),
+        "obj": clean(unquote(f["obj"])[0]) if "obj" in f else None,
+    }
+
+
+def path_items(records: Sequence[Record]) -> list[dict[str, Any]] | None:
+    """All PATH records of an event in item order (None when there are none)."""
+    items = [path_item(r) for r in records if r.type == "PATH"]
+    if not items:
+        return None
+    items.sort(key=lambda p: (p["item"] is None, p["item"] if p["item"] is not None else 0))
+    return items
