@@ -6,9 +6,10 @@ from ._column import TIME, Column, TableSchema
 from .activity import ACTIVITY
 from .auditd import AUDITD_EVENTS, AUDITD_RECORDS
 from .common import REJECTS
+from .k8s import K8S_EVENTS
 
 TABLES: dict[str, TableSchema] = {
-    t.name: t for t in (ACTIVITY, AUDITD_EVENTS, AUDITD_RECORDS, REJECTS)
+    t.name: t for t in (ACTIVITY, AUDITD_EVENTS, AUDITD_RECORDS, K8S_EVENTS, REJECTS)
 }
 
-__all__ = ["ACTIVITY", "AUDITD_EVENTS", "AUDITD_RECORDS", "REJECTS", "TABLES", "TIME", "Column", "TableSchema"]
+__all__ = ["ACTIVITY", "AUDITD_EVENTS", "AUDITD_RECORDS", "K8S_EVENTS", "REJECTS", "TABLES", "TIME", "Column", "TableSchema"]

@@ -1,0 +1,275 @@
+"""One input file → raw rows: finding the units (JSON values, container records, text lines).
+
+A *unit* is what holds Events: one JSON line, a pretty-printed JSON value spread over several
+lines, a CRI record joined from its ``P`` partial lines, a docker json-file record joined from its
+split ``log`` pieces, a legacy text line. Detection is per line, so mixed files read fine.
+
+Accounting (the "nothing lost" rule): every physical line belongs to exactly one unit or is
+blank. A unit that gave at least one row counts its lines in ``lines_in_rows``; one that gave only
+rejects in ``lines_in_rejects``; one that gave neither (an empty EventList, ``[]``) and blank lines
+in ``lines_empty``; so ``lines = lines_in_rows + lines_in_rejects + lines_empty``. Each Event that
+cannot be read (a bad line, a bad item inside a list) is one reject, reported at the unit's first
+line. A multi-line value spanning lines 3–40 is one unit of 38 lines whose rows have ``line`` 3.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import IO, Any
+
+import orjson
+
+from ..rejects import Rejecter
+from .event import Origin, event_row, why_malformed
+from .wrappers import WRAPPERS, Bad, Decoded, decode_text, decode_value, loads
+
+CRI_LINE = re.compile(rb"^(\d{4}-\d\d-\d\dT\S+) (stdout|stderr) ([FP])(?::\S*)? ?(.*)$", re.DOTALL)
+"""kubelet's CRI log line: ``<RFC3339Nano> <stream> <tag> <content>``; tag P = partial."""
+EXPORT_LINE = re.compile(rb"^(\d{4}-\d\d-\d\dT\S+) ([\[{].*)$", re.DOTALL)
+"""CloudWatch Logs export to S3: ``<ISO time> <message>``."""
+_DEPTH_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
+_OPENERS = (b"{", b"[", b",", b":")
+_BOM = b"\xef\xbb\xbf"
+MAX_VALUE_LINES = 1_000_000
+MAX_VALUE_BYTES = 256 * 1024 * 1024
+_READ_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError)
+try:  # decompressors raise their own errors on a corrupt stream
+    import lzma
+    import zlib
+
+    _READ_ERRORS += (lzma.LZMAError, zlib.error)
+except ImportError:  # pragma: no cover
+    pass
+
+
+def depth_change(line: bytes) -> int:
+    """Net bracket depth of a line of JSON text (brackets inside strings do not count)."""
+    depth = 0
+    for m in _DEPTH_TOKEN.finditer(line):
+        tok = m.group()
+        if tok in (b"{", b"["):
+            depth += 1
+        elif tok in (b"}", b"]"):
+            depth -= 1
+    return depth
+
+
+class Account:
+    """Line counts of one read (see the module docstring for how they add up)."""
+
+    __slots__ = ("lines", "lines_empty", "lines_in_rejects", "lines_in_rows")
+
+    def __init__(self) -> None:
+        self.lines = 0
+        self.lines_in_rows = 0
+        self.lines_in_rejects = 0
+        self.lines_empty = 0
+
+
+def _as_read(raw: bytes | str) -> bytes | str:
+    """A reject's raw text without the line ending (as the other readers keep it)."""
+    return raw.rstrip(b"\r\n") if isinstance(raw, bytes) else raw
+
+
+_NOT_JSON = object()
+_DOCKER = WRAPPERS["docker"].claims
+
+
+class FileReader:
+    """Reads one input's units and yields its raw rows; rejects go to the Rejecter."""
+
+    def __init__(self, name: str, origin: Origin, rejecter: Rejecter, account: Account) -> None:
+        self.name = name
+        self.origin = origin
+        self.rejecter = rejecter
+        self.account = account
+        # container records being joined: key → [first line, parts, lines, wrapper, time]
+        self.pending: dict[tuple[str, Any], list[Any]] = {}
+        # a multi-line JSON value being collected: [first line, parts, depth, bytes]
+        self.value: list[Any] | None = None
+
+    # -- units --------------------------------------------------------------------------------
+
+    def emit(self, items: Iterator[Decoded], first: int, n_lines: int,
+             raw: bytes | str) -> Iterator[tuple]:
+        """Pass a unit's rows on, reject its Bad items, and count its lines.
+
+        A reject keeps the unit's text as read when the unit is the bad thing as a whole, and the
+        item's JSON text when it is one bad item among others (e.g. in an EventList)."""
+        found = list(items)
+        whole = len(found) == 1
+        rows = bad = 0
+        for item in found:
+            if type(item) is tuple:
+                rows += 1
+                yield item
+            else:
+                assert isinstance(item, Bad)
+                bad += 1
+                text = raw if whole or item.raw is None else item.raw
+                self.rejecter.reject(self.name, first, item.reason, _as_read(text))
+        acc = self.account
+        if rows:
+            acc.lines_in_rows += n_lines
+        elif bad:
+            acc.lines_in_rejects += n_lines
+        else:
+            acc.lines_empty += n_lines
+
+    def reject_unit(self, first: int, n_lines: int, reason: str, raw: bytes | str) -> None:
+        self.rejecter.reject(self.name, first, reason, _as_read(raw))
+        self.account.lines_in_rejects += n_lines
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def rows(self, stream: IO[bytes]) -> Iterator[tuple]:
+        o = self.origin
+        fast_loads = orjson.loads
+        decode_error = orjson.JSONDecodeError
+        acc = self.account
+        number = 0
+        try:
+            for raw in stream:
+                number += 1
+                if self.value is not None:
+                    yield from self.more_value(raw, number)
+                    continue
+                obj: Any = _NOT_JSON
+                if raw[:1] == b"{":
+                    try:
+                        obj = fast_loads(raw)
+                    except decode_error:
+                        pass
+                    else:
+                        # the common case, kept inline: one plain Event per line
+                        if (type(obj) is dict and "auditID" in obj
+                                and obj.get("kind", "Event") == "Event"
+                                and "k8s_audit_level" not in obj and "log_type" not in obj):
+                            try:
+                                row = event_row(obj, o, number)
+                            except (AttributeError, TypeError):
+                                self.reject_unit(number, 1, why_malformed(obj), raw)
+                                continue
+                            acc.lines_in_rows += 1
+                            yield row
+                            continue
+                yield from self.line(raw, number, obj)
+        except _READ_ERRORS as exc:
+            number += 1
+            self.reject_unit(number, 1, "the rest of the input could not be read (corrupt or "
+                             f"truncated: {exc})", b"")
+        acc.lines += number
+        yield from self.flush()
+
+    def line(self, raw: bytes, number: int, obj: Any) -> Iterator[tuple]:
+        """Any line that is not a plain one-line Event."""
+        o = self.origin
+        if obj is not _NOT_JSON:
+            if type(obj) is dict and _DOCKER(obj):
+                yield from self.docker(obj, raw, number)
+            else:
+                yield from self.emit(decode_value(obj, o, number), number, 1, raw)
+            return
+        text = raw.rstrip(b"\r\n")
+        if text.startswith(_BOM):
+            text = text[3:]
+        stripped = text.strip()
+        if not stripped:
+            self.account.lines_empty += 1
+            return
+        head = stripped[:1]
+        if head in (b"{", b"["):
+            try:
+                value = loads(stripped)
+            except (orjson.JSONDecodeError, RecursionError) as exc:
+                depth = depth_change(stripped)
+                if depth > 0 and stripped.rstrip().endswith(_OPENERS):
+                    self.value = [number, [stripped], depth, len(stripped)]
+                    return
+                self.reject_unit(number, 1, f"invalid JSON: {exc}", raw)
+                return
+            if type(value) is dict and _DOCKER(value):
+                yield from self.docker(value, raw, number)
+            else:
+                yield from self.emit(decode_value(value, o, number), number, 1, raw)
+            return
+        m = CRI_LINE.match(text)
+        if m is not None:
+            yield from self.container("cri", m.group(2), m.group(4), m.group(3) == b"P",
+                                      m.group(1).decode("ascii", "replace"), number, raw)
+            return
+        m = EXPORT_LINE.match(text)
+        if m is not None:
+            inner = o.inner("cloudwatch-export", time=m.group(1).decode("ascii", "replace"))
+            yield from self.emit(decode_text(m.group(2), inner, number), number, 1, raw)
+            return
+        yield from self.emit(decode_text(stripped, o, number), number, 1, raw)
+
+    def more_value(self, raw: bytes, number: int) -> Iterator[tuple]:
+        """One more line of a pretty-printed JSON value; the value is decoded once closed."""
+        value = self.value
+        assert value is not None
+        value[1].append(raw)
+        value[2] += depth_change(raw)
+        value[3] += len(raw)
+        first, parts = value[0], value[1]
+        if value[2] <= 0:
+            self.value = None
+            data = b"".join(parts)
+            try:
+                decoded = loads(data)
+            except (orjson.JSONDecodeError, RecursionError) as exc:
+                self.reject_unit(first, len(parts), f"invalid JSON value (lines {first}–{number}): "
+                                 f"{exc}", data)
+                return
+            yield from self.emit(decode_value(decoded, self.origin, first), first, len(parts), data)
+        elif len(parts) >= MAX_VALUE_LINES or value[3] >= MAX_VALUE_BYTES:
+            self.value = None
+            self.reject_unit(first, len(parts), f"JSON value starting at line {first} is not closed "
+                             f"after {len(parts)} lines", parts[0])
+
+    def container(self, form: str, stream_name: Any, content: bytes, partial: bool, when: str | None,
+                  number: int, raw: bytes) -> Iterator[tuple]:
+        """A CRI or docker record: partial pieces are kept until the record's last piece."""
+        key = (form, stream_name)
+        held = self.pending.get(key)
+        if partial:
+            if held is None:
+                self.pending[key] = [number, [content], 1, form, when]
+            else:
+                held[1].append(content)
+                held[2] += 1
+            return
+        first, n_lines = number, 1
+        if held is not None:
+            del self.pending[key]
+            held[1].append(content)
+            content = b"".join(held[1])
+            first, n_lines, when = held[0], held[2] + 1, held[4]
+        inner = self.origin.inner(form, time=when)
+        items = (Bad(f"{form} record: {i.reason}", i.raw) if isinstance(i, Bad) else i
+                 for i in decode_text(content, inner, first))
+        yield from self.emit(items, first, n_lines, raw if n_lines == 1 else content)
+
+    def docker(self, record: dict[str, Any], raw: bytes, number: int) -> Iterator[tuple]:
+        log: str = record["log"]
+        partial = not log.endswith("\n")
+        when = record.get("time") if isinstance(record.get("time"), str) else None
+        yield from self.container("docker", record.get("stream"),
+                                  log.encode("utf-8", "surrogatepass"), partial, when, number, raw)
+
+    def flush(self) -> Iterator[tuple]:
+        """End of input: what is still open is decoded if it can be, else rejected."""
+        if self.value is not None:
+            first, parts = self.value[0], self.value[1]
+            self.value = None
+            self.reject_unit(first, len(parts), f"JSON value starting at line {first} is not closed "
+                             "at the end of the input", parts[0])
+        for (form, _), (first, parts, n_lines, _, when) in list(self.pending.items()):
+            content = b"".join(parts)
+            inner = self.origin.inner(form, time=when)
+            items = [Bad(f"incomplete {form} record at the end of the input: {i.reason}", i.raw)
+                     if isinstance(i, Bad) else i for i in decode_text(content, inner, first)]
+            yield from self.emit(iter(items), first, n_lines, content)
+        self.pending.clear()
