@@ -1,0 +1,54 @@
+"""Parquet: the Arrow table as is (types, UTC timestamps), for tools rather than people.
+
+``--tz`` does not apply: Parquet keeps the instant and its UTC type, and readers convert.
+A title is kept in the schema metadata as ``auditlens.title``. Multi-section exports go to a
+directory: one ``NAME.parquet`` per section, ``_sections.parquet``, and ``_cover.parquet``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ._base import (
+    Cover,
+    Dest,
+    Options,
+    Section,
+    cover_table,
+    file_stem,
+    index_table,
+    open_binary,
+    section_directory,
+)
+
+
+def _with_title(schema: pa.Schema, title: str | None) -> pa.Schema:
+    if title is None:
+        return schema
+    return schema.with_metadata({**(schema.metadata or {}), b"auditlens.title": title.encode()})
+
+
+def write_batches(
+    batches: Iterable[pa.RecordBatch], schema: pa.Schema, dest: Dest, opts: Options
+) -> None:
+    schema = _with_title(schema, opts.title)
+    with open_binary(dest) as raw, pq.ParquetWriter(raw, schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch.replace_schema_metadata(schema.metadata))
+
+
+def write_table(table: pa.Table, dest: Dest, opts: Options) -> None:
+    write_batches(table.to_batches(), table.schema, dest, opts)
+
+
+def write_sections(sections: list[Section], dest: Dest, opts: Options, cover: Cover) -> None:
+    directory = section_directory(dest, "parquet")
+    front = cover_table(cover)
+    if front is not None:
+        write_table(front, directory / "_cover.parquet", opts)
+    write_table(index_table(sections), directory / "_sections.parquet", opts)
+    for s in sections:
+        write_table(s.table, directory / f"{file_stem(s.name)}.parquet", opts)

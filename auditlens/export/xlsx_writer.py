@@ -1,0 +1,173 @@
+"""XLSX through openpyxl (the ``auditlens[xlsx]`` extra, imported only when used).
+
+Safe by construction: every text cell is neutralised like CSV (leading ``'`` before ``= + - @``,
+tab, CR) *and* written as an explicit string cell, so no value can become a formula. Characters
+XML 1.0 cannot hold (C0 controls other than tab and LF) are shown as ``\\xNN`` (CR too: XML
+readers turn a bare CR into LF); literal ``_xHHHH_`` is escaped so Excel does not decode it; text longer than
+Excel's 32,767-character cell limit is cut with a visible marker; integers beyond 2**53 are
+written as text so Excel does not round them. Timestamps are ISO text in the chosen zone.
+Sections become one sheet each after a ``Cover`` sheet (title, cover items, section index).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import tzinfo
+from typing import Any
+
+import pyarrow as pa
+
+from auditlens.errors import AuditlensError
+
+from ._base import Cover, Dest, Options, Section, cover_table, index_table, open_binary
+from .cells import Display, display_column, neutralise, show_hidden
+
+MAX_ROWS = 1_048_576
+MAX_COLUMNS = 16_384
+MAX_CELL_CHARS = 32_767
+_OOXML_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+_EXACT_INT = 2**53
+
+
+def _openpyxl() -> Any:
+    try:
+        import openpyxl
+    except ImportError:
+        raise AuditlensError(
+            "xlsx output needs openpyxl: pip install 'auditlens[xlsx]' (or use -f csv/html)"
+        ) from None
+    return openpyxl
+
+
+def cell_text(text: str) -> str:
+    """Text as an XLSX cell may hold it: neutralised, XML-legal, within the length limit."""
+    text = show_hidden(neutralise(text))
+    text = _OOXML_ESCAPE.sub(r"_x005F_\1", text)
+    if len(text) > MAX_CELL_CHARS:
+        cut = len(text) - (MAX_CELL_CHARS - 40)
+        text = text[: MAX_CELL_CHARS - 40] + f"…[{cut} characters cut]"
+    return text
+
+
+class _Sheet:
+    """A write-only worksheet plus the cell factory that keeps every string a string."""
+
+    def __init__(self, wb: Any, title: str) -> None:
+        openpyxl = _openpyxl()
+        self.ws = wb.create_sheet(title)
+        self._cell_cls = openpyxl.cell.WriteOnlyCell
+        self._bold = openpyxl.styles.Font(bold=True)
+
+    def cell(self, value: Display, *, bold: bool = False) -> Any:
+        if isinstance(value, str):
+            cell = self._cell_cls(self.ws, value=cell_text(value))
+            cell.data_type = "s"  # never "f": a formula cannot come from data
+        elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > _EXACT_INT:
+            cell = self._cell_cls(self.ws, value=str(value))
+            cell.data_type = "s"
+        else:
+            cell = self._cell_cls(self.ws, value=value)
+        if bold:
+            cell.font = self._bold
+        return cell
+
+    def row(self, values: list[Display], *, bold: bool = False) -> None:
+        self.ws.append([self.cell(v, bold=bold) for v in values])
+
+
+def _column_letter(index: int) -> str:
+    return str(_openpyxl().utils.get_column_letter(index))
+
+
+def _widths(sheet: _Sheet, table: pa.Table, tz: tzinfo) -> None:
+    sample = table.slice(0, 200)
+    for i, (name, col) in enumerate(zip(table.schema.names, sample.columns), start=1):
+        longest = max([len(name)] + [len(str(v)) for v in display_column(col, tz) if v is not None])
+        sheet.ws.column_dimensions[_column_letter(i)].width = min(max(longest + 2, 8), 60)
+
+
+def _data_sheet(wb: Any, title: str, table: pa.Table, tz: tzinfo) -> None:
+    if table.num_rows + 1 > MAX_ROWS:
+        raise AuditlensError(
+            f"sheet {title!r} would need {table.num_rows + 1} rows; xlsx holds {MAX_ROWS}. "
+            "Narrow the period (--since/--until) or use -f csv/parquet"
+        )
+    if table.num_columns > MAX_COLUMNS:
+        raise AuditlensError(
+            f"sheet {title!r} has {table.num_columns} columns; xlsx holds {MAX_COLUMNS}"
+        )
+    sheet = _Sheet(wb, title)
+    _widths(sheet, table, tz)
+    if table.num_columns:
+        sheet.ws.freeze_panes = "A2"
+        last = _column_letter(table.num_columns)
+        sheet.ws.auto_filter.ref = f"A1:{last}{table.num_rows + 1}"
+    sheet.row(list(table.schema.names), bold=True)
+    for batch in table.to_batches(max_chunksize=65536):
+        columns = [display_column(col, tz) for col in batch.columns]
+        for values in zip(*columns):
+            sheet.row(list(values))
+    if table.num_rows == 0:
+        sheet.row([])
+        sheet.row(["No rows matched."])
+
+
+def sheet_title(name: str, taken: set[str]) -> str:
+    """A legal, unique sheet title (31 characters, none of ``[]:*?/\\``, no edge quotes)."""
+    base = _SHEET_BAD.sub("_", name).strip("'")[:31] or "Sheet"
+    title, n = base, 2
+    while title.lower() in taken:
+        suffix = f"~{n}"
+        title, n = base[: 31 - len(suffix)] + suffix, n + 1
+    taken.add(title.lower())
+    return title
+
+
+def _workbook(opts: Options) -> Any:
+    wb = _openpyxl().Workbook(write_only=True)
+    if opts.title:
+        wb.properties.title = cell_text(opts.title)
+    wb.properties.creator = "auditlens"
+    return wb
+
+
+def _save(wb: Any, dest: Dest) -> None:
+    with open_binary(dest) as raw:
+        wb.save(raw)
+
+
+def write_table(table: pa.Table, dest: Dest, opts: Options) -> None:
+    wb = _workbook(opts)
+    _data_sheet(wb, sheet_title(opts.title or "data", set()), table, opts.tz)
+    _save(wb, dest)
+
+
+def _table_rows(sheet: _Sheet, table: pa.Table, tz: tzinfo) -> None:
+    sheet.row(list(table.schema.names), bold=True)
+    columns = [display_column(col, tz) for col in table.columns]
+    for values in zip(*columns):
+        sheet.row(list(values))
+
+
+def write_sections(sections: list[Section], dest: Dest, opts: Options, cover: Cover) -> None:
+    wb = _workbook(opts)
+    taken: set[str] = set()
+    front = _Sheet(wb, sheet_title("Cover", taken))
+    front.ws.column_dimensions["A"].width = 28
+    front.ws.column_dimensions["B"].width = 48
+    front.ws.column_dimensions["E"].width = 60
+    front.row([opts.title or "auditlens report"], bold=True)
+    front.row([f"Times are in {opts.tz_name}."])
+    front.row([])
+    table = cover_table(cover)
+    if table is not None:
+        _table_rows(front, table, opts.tz)
+        front.row([])
+    index = index_table(sections)
+    titles = [sheet_title(s.name, taken) for s in sections]
+    index = index.append_column("sheet", pa.array(titles, pa.string()))
+    _table_rows(front, index, opts.tz)
+    for s, title in zip(sections, titles):
+        _data_sheet(wb, title, s.table, opts.tz)
+    _save(wb, dest)
