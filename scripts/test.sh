@@ -14,7 +14,6 @@ command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-
 command -v sudo >/dev/null 2>&1 || need_pkgs+=(sudo)
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need_pkgs+=(nftables)
 command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need_pkgs+=(iptables)
-command -v sshpass >/dev/null 2>&1 || need_pkgs+=(sshpass)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing reference tools: ${need_pkgs[*]}"
