@@ -13,7 +13,7 @@ ACTIVITY = TableSchema(
     "One row per action from either source (auditd events, Kubernetes requests) with the "
     "PCI DSS 10.2.2 details: who, what, when, outcome, origin and the affected object.",
     (
-        Column("time", TIME, "When the action happened (UTC).", "auditd msg=audit / k8s stageTimestamp"),
+        Column("time", TIME, "When the action happened (UTC): the auditd event time, or when the API server received the request.", "auditd msg=audit / k8s requestReceivedTimestamp"),
         Column("source", _str, "Which log it came from: auditd or k8s.", "reader"),
         Column("cluster", _str, "Cluster name or id, when known.", "k8s cluster / --cluster"),
         Column("node", _str, "Node the auditd event was logged on.", "auditd node"),
@@ -27,8 +27,25 @@ ACTIVITY = TableSchema(
         Column("outcome", _str, "success, failure or denied.", "result / responseStatus.code / decision"),
         Column("reason", _str, "Why it failed or was allowed (errno, authorization reason, status message).", "errno / authorization.k8s.io/reason"),
         Column("origin", _str, "Where it came from: source IP, remote host or terminal.", "addr / hostname / terminal / sourceIPs"),
+        Column("key", _str, "auditd rule key (-k) that logged the event; null for k8s.", "auditd key"),
         Column("session", pa.int64(), "Login session id (auditd ses); null for k8s.", "ses"),
         Column("latency_ms", pa.float64(), "Request latency in milliseconds (k8s).", "stageTimestamp - requestReceivedTimestamp"),
         Column("evidence", _str, "Where the proof is: file:line and serial (auditd) or auditID (k8s).", "provenance"),
+    ),
+)
+
+ACTIVITY_SUMMARY = TableSchema(
+    "activity_summary",
+    "Counts of the activity table by one dimension at a time (what aureport --summary gives): "
+    "one row per dimension and value.",
+    (
+        Column("dimension", _str, "What is counted: actor, action, object_kind, node, cluster, outcome, key or source.", "derived"),
+        Column("value", _str, "The actor, action… counted (null: rows without one).", "activity"),
+        Column("events", pa.int64(), "Activity rows with this value.", "count"),
+        Column("succeeded", pa.int64(), "Of those, rows whose outcome is success.", "count"),
+        Column("failed", pa.int64(), "Of those, rows whose outcome is failure.", "count"),
+        Column("denied", pa.int64(), "Of those, rows whose outcome is denied.", "count"),
+        Column("first_seen", TIME, "Earliest row with this value.", "min(time)"),
+        Column("last_seen", TIME, "Latest row with this value.", "max(time)"),
     ),
 )

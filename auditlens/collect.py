@@ -1,0 +1,191 @@
+"""Reading a mixed collection of audit logs: node audit directories and API server logs together.
+
+Auditors hand over what collectors copied: ``nodes/worker-1/var/log/audit/…`` beside
+``nodes/worker-1/etc/passwd``, API server logs, sometimes single files. Each file is routed to
+its reader by content; a node's ``etc/passwd`` and ``etc/group`` (found in the node's root, the
+directory that holds ``var/log/audit`` or ``etc/passwd``) name the uids of that node's RAW logs,
+never the analyst's own machine. Files found by walking a directory that are neither kind are
+listed in :attr:`Collection.skipped`, never dropped silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import SourceError
+from .rejects import RejectLog
+from .sources import expand_sources
+
+SourceList = Iterable[str]
+
+
+@dataclass
+class Routed:
+    """Input files by kind, in reading order, and what was skipped on the way."""
+
+    files: dict[str, list[str]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    id_files: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Collection:
+    """Everything read from a set of sources: the two event tables and the account of lines."""
+
+    auditd: pa.Table
+    k8s: pa.Table
+    rejects: RejectLog
+    files: dict[str, list[str]]
+    skipped: list[str]
+    lines: int
+    id_files: list[str] = field(default_factory=list)
+
+    @property
+    def reject_count(self) -> int:
+        return len(self.rejects)
+
+    def auditd_records(self) -> pa.Table:
+        """The auditd records (every field) of the same files, read again on demand: rule changes
+        and lost-event counters live in fields the events table does not keep. Their rejects
+        are the events' rejects again, so they are not counted twice."""
+        from .auditd.reader import read_auditd_records
+        from .schema import AUDITD_RECORDS
+
+        files = self.files.get("auditd", [])
+        if not files:
+            return AUDITD_RECORDS.arrow.empty_table()
+        return read_auditd_records(files, rejects=RejectLog())
+
+
+def route(sources: SourceList, source_type: str = "auto") -> Routed:
+    """Expand ``sources`` and route each file to a reader by its content (or by ``source_type``).
+
+    A file named directly that is neither kind is an error; one found by walking a directory or
+    by a glob is skipped and listed (a README, a copied passwd file). Empty files hold no lines and are left out.
+    """
+    from .detect import detect_file
+
+    routed = Routed()
+    for item in sources:
+        for inp in expand_sources(item):
+            from_dir = inp.name != str(item)  # found by walking a directory or by a glob
+            kind = source_type if source_type != "auto" else detect_file(inp)
+            if kind is None:
+                if inp.size == 0:
+                    continue
+                if from_dir and _is_id_file(inp.name):
+                    routed.id_files.append(inp.name)  # a node's etc/passwd, used to name uids
+                    continue
+                if from_dir:
+                    routed.skipped.append(inp.name)
+                    continue
+                raise SourceError(
+                    "cannot tell whether this is an auditd or a Kubernetes audit log; "
+                    "use --source-type auditd|k8s",
+                    file=inp.name,
+                )
+            routed.files.setdefault(kind, []).append(inp.name)
+    return routed
+
+
+def _is_id_file(path: str) -> bool:
+    p = Path(path)
+    return p.name in ("passwd", "group") and p.parent.name == "etc"
+
+
+def node_root(path: str) -> Path | None:
+    """The directory a collector copied a node into: the parent of ``var/log/audit``, or the
+    nearest ancestor holding ``etc/passwd``; None for a loose file."""
+    p = Path(path).parent
+    for anc in (p, *p.parents):
+        if anc.name == "audit" and anc.parent.name == "log" and anc.parent.parent.name == "var":
+            return anc.parent.parent.parent
+        if (anc / "etc" / "passwd").is_file():
+            return anc
+    return None
+
+
+def _by_node_root(files: list[str]) -> dict[Path | None, list[str]]:
+    groups: dict[Path | None, list[str]] = {}
+    for f in files:
+        groups.setdefault(node_root(f), []).append(f)
+    return groups
+
+
+def _id_file(root: Path | None, name: str) -> Path | None:
+    if root is None:
+        return None
+    candidate = root / "etc" / name
+    return candidate if candidate.is_file() else None
+
+
+def _fill_node(table: pa.Table, name: str) -> pa.Table:
+    """Logs without ``node=`` prefixes take the name of the directory the node was copied into."""
+    idx = table.schema.get_field_index("node")
+    column = table.column(idx)
+    if column.null_count == 0:
+        return table
+    return table.set_column(idx, "node", pc.fill_null(column, name))
+
+
+def _lines(table: pa.Table) -> int:
+    meta = table.schema.metadata or {}
+    return int(meta.get(b"auditlens.lines", b"0"))
+
+
+def read_auditd_collection(files: list[str], *, errors: str, rejects: RejectLog) -> tuple[pa.Table, int]:
+    """auditd events of ``files``, one read per node root so each uses its own passwd/group."""
+    from .auditd.reader import read_auditd
+    from .schema import AUDITD_EVENTS
+
+    tables: list[pa.Table] = []
+    lines = 0
+    for root, group in _by_node_root(files).items():
+        table = read_auditd(
+            group,
+            passwd=_id_file(root, "passwd"),
+            group=_id_file(root, "group"),
+            errors=errors,
+            rejects=rejects,
+        )
+        lines += _lines(table)
+        tables.append(_fill_node(table, root.name) if root is not None and root.name else table)
+    if not tables:
+        return AUDITD_EVENTS.arrow.empty_table(), 0
+    return pa.concat_tables(tables).replace_schema_metadata(None), lines
+
+
+def collect(
+    sources: SourceList,
+    *,
+    source_type: str = "auto",
+    cluster: str | None = None,
+    errors: str = "collect",
+    rejects: RejectLog | None = None,
+) -> Collection:
+    """Read every auditd and Kubernetes audit log in ``sources`` (files, directories, globs)."""
+    from .k8s.reader import read_k8s_audit
+    from .schema import K8S_EVENTS
+
+    sources = list(sources)
+    if not sources:
+        raise SourceError("no sources given")
+    routed = route(sources, source_type)
+    if not routed.files:
+        raise SourceError("no audit log lines found in: " + ", ".join(sources))
+    log = rejects if rejects is not None else RejectLog()
+    auditd, lines = read_auditd_collection(routed.files.get("auditd", []), errors=errors, rejects=log)
+    k8s_files = routed.files.get("k8s", [])
+    if k8s_files:
+        k8s = read_k8s_audit(k8s_files, errors=errors, rejects=log, cluster=cluster)
+        lines += _lines(k8s)
+        k8s = k8s.replace_schema_metadata(None)
+    else:
+        k8s = K8S_EVENTS.arrow.empty_table()
+    return Collection(auditd, k8s, log, routed.files, routed.skipped, lines, routed.id_files)
+

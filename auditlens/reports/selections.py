@@ -1,0 +1,240 @@
+"""Which actions belong to which report: predicates over the event tables, kept as data.
+
+Each selection looks at an auditd events table and at the Kubernetes requests (one row per
+auditID, see :func:`auditlens.activity.request_rows`) and returns a boolean mask per row. Record
+types and resource names come from the PCI DSS 10.2.1 mapping in docs/reports.md; rule keys are
+conventions that differ between baselines, so selections use record types, syscalls and paths,
+and take the key only as a hint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Union
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+Mask = Union[pa.ChunkedArray, pa.Array]  # noqa: UP007 (a runtime alias on Python 3.10)
+
+MUTATING_VERBS = ("create", "update", "patch", "delete", "deletecollection")
+READ_VERBS = ("get", "list", "watch")
+
+LOGIN_TYPES = ("USER_LOGIN", "USER_LOGOUT", "USER_ERR", "ANOM_LOGIN_FAILURES", "ANOM_LOGIN_TIME",
+               "ANOM_LOGIN_SESSIONS", "ANOM_LOGIN_ACCT", "ANOM_LOGIN_LOCATION", "ANOM_MAX_DAC",
+               "ANOM_MAX_MAC")
+LOGIN_PROGRAMS = r"(^|/)(sshd|login|gdm[-\w]*|lightdm|sddm|xrdp[-\w]*|cockpit-session)$"
+AUTH_TYPES = ("USER_AUTH", "USER_ACCT", "USER_LOGIN", "USER_CMD", "USER_ERR", "GRP_AUTH",
+              "ANOM_LOGIN_FAILURES")
+DENIAL_TYPES = ("AVC", "USER_AVC", "APPARMOR_DENIED", "SELINUX_ERR", "USER_SELINUX_ERR",
+                "ANOM_ACCESS_FS")
+SESSION_PLUMBING = ("CRED_ACQ", "CRED_DISP", "CRED_REFR", "USER_ACCT", "USER_AUTH", "USER_START",
+                    "USER_END", "LOGIN", "USER_LOGIN", "USER_LOGOUT")
+IDENTITY_TYPES = ("ADD_USER", "DEL_USER", "ADD_GROUP", "DEL_GROUP", "USER_MGMT", "GRP_MGMT",
+                  "USER_CHAUTHTOK", "GRP_CHAUTHTOK", "ACCT_LOCK", "ACCT_UNLOCK", "CHUSER_ID",
+                  "CHGRP_ID", "ROLE_ASSIGN", "ROLE_REMOVE", "ROLE_MODIFY", "USER_ROLE_CHANGE")
+IDENTITY_PATHS = (r"^/etc/(passwd|shadow|group|gshadow|npasswd|nshadow|ngroup|ngshadow|sudoers)"
+                  r"|^/etc/security/opasswd")
+SYSTEM_TYPES = ("KERN_MODULE", "SOFTWARE_UPDATE", "SERVICE_START", "SERVICE_STOP", "NETFILTER_CFG",
+                "MAC_POLICY_LOAD", "MAC_STATUS", "MAC_CONFIG_CHANGE", "MAC_UNLBL_ALLOW",
+                "SYSTEM_BOOT", "SYSTEM_SHUTDOWN", "SYSTEM_RUNLEVEL", "ANOM_PROMISCUOUS",
+                "DEV_ALLOC", "DEV_DEALLOC", "TIME_ADJNTPVAL", "TIME_INJOFFSET")
+SYSTEM_SYSCALLS = ("init_module", "finit_module", "delete_module", "mount", "umount2", "mknod",
+                   "mknodat", "adjtimex", "settimeofday", "clock_settime", "kexec_load",
+                   "kexec_file_load", "fsmount", "move_mount")
+SENSITIVE_PATHS = (r"^/etc/(shadow|gshadow|sudoers)|^/root/|^/etc/ssh/ssh_host_.*key$"
+                   r"|^/etc/kubernetes/pki/|^/var/lib/kubelet/pki/|^/etc/pki/.*private")
+
+K8S_ADMIN_GROUPS = ("system:masters",)
+K8S_ADMIN_REASON = 'ClusterRole "cluster-admin"'
+K8S_INTERACTIVE = ("exec", "attach", "portforward", "proxy")
+K8S_IDENTITY = ("roles", "rolebindings", "clusterroles", "clusterrolebindings", "serviceaccounts",
+                "certificatesigningrequests", "users", "groups", "identities",
+                "useridentitymappings", "oauthaccesstokens", "oauthclients",
+                "oauthclientauthorizations", "tokenrequests")
+K8S_SYSTEM = ("namespaces", "nodes", "customresourcedefinitions", "mutatingwebhookconfigurations",
+              "validatingwebhookconfigurations", "validatingadmissionpolicies",
+              "validatingadmissionpolicybindings", "mutatingadmissionpolicies",
+              "mutatingadmissionpolicybindings", "apiservices", "persistentvolumes",
+              "storageclasses", "priorityclasses", "runtimeclasses", "podsecuritypolicies",
+              "securitycontextconstraints", "clusteroperators", "machineconfigs",
+              "apiservers")
+K8S_WORKLOADS = ("pods", "deployments", "daemonsets", "statefulsets", "replicasets", "jobs",
+                 "cronjobs", "replicationcontrollers", "deploymentconfigs")
+K8S_PRIVILEGED = r'"privileged"\s*:\s*true|"host(Network|PID|IPC)"\s*:\s*true'
+OAUTH_ANNOTATION = "authentication.openshift.io/decision"
+OAUTH_PATHS = r"^/(oauth/(authorize|token)|login)(\b|/|\?|$)"
+
+
+def _in(column: pa.ChunkedArray, values: tuple[str, ...]) -> Mask:
+    return pc.fill_null(pc.is_in(column, pa.array(values, column.type)), False)
+
+
+def _eq(column: pa.ChunkedArray, value: object) -> Mask:
+    return pc.fill_null(pc.equal(column, value), False)
+
+
+def _match(column: pa.ChunkedArray, pattern: str) -> Mask:
+    return pc.fill_null(pc.match_substring_regex(column, pattern), False)
+
+
+def _any(*masks: Mask) -> Mask:
+    out = masks[0]
+    for m in masks[1:]:
+        out = pc.or_(out, m)
+    return out
+
+
+def _all(*masks: Mask) -> Mask:
+    out = masks[0]
+    for m in masks[1:]:
+        out = pc.and_(out, m)
+    return out
+
+
+def list_has(lists: pa.ChunkedArray, predicate: Callable[[pa.Array], Mask]) -> pa.Array:
+    """Per row: does any element of the list column satisfy ``predicate``?"""
+    lists = lists.combine_chunks() if isinstance(lists, pa.ChunkedArray) else lists
+    hits = [False] * len(lists)
+    flat = pc.list_flatten(lists)
+    if len(flat):
+        parents = pc.list_parent_indices(lists)
+        for i in parents.filter(pc.fill_null(predicate(flat), False)).to_pylist():
+            hits[i] = True
+    return pa.array(hits, pa.bool_())
+
+
+def _path_matches(events: pa.Table, pattern: str) -> pa.Array:
+    return list_has(events["paths"], lambda items: _match(pc.struct_field(items, "name"), pattern))
+
+
+def _auid_set(events: pa.Table) -> Mask:
+    return pc.is_valid(events["auid"])
+
+
+def _failed(events: pa.Table) -> Mask:
+    return _eq(events["result"], "failed")
+
+
+def _k8s_mutating(req: pa.Table) -> Mask:
+    return _in(req["verb"], MUTATING_VERBS)
+
+
+def _k8s_denied(req: pa.Table) -> Mask:
+    return _any(_eq(req["decision"], "forbid"), _in_int(req["response_code"], (401, 403)))
+
+
+def _in_int(column: pa.ChunkedArray, values: tuple[int, ...]) -> Mask:
+    return pc.fill_null(pc.is_in(column, pa.array(values, column.type)), False)
+
+
+def _oauth(req: pa.Table) -> Mask:
+    decision = pc.map_lookup(req["annotations"], pa.scalar(OAUTH_ANNOTATION), "first")
+    return pc.is_valid(decision)
+
+
+# --- the selections ---------------------------------------------------------------------------
+
+def logins_auditd(ev: pa.Table) -> Mask:
+    by_login_program = _match(ev["exe"], LOGIN_PROGRAMS)
+    return _any(
+        _in(ev["event_type"], LOGIN_TYPES),
+        _all(_eq(ev["event_type"], "USER_AUTH"), pc.or_(by_login_program, _failed(ev))),
+        _all(_in(ev["event_type"], ("USER_START", "USER_END")), by_login_program),
+    )
+
+
+def logins_k8s(req: pa.Table) -> Mask:
+    anonymous = _any(_eq(req["user"], "system:anonymous"),
+                     list_has(req["groups"], lambda g: _eq(g, "system:unauthenticated")))
+    return _any(anonymous, _in_int(req["response_code"], (401,)), _oauth(req),
+                _match(req["request_uri"], OAUTH_PATHS))
+
+
+def failed_access_auditd(ev: pa.Table) -> Mask:
+    return _any(
+        _in(ev["errno"], ("EACCES", "EPERM")),
+        _eq(ev["avc_result"], "denied"),
+        _in(ev["event_type"], DENIAL_TYPES),
+        _all(_in(ev["event_type"], AUTH_TYPES), _failed(ev)),
+    )
+
+
+def failed_access_k8s(req: pa.Table) -> Mask:
+    decision = pc.map_lookup(req["annotations"], pa.scalar(OAUTH_ANNOTATION), "first")
+    return _any(_k8s_denied(req), _in(decision, ("deny", "error")))
+
+
+def admin_auditd(ev: pa.Table) -> Mask:
+    root = _any(_eq(ev["euid"], 0), _eq(ev["uid"], 0))
+    return _all(
+        _auid_set(ev),
+        pc.invert(_in(ev["event_type"], SESSION_PLUMBING)),
+        _any(root, _eq(ev["event_type"], "USER_CMD")),
+    )
+
+
+def admin_k8s(req: pa.Table) -> Mask:
+    return _any(
+        list_has(req["groups"], lambda g: _in(g, K8S_ADMIN_GROUPS)),
+        pc.fill_null(pc.match_substring(req["reason"], K8S_ADMIN_REASON), False),
+        _in(req["subresource"], K8S_INTERACTIVE),
+        pc.is_valid(req["impersonated_user"]),
+    )
+
+
+def identity_auditd(ev: pa.Table) -> Mask:
+    return _any(
+        _in(ev["event_type"], IDENTITY_TYPES),
+        _all(_eq(ev["event_type"], "SYSCALL"), _path_matches(ev, IDENTITY_PATHS),
+             pc.invert(_eq(ev["action"], "executed"))),
+    )
+
+
+def identity_k8s(req: pa.Table) -> Mask:
+    token = _all(_eq(req["resource"], "serviceaccounts"), _eq(req["subresource"], "token"))
+    return _all(_any(_in(req["resource"], K8S_IDENTITY), token), _k8s_mutating(req))
+
+
+def system_auditd(ev: pa.Table) -> Mask:
+    return _any(_in(ev["event_type"], SYSTEM_TYPES), _in(ev["syscall"], SYSTEM_SYSCALLS))
+
+
+def system_k8s(req: pa.Table) -> Mask:
+    cluster_objects = _all(_in(req["resource"], K8S_SYSTEM), _k8s_mutating(req),
+                           pc.is_null(req["subresource"]))
+    privileged = _all(_in(req["resource"], K8S_WORKLOADS), _in(req["verb"], ("create", "update", "patch")),
+                      _match(req["request_object"], K8S_PRIVILEGED))
+    return _any(cluster_objects, privileged)
+
+
+def sensitive_auditd(ev: pa.Table) -> Mask:
+    """Files opened under a watch by a logged-in person (identity files are left to
+    identity-changes), and any touch of a sensitive system file by a logged-in person."""
+    watched_open = _all(pc.is_valid(ev["key"]), _eq(ev["action"], "opened-file"),
+                        pc.invert(_path_matches(ev, IDENTITY_PATHS)))
+    sensitive = _all(_path_matches(ev, SENSITIVE_PATHS), pc.invert(_eq(ev["action"], "executed")))
+    return _all(_auid_set(ev), _any(watched_open, sensitive))
+
+
+def sensitive_k8s(req: pa.Table) -> Mask:
+    return _all(_eq(req["resource"], "secrets"), _in(req["verb"], READ_VERBS))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The rows of each source one report takes."""
+
+    auditd: Callable[[pa.Table], Mask]
+    k8s: Callable[[pa.Table], Mask]
+
+
+SELECTIONS: dict[str, Selection] = {
+    "logins": Selection(logins_auditd, logins_k8s),
+    "failed-access": Selection(failed_access_auditd, failed_access_k8s),
+    "admin-actions": Selection(admin_auditd, admin_k8s),
+    "identity-changes": Selection(identity_auditd, identity_k8s),
+    "system-objects": Selection(system_auditd, system_k8s),
+    "sensitive-access": Selection(sensitive_auditd, sensitive_k8s),
+}
