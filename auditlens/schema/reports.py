@@ -1,0 +1,95 @@
+"""Report tables whose rows are not activity rows: audit-trail findings and login sessions.
+
+Columns that mean what an ACTIVITY column means carry its name and type (time, source, cluster,
+node, actor, acting_as, action, object, outcome, reason, origin, session, evidence).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from ._column import TIME, Column, TableSchema
+
+_str = pa.string()
+_i64 = pa.int64()
+_f64 = pa.float64()
+
+AUDIT_TRAIL = TableSchema(
+    "audit_trail",
+    "The audit trail's own integrity (PCI DSS 10.2.1.3, 10.2.1.6, 10.3): one row per finding — "
+    "auditd start/stop/rotate/abort, audit rule and configuration changes, access to the audit "
+    "logs, configuration and tools, lost-event counters, serial-number and time holes per node, "
+    "Kubernetes requests without a completion and time holes per cluster. Sorted by time.",
+    (
+        Column("time", TIME, "When: the event's time; for a hole, the last event before it (UTC).",
+               "auditd msg=audit / k8s stageTimestamp"),
+        Column("source", _str, "Which log it came from: auditd or k8s.", "reader"),
+        Column("cluster", _str, "Cluster name or id, when known (k8s).", "k8s cluster"),
+        Column("node", _str, "Node the auditd finding is about.", "auditd node"),
+        Column("finding", _str, "Kind of finding: audit-daemon, rule-change, config-change, "
+               "audit-access, lost-events, serial-gap, time-gap or incomplete-request.", "derived"),
+        Column("action", _str, "What happened: the normalised action, the CONFIG_CHANGE op "
+               "(add_rule, remove_rule, set …) or what a hole is.", "action / op"),
+        Column("actor", _str, "The accountable person: login user (auid) even after sudo; k8s "
+               "authenticated user.", "auid_name / user"),
+        Column("acting_as", _str, "Identity the action ran as (euid/uid name).", "euid_name"),
+        Column("object", _str, "What it was done to: rule key and list, configuration item, "
+               "audit file path, or the request (verb and URI).", "CONFIG_CHANGE / PATH / objectRef"),
+        Column("key", _str, "Audit rule key of the rule changed or of the rule that fired.",
+               "CONFIG_CHANGE key / SYSCALL key"),
+        Column("command", _str, "The command that did it (proctitle or argv), when logged.",
+               "PROCTITLE / EXECVE"),
+        Column("outcome", _str, "success, failure or denied.", "res / success / errno"),
+        Column("reason", _str, "The finding in one sentence (what is missing, what changed, why).",
+               "derived"),
+        Column("origin", _str, "Where it came from: source IP, remote host or terminal.",
+               "addr / hostname / terminal / sourceIPs"),
+        Column("session", _i64, "Login session id (auditd ses); null when none.", "ses"),
+        Column("first_missing", _i64, "First event serial missing in a serial hole.", "derived"),
+        Column("last_missing", _i64, "Last event serial missing in a serial hole.", "derived"),
+        Column("missing_count", _i64, "Events missing: serials in the hole, or the kernel's "
+               "lost-event counter.", "derived / lost="),
+        Column("gap_start", TIME, "Time of the last event before a hole (UTC).", "derived"),
+        Column("gap_end", TIME, "Time of the first event after a hole (UTC).", "derived"),
+        Column("gap_seconds", _f64, "Length of the hole in seconds (gap_end − gap_start).",
+               "derived"),
+        Column("evidence", _str, "Where the proof is: file:line and serial (auditd) or auditID "
+               "(k8s); for a hole, the events on either side.", "provenance"),
+    ),
+)
+
+SESSIONS = TableSchema(
+    "sessions",
+    "One row per login session (auditd `ses`): who, from where, when it started and ended, its "
+    "login outcome and every command run in it (execve argv and sudo commands), like "
+    "`aureport --tty` / `aureport -l` but in one row per session.",
+    (
+        Column("node", _str, "Node the session ran on.", "auditd node"),
+        Column("session", _i64, "Login session id.", "ses"),
+        Column("actor", _str, "The person logged in (login uid name); stays the same after "
+               "sudo/su.", "auid_name"),
+        Column("auid", _i64, "Login (audit) uid of the session.", "auid"),
+        Column("origin", _str, "Where the login came from: remote address, else host name.",
+               "USER_LOGIN / USER_START addr, hostname"),
+        Column("terminal", _str, "Terminal of the login (/dev/pts/1, ssh, cron, tty1 …).",
+               "USER_LOGIN / USER_START terminal"),
+        Column("login_via", _str, "Program that opened the session (sshd, login, crond …).",
+               "USER_START exe"),
+        Column("start", TIME, "When the session began: the LOGIN record that set ses, else the "
+               "first event seen in it (UTC).", "LOGIN / USER_START / USER_LOGIN"),
+        Column("end", TIME, "When it ended: USER_END / USER_LOGOUT of the program that opened it; "
+               "null when not in the logs.", "USER_END / USER_LOGOUT"),
+        Column("duration_seconds", _f64, "end − start in seconds; null without an end.", "derived"),
+        Column("outcome", _str, "Login outcome: success or failure (res of the login records).",
+               "USER_LOGIN / USER_START res"),
+        Column("commands", pa.list_(_str), "Every command run in the session, in time order: "
+               "execve argv joined with spaces (proctitle when no EXECVE record), and sudo "
+               "commands as `sudo: CMD (as USER)`.", "EXECVE / PROCTITLE / USER_CMD"),
+        Column("command_count", _i64, "Number of entries in commands.", "derived"),
+        Column("event_count", _i64, "auditd events logged in the session.", "derived"),
+        Column("note", _str, "What the logs do not show (login or logout outside the files read).",
+               "derived"),
+        Column("evidence", _str, "file:line and serial of the session's first event.",
+               "provenance"),
+    ),
+)
