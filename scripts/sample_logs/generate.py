@@ -220,9 +220,14 @@ def neutralise(out: Path) -> int:
 _SERIAL = re.compile(r"msg=audit\(\d+\.\d+:(\d+)\)")
 
 
+GAP_NODE = "node-gap"
+
+
 def cut_gap(out: Path) -> dict[str, object]:
     """gap/: node-a's audit.log.2 with GAP_SERIALS consecutive serials removed from its middle
-    (auditd's own DAEMON_* records have a separate numbering and are left alone)."""
+    (auditd's own DAEMON_* records have a separate numbering and are left alone), logged under
+    its own node name so that reading all of sample_logs/ does not mix it into node-a; node-a's
+    passwd/group files go with it."""
     src = out / "node-a" / "var" / "log" / "audit" / "audit.log.2"
     dest = out / "gap" / "var" / "log" / "audit" / "audit.log"
     dest.parent.mkdir(parents=True)
@@ -238,8 +243,11 @@ def cut_gap(out: Path) -> dict[str, object]:
             removed += 1
             continue
         kept.append(line)
-    dest.write_text("".join(kept))
-    return {"node": "node-a", "file": "gap/var/log/audit/audit.log", "copied_from": "node-a/var/log/audit/audit.log.2",
+    dest.write_text("".join(kept).replace("node=node-a ", f"node={GAP_NODE} "))
+    for name in ("passwd", "group"):
+        (out / "gap" / "etc").mkdir(exist_ok=True)
+        shutil.copyfile(out / "node-a" / "etc" / name, out / "gap" / "etc" / name)
+    return {"node": GAP_NODE, "file": "gap/var/log/audit/audit.log", "copied_from": "node-a/var/log/audit/audit.log.2",
             "first_removed_serial": first, "last_removed_serial": last,
             "serials_removed": last - first + 1, "lines_removed": removed,
             "last_serial_before": serials[mid - 1], "first_serial_after": serials[mid + GAP_SERIALS]}
