@@ -29,7 +29,7 @@ _LAZY: dict[str, str] = {
     "open_auditd_records": "auditlens.auditd.reader",
     "read_k8s_audit": "auditlens.k8s.reader",
     "open_k8s_audit": "auditlens.k8s.reader",
-    "activity": "auditlens.activity",
+    "activity": "auditlens.actions",
     "run_report": "auditlens.reports",
     "list_reports": "auditlens.reports",
 }
@@ -48,7 +48,7 @@ __all__ = sorted(
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .activity import activity
+    from .actions import activity
     from .auditd.reader import open_auditd, open_auditd_records, read_auditd, read_auditd_records
     from .k8s.reader import open_k8s_audit, read_k8s_audit
     from .reports import list_reports, run_report
