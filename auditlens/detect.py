@@ -25,9 +25,18 @@ def _is_auditd(lines: list[bytes]) -> bool:
     return any(_AUDITD.search(line) for line in lines)
 
 
+# names every audit Event (or its cloud wrapper) carries; JSON without any of them in the first
+# lines is some other JSON file (a manifest, a tool's output), not an audit log
+_K8S_MARKERS = (b"auditID", b"audit.k8s.io", b"requestURI", b"stageTimestamp", b"protoPayload",
+                b"k8s.io", b"resourceLogs", b"kube-audit", b"\"records\"")
+
+
 def _is_k8s(lines: list[bytes]) -> bool:
     first = lines[0].lstrip(b"\xef\xbb\xbf \t") if lines else b""
-    return first[:1] in (b"{", b"[") or bool(_CRI.match(first) or _LEGACY_K8S.match(first))
+    if first[:1] in (b"{", b"["):
+        head = b"\n".join(lines)
+        return any(marker in head for marker in _K8S_MARKERS)
+    return bool(_CRI.match(first) or _LEGACY_K8S.match(first))
 
 
 DETECTORS: dict[str, Callable[[list[bytes]], bool]] = {

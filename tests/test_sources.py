@@ -114,6 +114,7 @@ def test_iter_lines_keeps_every_line() -> None:
         (b'2024-01-01T00:00:00.1Z stdout F {"kind":"Event"}\n', "k8s"),
         (b'2024-01-01T00:00:00.1Z AUDIT: id="x" stage="ResponseComplete"\n', "k8s"),
         (b"hello world\n", None),
+        (b'{"node": "node-a", "first_removed_serial": 5834}\n', None),  # JSON, not an audit log
     ],
 )
 def test_detect(head: bytes, kind: str | None, tmp_path: Path) -> None:
