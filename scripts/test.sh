@@ -4,7 +4,8 @@
 # - Python side: a fresh virtualenv with auditlens and its test extras.
 # - Reference tools: when run as root on a Debian/Ubuntu machine and they are missing, installs
 #   Debian's auditd (ausearch/aureport, the reference implementation) and what the end-to-end
-#   tests drive (openssh-server, sudo, nftables, iptables). Without them those tests skip.
+#   tests drive (openssh-server, sudo, nftables, iptables), and chromium for the HTML report's
+#   browser test. Without them those tests skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +15,7 @@ command -v sshd >/dev/null 2>&1 || [ -x /usr/sbin/sshd ] || need_pkgs+=(openssh-
 command -v sudo >/dev/null 2>&1 || need_pkgs+=(sudo)
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need_pkgs+=(nftables)
 command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need_pkgs+=(iptables)
+command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing reference tools: ${need_pkgs[*]}"

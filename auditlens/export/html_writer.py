@@ -3,22 +3,31 @@
 No external fetches (no CDN, fonts or images from the network). Every value, title and
 attribute goes through ``html.escape`` with quotes escaped; the only script on the page is our
 fixed one (allowed by hash in the CSP), which sorts and filters rows through ``textContent``.
-Plots (issue 6) hook in through ``Section.figures`` or ``figures=`` of :func:`write_page`;
-they are embedded as ``data:`` images, which the CSP allows and which cannot run script.
+Figures come from ``Section.figures`` or ``figures=`` of :func:`write_page`; a section without
+its own gets the charts of :mod:`.plots` when its table has ACTIVITY columns (``time`` plus
+``actor`` or ``outcome``), or a note when matplotlib is not installed. They are embedded as
+``data:`` images, which the CSP allows and which cannot run script.
+
+Layout: cards per section (rows, failures) and a contents list on multi-section pages; in each
+section summary cards (rows, actors, failures or denials, time span), the charts, then the
+table, sortable by any column and filterable. Printing drops the controls and scrolling.
 """
 
 from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import tzinfo
 from html import escape
 from typing import TextIO
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditlens.errors import AuditlensError
 
+from . import plots
 from ._base import (
     Cover,
     Dest,
@@ -27,13 +36,13 @@ from ._base import (
     Section,
     cover_table,
     file_stem,
-    index_table,
     open_text,
 )
 from .cells import display_column, display_text, is_numeric, show_hidden
 from .html_assets import CSP, CSS, SCRIPT
 
 FIGURE_TYPES = ("image/svg+xml", "image/png", "image/jpeg", "image/webp")
+FAILED_OUTCOMES = ("failure", "failed", "denied")
 
 
 def esc(value: object) -> str:
@@ -58,15 +67,83 @@ def _foot(out: TextIO) -> None:
     out.write(f"<script>{SCRIPT}</script>\n</body>\n</html>\n")
 
 
-def _cards(out: TextIO, sections: Sequence[Section]) -> None:
+@dataclass(frozen=True)
+class Stats:
+    """What a reader wants to know of a table before reading it: how much, who, what failed, when."""
+
+    rows: int
+    actors: int | None  # distinct non-null ``actor``; None without that column
+    failures: int | None  # ``outcome`` failure or denied; None without that column
+    span: tuple[str, str, str] | None  # first, last, length in words; None without ``time``
+
+
+def table_stats(table: pa.Table, tz: tzinfo) -> Stats:
+    names = table.schema.names
+    actors = failures = None
+    if "actor" in names:
+        actors = pc.count_distinct(table.column("actor"), mode="only_valid").as_py()
+    if "outcome" in names:
+        outcome = table.column("outcome")
+        if pa.types.is_dictionary(outcome.type):
+            outcome = outcome.cast(outcome.type.value_type)
+        if pa.types.is_string(outcome.type) or pa.types.is_large_string(outcome.type):
+            bad = pc.is_in(pc.utf8_lower(outcome), value_set=pa.array(FAILED_OUTCOMES))
+            failures = pc.sum(bad).as_py() or 0
+    return Stats(table.num_rows, actors, failures, plots.time_span(table, tz))
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def _cards(out: TextIO, sections: Sequence[Section], stats: Sequence[Stats]) -> None:
+    """One card per section, linking to it: rows, and failures where the table has outcomes."""
     out.write('<nav class="cards" aria-label="Sections">\n')
-    for s in sections:
-        rows = s.table.num_rows
+    for s, st in zip(sections, stats):
+        extra = ""
+        if st.failures:
+            extra = f'<span class="f">{st.failures:,} failed or denied</span>'
+        elif st.failures == 0:
+            extra = '<span class="ok">none failed or denied</span>'
+        cls = "card warn" if st.failures else "card"
         out.write(
-            f'<a class="card" href="#{esc(_anchor(s))}"><span class="n">{rows:,}</span>'
-            f'<span class="l">{esc(s.title or s.name)}</span></a>\n'
+            f'<a class="{cls}" href="#{esc(_anchor(s))}"><span class="n">{st.rows:,}</span>'
+            f'<span class="l">{esc(s.title or s.name)}</span>{extra}</a>\n'
         )
     out.write("</nav>\n")
+
+
+def _stats(out: TextIO, st: Stats) -> None:
+    """The summary cards at the top of a section."""
+    cards = [(f"{st.rows:,}", "rows", "")]
+    if st.actors is not None:
+        cards.append((f"{st.actors:,}", "actors", ""))
+    if st.failures is not None:
+        cards.append((f"{st.failures:,}", "failures or denials", " warn" if st.failures else ""))
+    if st.span is not None:
+        first, last, length = st.span
+        when = first if first == last else f"{first} to {last}"
+        cards.append((length, when, " span"))
+    out.write('<div class="stats">')
+    out.writelines(
+        f'<div class="stat{cls}"><span class="n">{esc(value)}</span>'
+        f'<span class="l">{esc(caption)}</span></div>'
+        for value, caption, cls in cards
+    )
+    out.write("</div>\n")
+
+
+def _toc(out: TextIO, sections: Sequence[Section], stats: Sequence[Stats]) -> None:
+    """Contents of a multi-section page: links, the requirement each answers, row counts."""
+    out.write('<nav class="toc" aria-label="Contents"><h2>Contents</h2>\n<ol>\n')
+    for s, st in zip(sections, stats):
+        req = f' <span class="req">{esc(s.requirement)}</span>' if s.requirement else ""
+        desc = f'<br><span class="desc">{esc(s.description)}</span>' if s.description else ""
+        out.write(
+            f'<li><a href="#{esc(_anchor(s))}">{esc(s.title or s.name)}</a>{req}'
+            f' <span class="count">{_plural(st.rows, "row")}</span>{desc}</li>\n'
+        )
+    out.write("</ol></nav>\n")
 
 
 def _figures(out: TextIO, figures: Sequence[Figure]) -> None:
@@ -80,10 +157,25 @@ def _figures(out: TextIO, figures: Sequence[Figure]) -> None:
             )
         uri = f"data:{fig.mime};base64," + base64.b64encode(fig.data).decode("ascii")
         out.write(
-            f'<figure><img src="{esc(uri)}" alt="{esc(fig.alt or fig.title)}">'
-            f"<figcaption>{esc(fig.title)}</figcaption></figure>\n"
+            f"<figure><figcaption>{esc(fig.title)}</figcaption>"
+            f'<img src="{esc(uri)}" alt="{esc(fig.alt or fig.title)}"></figure>\n'
         )
     out.write("</div>\n")
+
+
+def section_figures(section: Section, tz: tzinfo) -> tuple[tuple[Figure, ...], str]:
+    """A section's own figures; else charts of its activity columns; else a note why none.
+
+    Any table with ACTIVITY-shaped columns (``time`` plus ``actor`` or ``outcome``) gets its
+    charts drawn here, so every report exported as HTML has them without asking.
+    """
+    if section.figures:
+        return section.figures, ""
+    if section.table.num_rows == 0 or not plots.is_activity_shaped(section.table):
+        return (), ""
+    if not plots.plots_available():
+        return (), plots.MISSING_NOTE
+    return plots.activity_figures(section.table, tz=tz), ""
 
 
 def _rows(out: TextIO, table: pa.Table, tz: tzinfo) -> None:
@@ -103,19 +195,23 @@ def _table(out: TextIO, table: pa.Table, tz: tzinfo, cls: str) -> None:
     out.write("</tbody>\n</table></div>\n")
 
 
-def _data_section(out: TextIO, s: Section, tz: tzinfo, heading: str) -> None:
+def _data_section(out: TextIO, s: Section, st: Stats, tz: tzinfo, heading: str) -> None:
     out.write(f'<section class="data" id="{esc(_anchor(s))}">\n')
     out.write(f"<{heading}>{esc(s.title or s.name)}</{heading}>\n")
     if s.requirement:
         out.write(f'<p class="req">{esc(s.requirement)}</p>\n')
     if s.description:
         out.write(f'<p class="desc">{esc(s.description)}</p>\n')
-    _figures(out, s.figures)
+    _stats(out, st)
+    figures, note = section_figures(s, tz)
+    _figures(out, figures)
+    if note:
+        out.write(f'<p class="note">{esc(note)}</p>\n')
     rows = s.table.num_rows
     label = f"filter {s.title or s.name}"
     out.write(
         f'<div class="tools"><input type="search" class="filter" placeholder="Filter rows"'
-        f' aria-label="{esc(label)}"><span class="count">{rows:,} {"row" if rows == 1 else "rows"}'
+        f' aria-label="{esc(label)}"><span class="count">{_plural(rows, "row")}'
         "</span></div>\n"
     )
     _table(out, s.table, tz, "data")
@@ -133,14 +229,16 @@ def write_page(
     figures: Sequence[Figure] = (),
     single: bool = False,
 ) -> None:
-    """The whole page: header, summary cards, page figures, cover, then each section."""
+    """The whole page: header, section cards, page figures, cover, contents, then each section."""
     title = opts.title or (sections[0].title if single and sections else "auditlens report")
+    stats = [table_stats(s.table, opts.tz) for s in sections]
     with open_text(dest, newline="\n") as out:
         _head(out, title)
         out.write(f"<header><h1>{esc(title)}</h1>\n")
         out.write(f'<p class="meta">Times are in {esc(opts.tz_name)}. Generated by auditlens.</p>')
         out.write("</header>\n<main>\n")
-        _cards(out, sections)
+        if not single:
+            _cards(out, sections, stats)
         _figures(out, figures)
         front = cover_table(cover)
         if front is not None:
@@ -148,11 +246,9 @@ def write_page(
             _table(out, front, opts.tz, "kv")
             out.write("</section>\n")
         if not single:
-            out.write('<section class="contents"><h2>Contents</h2>\n')
-            _table(out, index_table(list(sections)), opts.tz, "kv")
-            out.write("</section>\n")
-        for s in sections:
-            _data_section(out, s, opts.tz, "h2")
+            _toc(out, sections, stats)
+        for s, st in zip(sections, stats):
+            _data_section(out, s, st, opts.tz, "h2")
         out.write("</main>\n")
         _foot(out)
 
