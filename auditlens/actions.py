@@ -54,8 +54,9 @@ def _name_or_number(names: pa.ChunkedArray, numbers: pa.ChunkedArray) -> pa.Chun
 
 
 def _present(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Nulls for the '?' auditd logs when a value is unknown."""
-    return pc.if_else(pc.fill_null(pc.equal(column, "?"), False), pa.scalar(None, _STR), column)
+    """Nulls for what auditd logs when a value is unknown: '?' and the kernel's '(null)'."""
+    unknown = pc.is_in(column, pa.array(["?", "(null)"]))
+    return pc.if_else(pc.fill_null(unknown, False), pa.scalar(None, _STR), column)
 
 
 def _evidence(table: pa.Table, suffix_label: str, suffix: pa.ChunkedArray) -> pa.Array:
@@ -83,7 +84,7 @@ def from_auditd(events: pa.Table) -> pa.Table:
 
     executed = pc.and_(pc.equal(events["action"], "executed"), pc.greater(pc.list_value_length(events["argv"]), 0))
     command = pc.binary_join(events["argv"], " ")
-    obj = _when(executed, command, events["object_primary"])
+    obj = _when(executed, command, _present(events["object_primary"]))
 
     failed = pc.equal(events["result"], "failed")
     denied = pc.or_kleene(

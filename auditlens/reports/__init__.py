@@ -21,7 +21,6 @@ from auditlens.collect import Collection, collect
 from auditlens.errors import AuditlensError
 from auditlens.export import Section, write_sections, write_table
 from auditlens.export._base import Dest
-from auditlens.schema import ACTIVITY
 from auditlens.timerange import TimeBound, time_range
 
 from .selections import SELECTIONS
@@ -215,8 +214,6 @@ class ReportOutput:
     sections: list[Section]
     cover: dict[str, str] | None
     collection: Collection
-    overview: pa.Table | None = None
-    """All activity in the period (compliance): what the HTML overview plots."""
 
     @property
     def table(self) -> pa.Table:
@@ -228,29 +225,10 @@ class ReportOutput:
     def write(self, dest: Dest, fmt: str, *, tz: str | None = None) -> None:
         """Write in format ``fmt``: one table, or sections with the cover (compliance, html)."""
         title = "auditlens: " + (self.sections[0].title if len(self.sections) == 1 else "compliance evidence")
-        sections = _with_figures(self.sections, self.overview, tz) if fmt == "html" else self.sections
         if self.cover is None and fmt != "html":
             write_table(self.table, dest, fmt, title=title, tz=tz)
         else:
-            write_sections(sections, dest, fmt, title=title, cover=self.cover, tz=tz)
-
-
-def _with_figures(sections: list[Section], overview: pa.Table | None, tz: str | None) -> list[Section]:
-    """Sections with activity plots attached (when the plotting extra is installed): a single
-    report plots its own rows; the compliance export plots all activity once, on its summary."""
-    try:
-        from auditlens.export.plots import activity_figures
-    except ImportError:
-        return sections
-    out = []
-    for s in sections:
-        source = overview if overview is not None else s.table
-        wanted = s.name == "summary" if overview is not None else len(sections) == 1
-        if wanted and set(ACTIVITY.names) <= set(source.column_names) and not s.figures:
-            s = Section(s.name, s.title, s.description, s.table, s.requirement,
-                        tuple(activity_figures(source, tz=tz)))
-        out.append(s)
-    return out
+            write_sections(self.sections, dest, fmt, title=title, cover=self.cover, tz=tz)
 
 
 def _cover(evidence: Evidence, sections: list[Section], trail: pa.Table) -> dict[str, str]:
@@ -331,8 +309,7 @@ def run_report(
                                 "with file, line number and reason.", got.rejects.table(),
                                 "Completeness of the evidence"))
         trail = next(s.table for s in sections if s.name == "audit-trail")
-        out = ReportOutput(report.name, sections, _cover(evidence, sections, trail), got,
-                           evidence.activity())
+        out = ReportOutput(report.name, sections, _cover(evidence, sections, trail), got)
     else:
         out = ReportOutput(report.name, [report.section(evidence)], None, got)
     if output is not None:
