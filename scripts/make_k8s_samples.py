@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parents[1] / "sample_logs" / "k8s"
-START = dt.datetime(2024, 5, 6, 9, 0, 0, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 11, 28, 20, 10, 0, tzinfo=dt.timezone.utc)  # beside the auditd samples
 KUBECTL = "kubectl/v1.29.3 (linux/amd64) kubernetes/6813625"
 OC = "oc/4.15.0 (linux/amd64) kubernetes/62c4d45"
 ALICE = {"username": "alice", "uid": "6a1f0b1c-2a64-4f3e-9a53-0c3b1d9b7e11",

@@ -97,8 +97,16 @@ def test_sample_logs_give_four_charts(sample_activity: pa.Table) -> None:
     # the busiest actor of the sample logs is named in the legend and in the alt text
     assert "alice" in svg_texts(figures[0].data) and "alice" in figures[0].alt
     assert {"success", "failure", "denied"} <= set(svg_texts(figures[1].data))
-    # k8s (2024) and auditd (2026) logs: two panels instead of two hairlines on one long axis
+
+
+@needs_plots
+def test_far_apart_periods_get_a_panel_each() -> None:
+    # logs two years apart: two panels instead of two hairlines on one long axis
+    early = activity_table(["alice", "bob"] * 3)
+    late = activity_table(["carol"] * 4, start=T0 + timedelta(days=730))
+    figures = activity_figures(pa.concat_tables([early, late]))
     assert "2 periods" in figures[0].alt
+    assert "period" not in activity_figures(early)[0].alt
 
 
 @needs_plots
