@@ -172,3 +172,59 @@ def test_daemon_start_and_end_recorded(run: Run, events) -> None:
     types = [e["event_type"] for e in events]
     assert types.count("DAEMON_START") == 1 and types.count("DAEMON_END") == 1
     assert types.count("CONFIG_CHANGE") == _ausearch(run.log, "-m", "CONFIG_CHANGE")
+
+
+@pytest.fixture(scope="module")
+def evidence(run: Run, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The fresh log laid out as a collector copies a node, read by ``auditlens report``."""
+    from click.testing import CliRunner
+
+    from auditlens.cli import cli
+
+    node = tmp_path_factory.mktemp("nodes") / "e2e-node"
+    (node / "var" / "log" / "audit").mkdir(parents=True)
+    (node / "etc").mkdir()
+    shutil.copyfile(run.log, node / "var" / "log" / "audit" / "audit.log")
+    shutil.copyfile(run.passwd, node / "etc" / "passwd")
+    out = node.parent / "evidence.json"
+    result = CliRunner().invoke(cli, ["report", "compliance", str(node), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    import json
+
+    doc = json.loads(out.read_text())
+    return {name: section["rows"] for name, section in doc["sections"].items()}, node
+
+
+def test_reports_name_the_person_behind_sudo(run: Run, evidence) -> None:  # type: ignore[no-untyped-def]
+    sections, _ = evidence
+    failed = [r for r in sections["logins"] if r["outcome"] == "failure" and r["origin"] == "127.0.0.1"]
+    assert any(r["actor"] == run.actor for r in failed)
+    sudo = [r for r in sections["admin-actions"] if r["action"] == "ran-command"]
+    assert {r["actor"] for r in sudo} == {run.actor}
+    assert f"useradd -M {run.victim}" in {r["object"] for r in sudo}
+    # the account the lab made for the test is root's work (no login session); the one made
+    # in the SSH session through sudo is the actor's, though it ran as root
+    added = [r for r in sections["identity-changes"]
+             if r["action"] == "added-user-account" and r["session"] is not None]
+    assert added and {r["actor"] for r in added} == {run.actor}
+    assert any(r["object"] == str(run.secret) and r["outcome"] == "denied" and r["actor"] == run.actor
+               for r in sections["failed-access"])
+    mine = [s for s in sections["sessions"] if s["actor"] == run.actor]
+    assert any(any(f"useradd -M {run.victim}" in c for c in s["commands"]) for s in mine)
+
+
+def test_a_hole_cut_out_of_the_fresh_log_is_reported(run: Run, evidence) -> None:  # type: ignore[no-untyped-def]
+    from auditlens.reports import run_report
+
+    _, node = evidence
+    lines = run.log.read_text().splitlines(keepends=True)
+    serials = sorted({int(m.group(1)) for ln in lines if "DAEMON_" not in ln
+                      for m in [re.search(r"msg=audit\(\d+\.\d+:(\d+)\)", ln)] if m})
+    lo, hi = serials[len(serials) // 3], serials[len(serials) // 3 + 4]
+    kept = [ln for ln in lines
+            if not (m := re.search(r"msg=audit\(\d+\.\d+:(\d+)\)", ln)) or "DAEMON_" in ln
+            or not lo <= int(m.group(1)) <= hi]
+    (node / "var" / "log" / "audit" / "audit.log").write_text("".join(kept))
+    trail = run_report("audit-trail", str(node)).table.to_pylist()
+    gaps = [r for r in trail if r["finding"] == "serial-gap"]
+    assert [(g["first_missing"], g["last_missing"]) for g in gaps] == [(lo, hi)]
