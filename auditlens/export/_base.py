@@ -11,7 +11,7 @@ import io
 import os
 import re
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timezone, tzinfo
@@ -181,6 +181,18 @@ def section_directory(dest: Dest, fmt: str) -> Path:
         raise AuditlensError(refusal)
     path.mkdir(parents=True)
     return path
+
+
+def write_section_files(sections: list[Section], dest: Dest, opts: Options, cover: Cover,
+                        fmt: str, write_table: Callable[[pa.Table, Dest, Options], None]) -> None:
+    """Sections of a one-table-per-file format: ``_cover``, ``_sections`` and one file each."""
+    directory = section_directory(dest, fmt)
+    front = cover_table(cover)
+    if front is not None:
+        write_table(front, directory / f"_cover.{fmt}", opts)
+    write_table(index_table(sections), directory / f"_sections.{fmt}", opts)
+    for s in sections:
+        write_table(s.table, directory / f"{file_stem(s.name)}.{fmt}", opts)
 
 
 def cover_table(cover: Cover) -> pa.Table | None:

@@ -22,11 +22,8 @@ from ._base import (
     Dest,
     Options,
     Section,
-    cover_table,
-    file_stem,
-    index_table,
     open_text,
-    section_directory,
+    write_section_files,
 )
 from .cells import display_column, display_text, neutralise
 
@@ -63,10 +60,4 @@ def write_table(table: pa.Table, dest: Dest, opts: Options) -> None:
 
 
 def write_sections(sections: list[Section], dest: Dest, opts: Options, cover: Cover) -> None:
-    directory = section_directory(dest, "csv")
-    front = cover_table(cover)
-    if front is not None:
-        write_table(front, directory / "_cover.csv", opts)
-    write_table(index_table(sections), directory / "_sections.csv", opts)
-    for s in sections:
-        write_table(s.table, directory / f"{file_stem(s.name)}.csv", opts)
+    write_section_files(sections, dest, opts, cover, "csv", write_table)

@@ -17,11 +17,8 @@ from ._base import (
     Dest,
     Options,
     Section,
-    cover_table,
-    file_stem,
-    index_table,
     open_binary,
-    section_directory,
+    write_section_files,
 )
 
 
@@ -45,10 +42,4 @@ def write_table(table: pa.Table, dest: Dest, opts: Options) -> None:
 
 
 def write_sections(sections: list[Section], dest: Dest, opts: Options, cover: Cover) -> None:
-    directory = section_directory(dest, "parquet")
-    front = cover_table(cover)
-    if front is not None:
-        write_table(front, directory / "_cover.parquet", opts)
-    write_table(index_table(sections), directory / "_sections.parquet", opts)
-    for s in sections:
-        write_table(s.table, directory / f"{file_stem(s.name)}.parquet", opts)
+    write_section_files(sections, dest, opts, cover, "parquet", write_table)
