@@ -182,3 +182,13 @@ def test_k8s_corpus_requests_land_in_the_right_section(k8s_corpus, section, want
         assert row["acting_as"] == e["impersonated_user"]
         if e["response_code"] in (401, 403):
             assert row["outcome"] == "denied"
+
+
+def test_k8s_corpus_has_exec_and_impersonation_in_admin_actions(k8s_corpus) -> None:  # type: ignore[no-untyped-def]
+    requests, by_section = k8s_corpus
+    got = _ids(by_section["admin-actions"])
+    execs = [e for e in requests if e["subresource"] == "exec"]
+    impersonated = [e for e in requests if e["impersonated_user"]]
+    assert execs and impersonated
+    assert all(got[e["audit_id"]]["object_kind"] == "pods/exec" for e in execs)
+    assert all(got[e["audit_id"]]["acting_as"] == e["impersonated_user"] for e in impersonated)
