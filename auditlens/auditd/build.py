@@ -12,6 +12,8 @@ count of nulled values is kept in :attr:`BatchBuilder.coerced` so the reader can
 
 from __future__ import annotations
 
+import gc
+import operator
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -51,6 +53,7 @@ class BatchBuilder:
         self.batch_size = batch_size
         self._names = schema.names
         self._types = [c.type for c in schema.columns]
+        self._getter = operator.itemgetter(*self._names)
         self._rows: list[Mapping[str, Any]] = []
         self.coerced = 0
         """Values that could not be stored with their declared type and became null."""
@@ -68,21 +71,44 @@ class BatchBuilder:
     def finish(self) -> pa.RecordBatch:
         """The collected rows as one batch (possibly empty); the builder starts afresh."""
         rows, self._rows = self._rows, []
+        try:  # rows that have every column (the usual case): one C-level transposition
+            if len(self._names) < 2:  # itemgetter of one name gives values, not tuples
+                raise KeyError
+            columns: list[Any] = list(zip(*map(self._getter, rows)))
+        except KeyError:
+            columns = [[r.get(name) for r in rows] for name in self._names]
+        if not columns:  # no rows
+            columns = [[] for _ in self._names]
         arrays = []
-        for name, type_ in zip(self._names, self._types):
-            array, bad = _safe_array([r.get(name) for r in rows], type_)
+        for values, type_ in zip(columns, self._types):
+            array, bad = _safe_array(values, type_)
             self.coerced += bad
             arrays.append(array)
         return pa.RecordBatch.from_arrays(arrays, schema=self.arrow)
 
     def batches(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[pa.RecordBatch]:
-        """Batches of a row stream; the last, partial batch too (nothing when there were no rows)."""
-        for row in rows:
-            batch = self.append(row)
-            if batch is not None:
-                yield batch
-        if self._rows:
-            yield self.finish()
+        """Batches of a row stream; the last, partial batch too (nothing when there were no rows).
+
+        The cyclic GC is paused while a batch is collected (never while the consumer holds the
+        generator suspended): parsing makes millions of short-lived containers without cycles,
+        and the collector would otherwise walk the growing batch over and over for nothing."""
+        was = gc.isenabled()
+        try:
+            gc.disable()
+            for row in rows:
+                batch = self.append(row)
+                if batch is not None:
+                    if was:
+                        gc.enable()
+                    yield batch
+                    gc.disable()
+            if self._rows:
+                if was:
+                    gc.enable()
+                yield self.finish()
+        finally:
+            if was:
+                gc.enable()
 
     def warn_if_coerced(self, what: str) -> None:
         """Values nulled at the Arrow boundary are never silent."""

@@ -14,7 +14,6 @@ from . import interpret as itp
 from .ids import IdNames, parse_id
 from .model import Event, Record
 from .normalize import normalize
-from .tables import arch_name, syscall_name
 
 READER_COLUMNS = frozenset({"node", "serial", "time", "file", "line", "record_types", "record_count"})
 ROW_COLUMNS: tuple[str, ...] = tuple(n for n in AUDITD_EVENTS.names if n not in READER_COLUMNS)
@@ -26,20 +25,27 @@ _INT_COLUMNS = ("pid", "ppid")
 _DECODED = ("exe", "comm", "acct", "cmd")
 _CLEANED = ("tty", "terminal", "addr", "hostname")
 _PLAIN = ("op", "unit", "res", "subj")
+_UNQUOTED = _CLEANED + _PLAIN
 _AVC_TYPES = frozenset({"AVC", "USER_AVC"})
 _AVC_RESULTS = {"denied": "failed", "granted": "success"}
 
 
-def _fields(records: list[Record]) -> dict[str, tuple[str, Record]]:
-    """Field name → (value as logged, its record); the SYSCALL record wins, then input order."""
-    out: dict[str, tuple[str, Record]] = {}
-    ordered = sorted(records, key=lambda r: r.type != "SYSCALL")
-    for r in ordered:
-        if r.type in ("PATH", "EXECVE", "PROCTITLE", "EOE", "SOCKADDR"):
-            continue
-        for k, v in r.fields.items():
+_SKIPPED = frozenset({"PATH", "EXECVE", "PROCTITLE", "EOE", "SOCKADDR"})
+
+
+def _fields(records: list[Record]) -> dict[str, Record]:
+    """Field name → the record whose value counts; the SYSCALL record wins, then input order.
+
+    Built with ``dict.fromkeys`` (C speed) rather than per-field tuples: the hot path."""
+    ordered = [r for r in records if r.type == "SYSCALL"]
+    ordered += [r for r in records if r.type != "SYSCALL" and r.type not in _SKIPPED]
+    if not ordered:
+        return {}
+    out = dict.fromkeys(ordered[0].fields, ordered[0])
+    for r in ordered[1:]:
+        for k in r.fields:
             if k not in out:
-                out[k] = (v, r)
+                out[k] = r
     return out
 
 
@@ -55,61 +61,61 @@ def event_row(event: Event, ids: IdNames) -> dict[str, Any]:
         return row
     row["event_type"] = recs[0].type
     f = _fields(recs)
+    # record type → its first record, in one C-level pass (reversed: the first one wins)
+    firsts = dict(zip([r.type for r in reversed(recs)], reversed(recs)))
     node = event.node
 
     for col in _ID_COLUMNS:
         got = f.get(col)
         if got is not None:
-            row[col] = parse_id(got[0])
+            row[col] = parse_id(got.fields[col])
     for col, src in _USER_NAMES.items():
         got = f.get(src)
         if got is not None:
-            row[col] = ids.user(got[0], _enriched(got[1], src), node)
+            row[col] = ids.user(got.fields[src], _enriched(got, src), node)
     got = f.get("gid")
     if got is not None:
-        row["gid_name"] = ids.group(got[0], _enriched(got[1], "gid"), node)
+        row["gid_name"] = ids.group(got.fields["gid"], _enriched(got, "gid"), node)
     for col in _INT_COLUMNS:
         got = f.get(col)
         if got is not None:
-            row[col] = itp.to_int(got[0])
+            row[col] = itp.to_int(got.fields[col])
     for col in _DECODED:
         got = f.get(col)
         if got is not None:
-            row[col] = itp.clean(itp.decode_value(got[0], itp.is_encoded_field(got[1].type, col)))
+            row[col] = itp.decoded_clean(got.type, col, got.fields[col])
     if row["acct"] is not None:
         row["acct"] = row["acct"].rstrip(":") or None
-    for col in _CLEANED:
+    for col in _UNQUOTED:
         got = f.get(col)
         if got is not None:
-            row[col] = itp.clean(itp.unquote(got[0])[0])
-    for col in _PLAIN:
-        got = f.get(col)
-        if got is not None:
-            row[col] = itp.clean(itp.unquote(got[0])[0])
+            row[col] = itp.clean(itp.unquote(got.fields[col])[0])
 
     arch: str | None = None
-    sc = event.first("SYSCALL")
+    sc = firsts.get("SYSCALL")
     if sc is not None:
         sf = sc.fields
         hexarch = sf.get("arch")
-        arch = (_enriched(sc, "arch") or (arch_name(hexarch) if hexarch else None))
+        arch = (_enriched(sc, "arch") or (itp.arch_of(hexarch) if hexarch else None))
         row["arch"] = arch
         nr = itp.to_int(sf.get("syscall"))
         row["syscall_nr"] = nr
         if nr is not None:
-            row["syscall"] = (syscall_name(arch, nr) if arch else None) or _enriched(sc, "syscall")
+            row["syscall"] = (itp.syscall_of(arch, nr) if arch else None) or _enriched(sc, "syscall")
         success = sf.get("success")
         row["success"] = None if success is None else success == "yes"
         ex = itp.to_int(sf.get("exit"))
         row["exit"] = ex
         row["errno"] = itp.errno_of(ex)
 
-    cwd = event.first("CWD")
+    cwd = firsts.get("CWD")
     if cwd is not None:
         row["cwd"] = itp.clean(itp.field(cwd, "cwd"))
-    row["paths"] = itp.path_items(recs)
-    row["argv"] = itp.execve_argv(recs)
-    pt = event.first("PROCTITLE")
+    if "PATH" in firsts:
+        row["paths"] = itp.path_items(recs)
+    if "EXECVE" in firsts:
+        row["argv"] = itp.execve_argv(recs)
+    pt = firsts.get("PROCTITLE")
     if pt is not None:
         row["proctitle"] = itp.proctitle(pt.fields.get("proctitle"))
 
@@ -126,7 +132,7 @@ def event_row(event: Event, ids: IdNames) -> dict[str, Any]:
                 row["apparmor_profile"] = avc.apparmor_profile
                 break
 
-    sa = event.first("SOCKADDR")
+    sa = firsts.get("SOCKADDR")
     if sa is not None:
         dec = itp.decode_sockaddr(sa.fields.get("saddr"), big_endian=arch in itp.BIG_ENDIAN_ARCHES)
         if dec is not None:

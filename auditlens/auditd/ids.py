@@ -30,10 +30,28 @@ IdFile = Union[str, "os.PathLike[str]", IO[str], IO[bytes]]
 IdSource = Union[IdFile, Mapping[Union[str, None], IdFile], None]
 
 
+_ID_MEMO: dict[str, int | None] = {}
+_MEMO_LIMIT = 16_384
+_MISS = object()
+
+
 def parse_id(value: str | None) -> int | None:
-    """A uid/gid/ses as logged → int, or None when unset, missing or not a number."""
+    """A uid/gid/ses as logged → int, or None when unset, missing or not a number.
+
+    On the hot path (several ids per event, few distinct values): results are memoised."""
     if value is None:
         return None
+    got = _ID_MEMO.get(value, _MISS)
+    if got is not _MISS:
+        return got  # type: ignore[return-value]
+    n = _parse_id(value)
+    if len(_ID_MEMO) >= _MEMO_LIMIT:
+        _ID_MEMO.clear()
+    _ID_MEMO[value] = n
+    return n
+
+
+def _parse_id(value: str) -> int | None:
     v = value.strip('"')
     if v in _UNSET_VALUES:
         return None
@@ -105,6 +123,11 @@ class IdNames:
         self._user_by_name: dict[str | None, dict[str, int]] = {
             node: {name: uid for uid, name in table.items()} for node, table in self._users.items()
         }
+        # answers of user()/group() so far: few distinct ids per read, asked for on every event
+        self._user_memo: dict[tuple[str | None, str | None, str | None], str | None] = {}
+        self._group_memo: dict[tuple[str | None, str | None, str | None], str | None] = {}
+        self.memo: dict[tuple[object, ...], str] = {}
+        """Free for the normaliser: rendered field values of this read (names depend on it)."""
 
     @staticmethod
     def _table(tables: Mapping[str | None, dict[int, str]], node: str | None) -> dict[int, str] | None:
@@ -130,11 +153,25 @@ class IdNames:
 
     def user(self, raw: str | None, enriched: str | None = None, node: str | None = None) -> str | None:
         """Name of a logged uid (``raw`` as in the log, ``enriched`` its ENRICHED translation)."""
-        return self._name(self._users, raw, enriched, node)
+        key = (raw, enriched, node)
+        memo = self._user_memo
+        got = memo.get(key, _MISS)
+        if got is _MISS:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            got = memo[key] = self._name(self._users, raw, enriched, node)
+        return got  # type: ignore[return-value]
 
     def group(self, raw: str | None, enriched: str | None = None, node: str | None = None) -> str | None:
         """Name of a logged gid."""
-        return self._name(self._groups, raw, enriched, node)
+        key = (raw, enriched, node)
+        memo = self._group_memo
+        got = memo.get(key, _MISS)
+        if got is _MISS:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            got = memo[key] = self._name(self._groups, raw, enriched, node)
+        return got  # type: ignore[return-value]
 
     def uid_of(self, name: str, node: str | None = None) -> int | None:
         """Reverse lookup in the node's passwd (for ``acct=NAME`` fields); None when unknown."""

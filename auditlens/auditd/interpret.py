@@ -21,10 +21,75 @@ from typing import Any
 
 from .ids import parse_id
 from .model import Record
-from .tables import errno_name, is_encoded_field, socket_family_name
+from .tables import arch_name, errno_name, is_encoded_field, socket_family_name, syscall_name
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 NULL_SPELLINGS = frozenset({"(null)", "?", "(none)", ""})
+
+
+# --- memoised lookups --------------------------------------------------------------------------
+# The values that need interpreting repeat a lot (the same exe, arch, syscall and PATH records on
+# thousands of events), so the hot path asks a dict first. Each memo is bounded: cleared when full.
+
+_MEMO_LIMIT = 16_384
+_PATH_LIMIT = 4_096  # a PATH item and its key hold ~15 strings: keep this memo small
+_MISS = object()
+_ENCODED: dict[tuple[str, str], bool] = {}
+_ARCH: dict[str, str | None] = {}
+_SYSCALL: dict[tuple[str, int], str | None] = {}
+_PROCTITLE: dict[str, str | None] = {}
+_PATH_ITEM: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, Any]] = {}
+_DECODED: dict[tuple[str, str, str], str | None] = {}
+
+
+def clear_memos() -> None:
+    """Forget every memoised interpretation (tests compare cold and warm reads with it)."""
+    from . import ids
+
+    for memo in (_ENCODED, _ARCH, _SYSCALL, _PROCTITLE, _PATH_ITEM, _DECODED, _ARG_KEYS,
+                 ids._ID_MEMO):
+        memo.clear()
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any, limit: int = _MEMO_LIMIT) -> Any:
+    if len(memo) >= limit:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
+def encoded(record_type: str, name: str) -> bool:
+    """``tables.is_encoded_field`` for a record type name, memoised."""
+    got = _ENCODED.get((record_type, name))
+    if got is None:
+        got = _remember(_ENCODED, (record_type, name), is_encoded_field(record_type, name))
+    return got
+
+
+def arch_of(arch_field: str) -> str | None:
+    """``tables.arch_name`` memoised (``c000003e`` → ``x86_64``)."""
+    got = _ARCH.get(arch_field, _MISS)
+    if got is _MISS:
+        got = _remember(_ARCH, arch_field, arch_name(arch_field))
+    return got  # type: ignore[return-value]
+
+
+def syscall_of(arch: str, number: int) -> str | None:
+    """``tables.syscall_name`` memoised."""
+    key = (arch, number)
+    got = _SYSCALL.get(key, _MISS)
+    if got is _MISS:
+        got = _remember(_SYSCALL, key, syscall_name(arch, number))
+    return got  # type: ignore[return-value]
+
+
+def decoded_clean(record_type: str, name: str, value: str) -> str | None:
+    """``clean(decode_value(value, encoded(record_type, name)))``, memoised (exe, comm…)."""
+    key = (record_type, name, value)
+    got = _DECODED.get(key, _MISS)
+    if got is _MISS:
+        got = _remember(_DECODED, key, clean(decode_value(value, encoded(record_type, name))))
+    return got  # type: ignore[return-value]
 
 
 # --- strings ---------------------------------------------------------------------------------
@@ -76,7 +141,7 @@ def field(record: Record, name: str) -> str | None:
     raw = record.fields.get(name)
     if raw is None:
         return None
-    return decode_value(raw, is_encoded_field(record.type, name))
+    return decode_value(raw, encoded(record.type, name))
 
 
 def to_int(value: str | None, base: int = 10) -> int | None:
@@ -95,14 +160,28 @@ def proctitle(value: str | None) -> str | None:
     """PROCTITLE ``proctitle=`` → the command line, NUL separators shown as spaces."""
     if value is None:
         return None
+    got = _PROCTITLE.get(value, _MISS)
+    if got is not _MISS:
+        return got  # type: ignore[return-value]
     text, quoted = unquote(value)
     if quoted or not is_hex(text):
-        return clean(text)
+        return _remember(_PROCTITLE, value, clean(text))  # type: ignore[no-any-return]
     raw = decode_hex_bytes(text).rstrip(b"\x00")
-    return to_text(raw.replace(b"\x00", b" "))
+    return _remember(_PROCTITLE, value, to_text(raw.replace(b"\x00", b" ")))  # type: ignore[no-any-return]
 
 
 _ARG_RE = re.compile(r"a(\d+)(?:\[(\d+)\]|(_len))?\Z")
+
+
+_ARG_KEYS: dict[str, tuple[int, int | None]] = {}
+"""EXECVE field name → (argument index, part index) memoised; index -1: not an argument."""
+
+
+def _arg_key(key: str) -> tuple[int, int | None]:
+    m = _ARG_RE.match(key)
+    if m is None or m.group(3):
+        return -1, None
+    return int(m.group(1)), (int(m.group(2)) if m.group(2) is not None else None)
 
 
 def _arg_bytes(value: str) -> bytes:
@@ -131,12 +210,16 @@ def execve_argv(records: Iterable[Record]) -> list[str | None] | None:
             if key == "argc":
                 argc = to_int(value)
                 continue
-            m = _ARG_RE.match(key)
-            if m is None or m.group(3):
+            arg = _ARG_KEYS.get(key)
+            if arg is None:
+                arg = _arg_key(key)
+                if len(_ARG_KEYS) < _MEMO_LIMIT:
+                    _ARG_KEYS[key] = arg
+            idx, part = arg
+            if idx < 0:
                 continue
-            idx = int(m.group(1))
-            if m.group(2) is not None:
-                parts.setdefault(idx, {})[int(m.group(2))] = _arg_bytes(value)
+            if part is not None:
+                parts.setdefault(idx, {})[part] = _arg_bytes(value)
             else:
                 whole[idx] = _arg_bytes(value)
     if not seen:
@@ -234,8 +317,7 @@ def decode_sockaddr(value: str | None, *, big_endian: bool = False) -> Sockaddr 
         addr = _inet6_text(raw[8:24], scope)
         return Sockaddr(column, addr, port, f"{{ fam={name} laddr={addr} lport={port} }}")
     if fam == _AF_NETLINK:
-        order = "big" if big_endian else "little"
-        pid = int.from_bytes(raw[4:8], order) if len(raw) >= 8 else 0
+        pid = int.from_bytes(raw[4:8], "big" if big_endian else "little") if len(raw) >= 8 else 0
         return Sockaddr(column, str(pid), None, f"{{ fam={name} nlnk-fam={fam} nlnk-pid={pid} }}")
     return Sockaddr(column, None, None, f"{{ fam={name} (unsupported) }}")
 
@@ -308,7 +390,18 @@ def parse_avc(record: Record) -> Avc | None:
 # --- PATH --------------------------------------------------------------------------------------
 
 def path_item(record: Record) -> dict[str, Any]:
-    """One PATH record → a PATH_ITEM struct (name decoded, ids as ints, mode kept in octal)."""
+    """One PATH record → a PATH_ITEM struct (name decoded, ids as ints, mode kept in octal).
+
+    Memoised on the record's fields (PATH records repeat a lot): the dict returned may be shared
+    between events, so callers must not change it."""
+    key = (record.type, tuple(record.fields.items()))
+    got = _PATH_ITEM.get(key)
+    if got is None:
+        got = _remember(_PATH_ITEM, key, _path_item(record), _PATH_LIMIT)
+    return got  # type: ignore[no-any-return]
+
+
+def _path_item(record: Record) -> dict[str, Any]:
     f = record.fields
     return {
         "item": to_int(f.get("item")),

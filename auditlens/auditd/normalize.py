@@ -26,7 +26,7 @@ from typing import Any
 from . import interpret as itp
 from .ids import IdNames, is_unset, parse_id
 from .model import Event, Record
-from .tables import arch_name, record_type_name, syscall_name
+from .tables import record_type_name
 
 NORMALIZED_COLUMNS = (
     "event_kind", "session", "subject_primary", "subject_secondary", "subject_kind", "action",
@@ -99,6 +99,7 @@ def rules() -> Rules:
 
 
 _UNKNOWN_TYPE = re.compile(r"UNKNOWN\[(\d+)\]\Z")
+_MEMO_LIMIT = 16_384
 
 
 @lru_cache(maxsize=1)
@@ -150,7 +151,7 @@ def is_single_record_type(rtype: str) -> bool:
 class _Cursor:
     """auparse's position in an event: a record and a field; a failed search leaves it nowhere."""
 
-    __slots__ = ("recs", "names", "r", "f")
+    __slots__ = ("f", "names", "r", "recs")
 
     def __init__(self, recs: list[Record]) -> None:
         self.recs = recs
@@ -195,10 +196,16 @@ class _Cursor:
         r, f = self.r, self.f
         if r is None:
             return None
-        while r < len(self.recs):
-            names = self.names[r]
-            for i in range(f, len(names)):
-                if names[i] == name:
+        all_names = self.names
+        n = len(all_names)
+        while r < n:
+            names = all_names[r]
+            if name in names:  # a C-level scan; list.index finds the position from f on
+                try:
+                    i = names.index(name, f)
+                except ValueError:
+                    pass
+                else:
                     self.r, self.f = r, i
                     return (r, i)
             r, f = r + 1, 0
@@ -225,13 +232,30 @@ class _Ctx:
     arch: str | None
 
     def text(self, pos: tuple[int, int]) -> str:
-        """A field's value as ausearch shows it (ENRICHED translation first, as auparse does)."""
-        rec = self.cur.recs[pos[0]]
-        name = self.cur.name(pos)
-        raw = self.cur.raw(pos)
-        if pos[1] == 0:
-            return raw
+        """A field's value as ausearch shows it (ENRICHED translation first, as auparse does).
+
+        Memoised per read (``IdNames.memo``): the rendering depends only on the record type,
+        field name, value, ENRICHED translation, node and arch, except a relative PATH name,
+        which also depends on the event's CWD and is never memoised."""
+        r, f = pos
+        rec = self.cur.recs[r]
+        if f == 0:
+            return rec.type
+        name = self.cur.names[r][f]
+        raw = rec.fields[name]
         enriched = rec.enriched.get(name.upper()) if rec.enriched else None
+        if name == "name" and enriched is None and rec.type == "PATH":
+            return self.absolute(itp.decode_value(raw, True) or "")
+        key = (rec.type, name, raw, enriched, self.node, self.arch)
+        memo = self.ids.memo
+        got = memo.get(key)
+        if got is None:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            got = memo[key] = self._text(rec, name, raw, enriched)
+        return got
+
+    def _text(self, rec: Record, name: str, raw: str, enriched: str | None) -> str:
         if name in UID_FIELDS:
             if is_unset(raw):
                 return "unset"
@@ -248,7 +272,7 @@ class _Ctx:
             return "unset" if is_unset(raw) else raw
         if name == "syscall":
             nr = itp.to_int(raw)
-            got = syscall_name(self.arch, nr) if (self.arch and nr is not None) else None
+            got = itp.syscall_of(self.arch, nr) if (self.arch and nr is not None) else None
             return got or raw
         if name == "saddr":
             sa = itp.decode_sockaddr(raw, big_endian=self.arch in itp.BIG_ENDIAN_ARCHES)
@@ -264,10 +288,7 @@ class _Ctx:
             return v.replace("\x01", ",")
         if name == "acct":
             return (itp.decode_value(raw, True) or "").rstrip(":")
-        if name == "name" and rec.type == "PATH":
-            v = itp.decode_value(raw, True) or ""
-            return self.absolute(v)
-        return itp.decode_value(raw, itp.is_encoded_field(rec.type, name)) or ""
+        return itp.decode_value(raw, itp.encoded(rec.type, name)) or ""
 
     def absolute(self, name: str) -> str:
         """A relative PATH name joined to the event's CWD, as auparse shows it."""
@@ -895,7 +916,7 @@ def normalize(event: Event, ids: IdNames, *, arch: str | None = None,
         sc = next((r for r in recs if r.type == "SYSCALL"), None)
         if sc is not None:
             hexarch = sc.fields.get("arch")
-            arch = arch_name(hexarch) if hexarch else None
+            arch = itp.arch_of(hexarch) if hexarch else None
     ctx = _Ctx(_Cursor(recs), ids, event.node, arch)
     n = _Normalizer(ctx)
     if len(recs) > 1:

@@ -102,33 +102,44 @@ def _ids(passwd: IdSource, group: IdSource) -> IdNames:
                           file=getattr(exc, "filename", None)) from exc
 
 
+def full_event_row(ev: Event, ids: IdNames, strict: bool) -> tuple[dict[str, Any], str | None]:
+    """One event's row with its provenance columns, and the interpretation error when it failed
+    (then the row has only the provenance; with ``strict`` the error is raised instead)."""
+    error = None
+    try:
+        row = event_row(ev, ids)
+    except Exception as exc:
+        if strict:
+            raise
+        error = f"{type(exc).__name__}: {exc}"
+        row = {}
+    first = ev.records[0]
+    row["node"] = ev.node
+    row["serial"] = ev.serial
+    row["time"] = ev.sec * _US_PER_SEC + ev.msec * 1000
+    row["file"] = first.file
+    row["line"] = first.line
+    row["record_types"] = [r.type for r in ev.records]
+    row["record_count"] = len(ev.records)
+    return row, error
+
+
+def failure_warning(failures: int, first_error: str) -> str:
+    return (f"{failures} auditd event(s) could not be interpreted and have only their "
+            f"provenance columns (first error: {first_error})")
+
+
 def _event_rows(events: Iterator[Event], ids: IdNames, strict: bool) -> Iterator[dict[str, Any]]:
     failures = 0
     first_error = ""
     for ev in events:
-        try:
-            row = event_row(ev, ids)
-        except Exception as exc:
-            if strict:
-                raise
+        row, error = full_event_row(ev, ids, strict)
+        if error is not None:
             failures += 1
-            first_error = first_error or f"{type(exc).__name__}: {exc}"
-            row = {}
-        first = ev.records[0]
-        row["node"] = ev.node
-        row["serial"] = ev.serial
-        row["time"] = ev.sec * _US_PER_SEC + ev.msec * 1000
-        row["file"] = first.file
-        row["line"] = first.line
-        row["record_types"] = [r.type for r in ev.records]
-        row["record_count"] = len(ev.records)
+            first_error = first_error or error
         yield row
     if failures:
-        warnings.warn(
-            f"{failures} auditd event(s) could not be interpreted and have only their "
-            f"provenance columns (first error: {first_error})",
-            stacklevel=3,
-        )
+        warnings.warn(failure_warning(failures, first_error), stacklevel=3)
 
 
 def _unquoted(fields: dict[str, str]) -> list[tuple[str, str]]:
@@ -197,9 +208,13 @@ def _record_stream(source: Source, errors: str, rejects: RejectLog | None, batch
     return _Stream(rows, builder, rejecter, "auditd record")
 
 
+def _parallel(jobs: int | None) -> bool:
+    return jobs != 1
+
+
 def open_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = None,
                 errors: str = "collect", rejects: RejectLog | None = None,
-                batch_size: int = 10_000) -> Iterator[pa.RecordBatch]:
+                batch_size: int = 10_000, jobs: int = 1) -> Iterator[pa.RecordBatch]:
     """Stream auditd events as RecordBatches of the ``auditd_events`` schema (bounded memory).
 
     ``source``: a file, directory (rotated logs oldest first), glob, binary file object, ``-``
@@ -207,13 +222,24 @@ def open_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = No
     ``group``: the logging node's files for naming uids of RAW logs (never this machine's).
     ``errors="collect"`` puts bad lines in ``rejects`` (warning when no RejectLog is given);
     ``errors="raise"`` stops at the first with a ParseError carrying file and line.
+    ``jobs``: worker processes (0: one per CPU) for files and large files cut into pieces; the
+    output is the same as with one (see :mod:`auditlens.parallel`).
     """
+    if _parallel(jobs):
+        from .. import parallel
+        return parallel.open_auditd(source, passwd=passwd, group=group, errors=errors,
+                                    rejects=rejects, jobs=parallel.check_jobs(jobs))
     return _event_stream(source, passwd, group, errors, rejects, batch_size, _Account()).streamed()
 
 
 def read_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = None,
-                errors: str = "collect", rejects: RejectLog | None = None) -> pa.Table:
+                errors: str = "collect", rejects: RejectLog | None = None,
+                jobs: int = 1) -> pa.Table:
     """All auditd events of ``source`` as one table (see :func:`open_auditd` for the options)."""
+    if _parallel(jobs):
+        from .. import parallel
+        return parallel.read_auditd(source, passwd=passwd, group=group, errors=errors,
+                                    rejects=rejects, jobs=parallel.check_jobs(jobs))
     account = _Account()
     stream = _event_stream(source, passwd, group, errors, rejects, 10_000, account)
     table = _table(stream, AUDITD_EVENTS, account)
@@ -224,18 +250,27 @@ def read_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = No
 
 def open_auditd_records(source: Source, *, passwd: IdSource = None, group: IdSource = None,
                         errors: str = "collect", rejects: RejectLog | None = None,
-                        batch_size: int = 10_000) -> Iterator[pa.RecordBatch]:
+                        batch_size: int = 10_000, jobs: int = 1) -> Iterator[pa.RecordBatch]:
     """Stream one row per auditd record (``auditd_records`` schema): every field, quotes removed.
 
     ``passwd``/``group`` are accepted for symmetry with :func:`open_auditd` and not used:
     records keep the numbers as logged (ENRICHED names are in the ``enriched`` map).
     """
+    if _parallel(jobs):
+        from .. import parallel
+        return parallel.open_auditd_records(source, errors=errors, rejects=rejects,
+                                            jobs=parallel.check_jobs(jobs))
     return _record_stream(source, errors, rejects, batch_size, _Account()).streamed()
 
 
 def read_auditd_records(source: Source, *, passwd: IdSource = None, group: IdSource = None,
-                        errors: str = "collect", rejects: RejectLog | None = None) -> pa.Table:
+                        errors: str = "collect", rejects: RejectLog | None = None,
+                        jobs: int = 1) -> pa.Table:
     """All auditd records of ``source`` as one table, one row per input record line."""
+    if _parallel(jobs):
+        from .. import parallel
+        return parallel.read_auditd_records(source, errors=errors, rejects=rejects,
+                                            jobs=parallel.check_jobs(jobs))
     account = _Account()
     stream = _record_stream(source, errors, rejects, 10_000, account)
     table = _table(stream, AUDITD_RECORDS, account)

@@ -97,6 +97,9 @@ class _Read:
             with _gc_paused():
                 chunk = list(islice(rows, self.batch_size))
                 batch = self.batcher.batch(chunk) if chunk else None
+                # freed by reference counting now, so the collector (back on at the end of
+                # this block) does not walk the batch's rows once more for nothing
+                del chunk
             if batch is None:
                 return
             yield batch
@@ -125,7 +128,7 @@ class _Read:
 
 def open_k8s_audit(source: Source, *, errors: str = "collect", rejects: RejectLog | None = None,
                    keep_objects: bool = True, cluster: str | None = None,
-                   batch_size: int = DEFAULT_BATCH) -> Iterator[pa.RecordBatch]:
+                   batch_size: int = DEFAULT_BATCH, jobs: int = 1) -> Iterator[pa.RecordBatch]:
     """Stream API audit Events as RecordBatches of the ``k8s_events`` schema (bounded memory).
 
     ``source``: a file, directory, glob, binary file object, ``-`` for stdin, or a list of these;
@@ -133,15 +136,27 @@ def open_k8s_audit(source: Source, *, errors: str = "collect", rejects: RejectLo
     recognised per line. ``errors="collect"`` puts unreadable lines/objects in ``rejects``
     (warning when no RejectLog is given); ``errors="raise"`` stops at the first with a ParseError
     carrying file and line. ``keep_objects=False`` skips request/response bodies (faster).
-    ``cluster`` names the cluster for Events whose wrapper does not.
+    ``cluster`` names the cluster for Events whose wrapper does not. ``jobs``: worker processes
+    (0: one per CPU), same output as with one (see :mod:`auditlens.parallel`).
     """
+    if jobs != 1:
+        from .. import parallel
+        return parallel.open_k8s_audit(source, errors=errors, rejects=rejects,
+                                       keep_objects=keep_objects, cluster=cluster,
+                                       jobs=parallel.check_jobs(jobs))
     return _Read(source, errors, rejects, keep_objects, cluster, batch_size).streamed()
 
 
 def read_k8s_audit(source: Source, *, errors: str = "collect", rejects: RejectLog | None = None,
-                   keep_objects: bool = True, cluster: str | None = None) -> pa.Table:
+                   keep_objects: bool = True, cluster: str | None = None,
+                   jobs: int = 1) -> pa.Table:
     """All API audit Events of ``source`` as one table (options as for :func:`open_k8s_audit`),
     with the line account in the schema metadata (``auditlens.lines``, ``auditlens.rejects``…)."""
+    if jobs != 1:
+        from .. import parallel
+        return parallel.read_k8s_audit(source, errors=errors, rejects=rejects,
+                                       keep_objects=keep_objects, cluster=cluster,
+                                       jobs=parallel.check_jobs(jobs))
     read = _Read(source, errors, rejects, keep_objects, cluster, DEFAULT_BATCH)
     table = read.table()
     read.warn()
