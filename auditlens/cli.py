@@ -4,47 +4,27 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import click
 
 from .errors import AuditlensError, SourceError
 from .rejects import RejectLog
-from .sources import expand_sources
 
 
 def _split_by_type(sources: tuple[str, ...], source_type: str) -> dict[str, list[str]]:
-    """Expand the sources and route each file to a reader by its content (or by --source-type).
+    """Route each file to a reader by its content; list on stderr what was skipped."""
+    from .collect import route
 
-    A file named on the command line that is neither kind is an error; files found by walking a
-    directory that are neither kind (a README, a copied passwd file) are skipped and listed on
-    stderr, so nothing is skipped silently.
-    """
-    from .detect import detect_file
+    routed = route(sources, source_type)
+    _tell_skipped(routed.skipped)
+    return routed.files
 
-    routed: dict[str, list[str]] = {}
-    skipped: list[str] = []
-    for item in sources:
-        from_dir = item != "-" and Path(item).is_dir()
-        for inp in expand_sources(item):
-            kind = source_type if source_type != "auto" else detect_file(inp)
-            if kind is None:
-                if inp.size == 0:
-                    continue  # an empty file holds no lines to account for
-                if from_dir:
-                    skipped.append(inp.name)
-                    continue
-                raise SourceError(
-                    "cannot tell whether this is an auditd or a Kubernetes audit log; "
-                    "use --source-type auditd|k8s",
-                    file=inp.name,
-                )
-            routed.setdefault(kind, []).append(inp.name)
+
+def _tell_skipped(skipped: list[str]) -> None:
     if skipped:
         shown = ", ".join(skipped[:5]) + (f" and {len(skipped) - 5} more" if len(skipped) > 5 else "")
         click.echo(f"auditlens: skipped {len(skipped)} file(s) that are not audit logs: {shown}", err=True)
-    return routed
 
 
 def _write_rejects(log: RejectLog, path: str | None) -> None:
@@ -110,6 +90,10 @@ def cli() -> None:
 @_with(id_options)
 @click.option("--rejects", "rejects_path", help="Also write the rejected lines (file, line, reason, raw) here.")
 @click.option("--strict", is_flag=True, help="Stop at the first malformed line instead of collecting it.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Worker processes (0: one per CPU); same output as with one.")
+@click.option("--partition", help="Write a Hive-partitioned Parquet dataset to the directory -o, "
+              "split by these columns (e.g. node,date or cluster,date; date is the UTC day of time).")
 def parse(
     sources: tuple[str, ...],
     output: str,
@@ -120,10 +104,20 @@ def parse(
     group: str | None,
     rejects_path: str | None,
     strict: bool,
+    jobs: int,
+    partition: str | None,
 ) -> None:
-    """Convert audit logs to a table file, streaming, and print a one-line account."""
+    """Convert audit logs to a table file, streaming, and print a one-line account.
+
+    On a terminal a progress bar (bytes read) is shown on stderr; nothing when piped.
+    """
     from .export import format_from_path, write_batches
 
+    if partition:
+        from .dataset import check_partition_target
+
+        check_partition_target(output, fmt)
+        fmt = "parquet"
     fmt = fmt or format_from_path(output)
     routed = _split_by_type(sources, source_type)
     if len(routed) > 1:
@@ -152,7 +146,7 @@ def parse(
         opener = ar.open_auditd_records if records else ar.open_auditd
         schema = (AUDITD_RECORDS if records else AUDITD_EVENTS).arrow
         batches = counted(
-            opener(names, passwd=passwd, group=group, errors=errors, rejects=log),
+            opener(names, passwd=passwd, group=group, errors=errors, rejects=log, jobs=jobs),
             None if records else "record_count",
         )
     else:
@@ -160,8 +154,14 @@ def parse(
         from .schema import K8S_EVENTS  # type: ignore[attr-defined]
 
         schema = K8S_EVENTS.arrow
-        batches = counted(kr.open_k8s_audit(names, errors=errors, rejects=log), None)
-    write_batches(batches, schema, output, fmt)
+        batches = counted(kr.open_k8s_audit(names, errors=errors, rejects=log, jobs=jobs), None)
+    with _progress(names):
+        if partition:
+            from .dataset import write_partitioned
+
+            write_partitioned(batches, schema, output, partition)
+        else:
+            write_batches(batches, schema, output, fmt)
     _write_rejects(log, rejects_path)
     if kind == "auditd" and not records:
         account = f"{counts['rows']} events from {counts['lines']} records"
@@ -169,6 +169,94 @@ def parse(
         account = f"{counts['rows']} {'records' if kind == 'auditd' else 'events'}"
     hint = "" if not log or rejects_path else " (see them with --rejects FILE)"
     click.echo(f"{kind}: {account}, {len(log)} lines rejected{hint} -> {output}", err=True)
+
+
+def _progress(names: list[str]) -> Any:
+    """A bytes-read bar on stderr when it is a terminal and the inputs are files; else nothing."""
+    from contextlib import nullcontext
+
+    stream = sys.stderr
+    if not stream.isatty() or "-" in names:
+        return nullcontext()
+    from os.path import getsize
+
+    from .progress import bar
+
+    return bar(sum(getsize(n) for n in names), stream)
+
+
+def _list_reports() -> None:
+    from .reports import list_reports
+
+    for r in list_reports():
+        click.echo(f"{r.name}\n  {r.title} ({r.requirement})")
+        click.echo(click.wrap_text(r.description, initial_indent="  ", subsequent_indent="  ", width=88))
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.argument("sources", nargs=-1)
+@click.option("--list", "list_", is_flag=True, help="Describe every report and exit.")
+@click.option("-o", "--output", help="Output file; '-' or none for stdout (text formats).")
+@click.option("-f", "--format", "fmt", help="csv, jsonl, json, parquet, md, xlsx or html; default from -o, else md.")
+@click.option("--since", help="Start of the period: ISO 8601, a date, or 24h, 7d, today, yesterday.")
+@click.option("--until", help="End of the period (same forms; a bare date means the end of that day).")
+@click.option("--user", help="Only actions by this person (actor) or run as this identity.")
+@click.option("--node", help="Only this node's auditd events.")
+@click.option("--namespace", help="Only Kubernetes requests in this namespace.")
+@click.option("--cluster", help="Cluster name for Kubernetes logs that do not carry one.")
+@click.option("--tz", help="Show times in this IANA time zone (default UTC); Parquet keeps UTC.")
+@source_type_option
+def report(
+    name: str | None,
+    sources: tuple[str, ...],
+    list_: bool,
+    output: str | None,
+    fmt: str | None,
+    since: str | None,
+    until: str | None,
+    user: str | None,
+    node: str | None,
+    namespace: str | None,
+    cluster: str | None,
+    tz: str | None,
+    source_type: str,
+) -> None:
+    """Build a compliance report NAME from SOURCES (auditd and Kubernetes logs, mixed).
+
+    \b
+    Examples:
+      auditlens report --list
+      auditlens report compliance nodes/ kube-apiserver/ -o evidence.xlsx
+      auditlens report logins nodes/ --since 7d -f csv -o logins.csv
+    """
+    from .export import format_from_path
+    from .reports import get_report, run_report
+
+    if list_:
+        _list_reports()
+        return
+    if not name:
+        raise click.UsageError("give a report name (auditlens report --list shows them)")
+    get_report(name)  # an unknown name fails before any reading
+    if not sources:
+        raise click.UsageError("give at least one source: a log file, a node directory or a glob")
+    to_stdout = output in (None, "-")
+    fmt = fmt or ("md" if to_stdout else format_from_path(output))
+    if to_stdout and fmt in ("xlsx", "parquet"):
+        raise AuditlensError(f"{fmt} is a binary format: give -o FILE")
+    result = run_report(name, sources, since=since, until=until, user=user, node=node,
+                        namespace=namespace, cluster=cluster, source_type=source_type)
+    _tell_skipped(result.collection.skipped)
+    dest: Any = sys.stdout.buffer if to_stdout else output
+    result.write(dest, fmt, tz=tz)
+    if to_stdout:
+        sys.stdout.flush()
+    rows = sum(s.table.num_rows for s in result.sections)
+    rejected = result.collection.reject_count
+    note = "" if rows else " (no matching rows: the file has the headers only)"
+    click.echo(f"{name}: {rows} rows in {len(result.sections)} section(s), "
+               f"{rejected} input lines rejected{note} -> {output or 'stdout'}", err=True)
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Union
 
 from ..errors import SourceError
+from ..progress import counted
 from .compression import open_decompressed
 
 Source = Union[str, os.PathLike, IO[bytes], Iterable[Union[str, os.PathLike, IO[bytes]]]]
@@ -54,7 +55,7 @@ def rotation_key(path: Path) -> tuple[str, int, str]:
 
 
 def _from_path(path: Path) -> InputFile:
-    return InputFile(str(path), lambda: open(path, "rb"), path.stat().st_size)
+    return InputFile(str(path), lambda: counted(open(path, "rb")), path.stat().st_size)
 
 
 def _expand_dir(directory: Path) -> list[InputFile]:

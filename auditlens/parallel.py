@@ -1,0 +1,938 @@
+"""Parallel parsing (``jobs=``): files, and large files cut into pieces, in worker processes.
+
+The output is the output of one process, row for row: same rows, same order, same rejects with
+the same file and line. How each reader gets there:
+
+* **Pieces.** Every path input is one piece, or, when it is plain (not compressed) and larger
+  than ``chunk_bytes``, several pieces cut just after a newline. A worker reads its piece alone
+  and numbers lines from 1; the parent adds the lines of the earlier pieces of that file.
+  Inputs that are streams (stdin, file objects) are read in one process.
+* **Kubernetes.** Every line boundary is a unit boundary unless a multi-line JSON value or a
+  partial CRI/docker record is open there. A worker says whether its piece ended with one open;
+  then (and when a later piece has reject reasons that quote line numbers) the read falls back.
+* **auditd** (records → events). An event can straddle a cut, and the rotated files of one node
+  are one stream. Each worker assembles its piece with a fresh :class:`Assembler` and hands back
+  the events still *open* at its end (as records) with a staircase of the running maximum of the
+  record times. The parent carries the open events over the cut: an open event whose key shows
+  up in the next piece before that piece's time has moved past it (the assembler's timeout)
+  takes that event's records; otherwise it is closed where the time moves on, exactly as one
+  assembler over the whole stream would do. Events of different keys never interact in the
+  assembler except through its ``max_pending`` / ``max_records`` bounds; when a carried-over
+  event could reach them the read falls back.
+* **Fallback.** Reading the whole input again in this process, skipping the rows and rejects
+  already delivered. It is there for correctness on pathological inputs, not for speed.
+
+Workers run in a ``spawn`` process pool (no state inherited from the parent; scripts that call a
+reader with ``jobs`` at import time need the usual ``if __name__ == "__main__":`` guard).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import warnings
+from bisect import bisect_left, bisect_right
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from itertools import islice
+from multiprocessing import get_context
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import progress
+from .errors import AuditlensError, InvalidLine
+from .rejects import Rejecter, RejectLog
+from .sources import InputFile, Source, expand_sources, iter_lines
+from .sources.compression import sniff_compression
+
+__all__ = ["DEFAULT_CHUNK_BYTES", "Piece", "check_jobs", "plan_pieces"]
+
+DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024
+"""Plain files larger than this are cut into pieces of about this size."""
+_BATCH = 10_000
+
+
+def check_jobs(jobs: int | None) -> int:
+    """``jobs`` as a worker count: None or 0 mean one per CPU; negative is a user mistake."""
+    if jobs is None or jobs == 0:
+        return os.cpu_count() or 1
+    if not isinstance(jobs, int) or jobs < 0:
+        raise ValueError(f"jobs must be a positive number (or 0 for one per CPU), not {jobs!r}")
+    return jobs
+
+
+# -- pieces ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A part of one input file: the whole file (opened as the readers do: decompressed) or the
+    plain bytes ``[start, end)`` (``end`` None: to the end of the file), cut after a newline."""
+
+    name: str
+    path: str
+    file_index: int
+    start: int = 0
+    end: int | None = None
+    whole: bool = True
+    last: bool = True
+
+    @property
+    def first(self) -> bool:
+        return self.start == 0
+
+    @property
+    def size(self) -> int:
+        """Bytes of the piece on disk (for progress)."""
+        end = os.path.getsize(self.path) if self.end is None else self.end
+        return end - self.start
+
+    def input(self) -> InputFile:
+        opener: Callable[[], Any] = partial(open, self.path, "rb")
+        return InputFile(self.name, opener, os.path.getsize(self.path))
+
+    def plain_lines(self) -> Iterator[tuple[int, bytes]]:
+        """The piece's lines numbered from 1 (only for byte-range pieces)."""
+        with open(self.path, "rb") as f:
+            f.seek(self.start)
+            blob = f.read() if self.end is None else f.read(self.end - self.start)
+        return iter_lines(io.BytesIO(blob))
+
+    def open(self) -> Any:
+        """The piece as a binary stream: a byte range as is, a whole file decompressed."""
+        if self.whole:
+            return self.input().open()
+        with open(self.path, "rb") as f:
+            f.seek(self.start)
+            blob = f.read() if self.end is None else f.read(self.end - self.start)
+        return io.BytesIO(blob)
+
+
+def _cuts(f: Any, size: int, chunk_bytes: int) -> list[int]:
+    """Offsets just after a newline, about ``chunk_bytes`` apart (0 first)."""
+    cuts = [0]
+    pos = chunk_bytes
+    while pos < size:
+        f.seek(pos - 1)
+        cut = pos - 1 + len(f.readline())
+        if cut >= size:
+            break
+        cuts.append(cut)
+        pos = cut + chunk_bytes
+    return cuts
+
+
+def plan_pieces(inputs: list[InputFile], chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[Piece] | None:
+    """The pieces of ``inputs`` in reading order; None when an input is a stream."""
+    if chunk_bytes < 1:
+        raise ValueError("chunk_bytes must be at least 1")
+    pieces: list[Piece] = []
+    for index, inp in enumerate(inputs):
+        if inp.size is None:
+            return None
+        path = inp.name  # a path input is named by its path
+        with open(path, "rb") as f:
+            compressed = sniff_compression(f.read(6)) is not None
+            size = os.fstat(f.fileno()).st_size
+            if compressed or size <= chunk_bytes:
+                pieces.append(Piece(inp.name, path, index))
+                continue
+            cuts = _cuts(f, size, chunk_bytes)
+        for i, start in enumerate(cuts):
+            end = cuts[i + 1] if i + 1 < len(cuts) else None
+            pieces.append(Piece(inp.name, path, index, start, end, whole=False, last=end is None))
+    return pieces
+
+
+# -- running pieces in a pool ------------------------------------------------------------------
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
+
+
+def _in_order(pool: ProcessPoolExecutor, work: Callable[..., Any], pieces: list[Piece],
+              window: int) -> Iterator[tuple[Piece, Any]]:
+    """Results of ``work(piece)`` in piece order, with at most ``window`` pieces in flight."""
+    todo = iter(pieces)
+    flight: deque[tuple[Piece, Future[Any]]] = deque()
+    try:
+        for piece in islice(todo, window):
+            flight.append((piece, pool.submit(work, piece)))
+        while flight:
+            piece, future = flight.popleft()
+            part = future.result()
+            nxt = next(todo, None)
+            if nxt is not None:
+                flight.append((nxt, pool.submit(work, nxt)))
+            yield piece, part
+    finally:
+        for _, future in flight:
+            future.cancel()
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """An exception that survives pickling: auditlens errors keep file and line."""
+    if isinstance(exc, AuditlensError):
+        return _ErrorInfo(type(exc), exc.message, exc.file, exc.line)
+    try:
+        pickle.dumps(exc)
+    except Exception:  # noqa: BLE001 - anything unpicklable travels as text
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
+
+
+class _ErrorInfo(Exception):
+    """An AuditlensError in transit (its keyword-only constructor does not pickle)."""
+
+    def __init__(self, cls: type[AuditlensError], message: str, file: str | None,
+                 line: int | None) -> None:
+        super().__init__(cls, message, file, line)
+        self.cls, self.message, self.file, self.line = cls, message, file, line
+
+    def rebuild(self, line_offset: int) -> AuditlensError:
+        line = None if self.line is None else self.line + line_offset
+        return self.cls(self.message, file=self.file, line=line)
+
+
+def _raise(error: BaseException, line_offset: int) -> None:
+    if isinstance(error, _ErrorInfo):
+        raise error.rebuild(line_offset)
+    raise error
+
+
+def _shift(table: pa.Table, offset: int) -> pa.Table:
+    """Line numbers of a piece made file-wide."""
+    if not offset or not table.num_rows:
+        return table
+    i = table.schema.get_field_index("line")
+    return table.set_column(i, table.schema.field(i), pc.add(table.column(i), offset))
+
+
+def _shift_rejects(items: list[InvalidLine], offset: int) -> list[InvalidLine]:
+    if not offset:
+        return items
+    return [InvalidLine(r.file, r.line + offset, r.reason, r.raw) for r in items]
+
+
+class _SkippingLog(RejectLog):
+    """Passes rejects on to the caller's log after the first ``skip`` (already delivered)."""
+
+    def __init__(self, target: RejectLog, skip: int) -> None:
+        super().__init__()
+        self.target, self.skip = target, skip
+
+    def add(self, item: InvalidLine) -> None:
+        if self.skip:
+            self.skip -= 1
+        else:
+            self.target.add(item)
+
+
+def _skip_rows(batches: Iterator[pa.RecordBatch], skip: int) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        if skip >= batch.num_rows:
+            skip -= batch.num_rows
+            continue
+        yield batch.slice(skip) if skip else batch
+        skip = 0
+
+
+class _Merge:
+    """What every parallel read keeps: rejects, counts, warnings, delivered rows, the fallback."""
+
+    what = ""
+
+    def __init__(self, source: Source, errors: str, rejects: RejectLog | None, jobs: int,
+                 chunk_bytes: int) -> None:
+        self.source = source
+        self.errors = errors
+        self.rejecter = Rejecter(errors, rejects)  # validates errors=
+        self.log = rejects
+        self.jobs = jobs
+        self.inputs = expand_sources(source)
+        self.pieces = plan_pieces(self.inputs, chunk_bytes)
+        self.lines = 0
+        self.coerced = 0
+        self.delivered = 0
+        self.fell_back = False
+        self._offset = 0
+        self._logged0 = 0 if rejects is None else len(rejects)
+        self.sequential_state: Any = None
+
+    # what the subclasses give
+    def work(self) -> Callable[[Piece], Any]:
+        raise NotImplementedError
+
+    def sequential(self, rejects: RejectLog | None) -> tuple[Iterator[pa.RecordBatch], Any]:
+        raise NotImplementedError
+
+    def take(self, piece: Piece, part: Any, offset: int) -> Iterator[pa.RecordBatch] | None:
+        """A piece's batches (None: fall back); the part's rejects and counts are taken too."""
+        raise NotImplementedError
+
+    def finish(self) -> Iterator[pa.RecordBatch]:
+        return iter(())
+
+    def warn(self) -> None:
+        raise NotImplementedError
+
+    # the common part
+    def add_rejects(self, items: list[InvalidLine], count: int, offset: int) -> None:
+        self.rejecter.count += count
+        if self.log is not None:
+            for item in _shift_rejects(items, offset):
+                self.log.add(item)
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        if self.pieces is None or len(self.pieces) < 2 or self.jobs < 2:
+            yield from self._fallback()
+            return
+        pool = _pool(min(self.jobs, len(self.pieces)))
+        try:
+            for piece, part in _in_order(pool, self.work(), self.pieces, 2 * self.jobs):
+                if piece.first:
+                    self._offset = 0
+                error = part.error
+                if error is not None:
+                    _raise(error, self._offset)
+                out = self.take(piece, part, self._offset)
+                if out is None:
+                    break
+                self._offset += part.lines
+                progress.advance(piece.size)
+                yield from self._count(out)
+            else:
+                yield from self._count(self.finish())
+                return
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        yield from self._fallback()
+
+    def _count(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            self.delivered += batch.num_rows
+            yield batch
+
+    def _fallback(self) -> Iterator[pa.RecordBatch]:
+        """Read everything again in this process; skip what was delivered already."""
+        self.fell_back = True
+        log = None if self.log is None else _SkippingLog(self.log, len(self.log) - self._logged0)
+        batches, self.sequential_state = self.sequential(log)
+        yield from _skip_rows(batches, self.delivered)
+
+    def streamed(self) -> Iterator[pa.RecordBatch]:
+        yield from self.batches()
+        self.warn()
+
+
+# -- auditd records (one row per line) ---------------------------------------------------------
+
+
+@dataclass
+class _Part:
+    """What a worker hands back for one piece."""
+
+    table: pa.Table | None = None
+    lines: int = 0
+    rejects: list[InvalidLine] = field(default_factory=list)
+    n_rejects: int = 0
+    coerced: int = 0
+    error: BaseException | None = None
+    # auditd events
+    tails: list[tuple[int, list[Any]]] = field(default_factory=list)
+    stair_lines: list[int] = field(default_factory=list)
+    stair_max: list[int] = field(default_factory=list)
+    peak: int = 0
+    failures: int = 0
+    first_error: str = ""
+    # k8s
+    account: tuple[int, int, int, int] = (0, 0, 0, 0)
+    dirty: bool = False
+    numbered: bool = False
+
+
+def _records_of(piece: Piece, rejecter: Rejecter, account: Any) -> Iterator[Any]:
+    """The piece's auditd records; bad lines go to the rejecter (as the reader's ``_records``)."""
+    from .auditd import reader as ar
+    from .auditd.lexer import LexError, parse_line
+
+    if piece.whole:
+        yield from ar._records([piece.input()], rejecter, account)
+        return
+    name = piece.name
+    for number, raw in piece.plain_lines():
+        account.lines += 1
+        try:
+            record = parse_line(raw, name, number)
+        except LexError as exc:
+            rejecter.reject(name, number, exc.reason, raw)
+            continue
+        yield record
+
+
+def _worker_rejecter(errors: str, keep: bool) -> Rejecter:
+    return Rejecter(errors, RejectLog() if keep else None)
+
+
+def _auditd_records_work(piece: Piece, errors: str, keep: bool) -> _Part:
+    from .auditd import reader as ar
+    from .auditd.build import BatchBuilder
+    from .schema import AUDITD_RECORDS
+
+    rejecter = _worker_rejecter(errors, keep)
+    account = ar._Account()
+    builder = BatchBuilder(AUDITD_RECORDS, _BATCH)
+    part = _Part()
+    try:
+        batches = list(builder.batches(ar._record_rows(_records_of(piece, rejecter, account))))
+        part.table = pa.Table.from_batches(batches, schema=AUDITD_RECORDS.arrow)
+    except Exception as exc:  # noqa: BLE001 - raised by the parent, in piece order
+        part.error = _portable(exc)
+    part.lines, part.coerced = account.lines, builder.coerced
+    part.rejects = list(rejecter.log or ())
+    part.n_rejects = rejecter.count
+    return part
+
+
+class _AuditdRecordsMerge(_Merge):
+    what = "auditd record"
+
+    def work(self) -> Callable[[Piece], Any]:
+        return partial(_auditd_records_work, errors=self.errors, keep=self.log is not None)
+
+    def take(self, piece: Piece, part: Any, offset: int) -> Iterator[pa.RecordBatch] | None:
+        self.lines += part.lines
+        self.coerced += part.coerced
+        self.add_rejects(part.rejects, part.n_rejects, offset)
+        return iter(_shift(part.table, offset).to_batches(max_chunksize=_BATCH))
+
+    def sequential(self, rejects: RejectLog | None) -> tuple[Iterator[pa.RecordBatch], Any]:
+        from .auditd import reader as ar
+
+        account = ar._Account()
+        stream = ar._record_stream(self.source, self.errors, rejects, _BATCH, account)
+        return stream.batches(), (stream, account)
+
+    def warn(self) -> None:
+        if self.fell_back:
+            stream, _ = self.sequential_state
+            stream.builder.warn_if_coerced(stream.what)
+            stream.rejecter.warn_if_unseen("auditd")
+            return
+        _warn_coerced(self.coerced, self.what)
+        self.rejecter.warn_if_unseen("auditd")
+
+    def counts(self) -> tuple[int, int]:
+        """(lines read, lines rejected) of the whole read."""
+        if self.fell_back:
+            stream, account = self.sequential_state
+            return account.lines, stream.rejecter.count
+        return self.lines, self.rejecter.count
+
+
+def _warn_coerced(count: int, what: str) -> None:
+    if count:
+        warnings.warn(f"{count} {what} value(s) did not fit their column type and were stored "
+                      "as null", stacklevel=4)
+
+
+# -- auditd events (records assembled across pieces) -------------------------------------------
+
+
+def _is_done(ev: Any, after_max: int | None, timeout: int, max_records: int) -> bool:
+    """Whether an event still queued at the end of a piece is complete (see the Assembler)."""
+    from .auditd.assemble import is_single_record_type
+
+    records = ev.records
+    return (records[-1].type == "EOE" or is_single_record_type(records[0].type)
+            or len(records) >= max_records
+            or (after_max is not None and after_max > ev.sec + timeout))
+
+
+def _auditd_events_work(piece: Piece, errors: str, keep: bool, ids: Any) -> _Part:
+    from .auditd import assemble
+    from .auditd import reader as ar
+    from .auditd.build import BatchBuilder
+    from .schema import AUDITD_EVENTS
+
+    rejecter = _worker_rejecter(errors, keep)
+    account = ar._Account()
+    builder = BatchBuilder(AUDITD_EVENTS, _BATCH)
+    strict = rejecter.mode == "raise"
+    part = _Part()
+    batches: list[pa.RecordBatch] = []
+    rows = 0
+
+    def add(ev: Any) -> None:
+        nonlocal rows
+        row, error = ar.full_event_row(ev, ids, strict)
+        if error is not None:
+            part.failures += 1
+            part.first_error = part.first_error or error
+        rows += 1
+        batch = builder.append(row)
+        if batch is not None:
+            batches.append(batch)
+
+    try:
+        asm = assemble.Assembler()
+        lines: list[int] = []
+        secs: list[int] = []
+        top: int | None = None
+        peak = 0
+        for rec in _records_of(piece, rejecter, account):
+            lines.append(rec.line)
+            secs.append(rec.sec)
+            if top is None or rec.sec > top:
+                top = rec.sec
+                part.stair_lines.append(rec.line)
+                part.stair_max.append(rec.sec)
+            for ev in asm.add(rec):
+                add(ev)
+            peak = max(peak, asm.pending)
+        part.peak = peak
+        queued = asm.flush()
+        if queued:
+            suffix = _suffix_max(secs)
+            for ev in queued:
+                i = bisect_left(lines, ev.records[0].line) + 1
+                after = suffix[i] if i < len(suffix) else None
+                if _is_done(ev, after, assemble.END_OF_EVENT_TIMEOUT, assemble.MAX_RECORDS):
+                    add(ev)
+                else:
+                    part.tails.append((rows, ev.records))
+        if len(builder):
+            batches.append(builder.finish())
+        part.table = pa.Table.from_batches(batches, schema=AUDITD_EVENTS.arrow)
+    except Exception as exc:  # noqa: BLE001 - raised by the parent, in piece order
+        part.error = _portable(exc)
+    part.lines, part.coerced = account.lines, builder.coerced
+    part.rejects = list(rejecter.log or ())
+    part.n_rejects = rejecter.count
+    return part
+
+
+def _suffix_max(values: list[int]) -> list[int]:
+    out = [0] * len(values)
+    top = None
+    for i in range(len(values) - 1, -1, -1):
+        v = values[i]
+        top = v if top is None or v > top else top
+        out[i] = top
+    return out
+
+
+class _Open:
+    """An event still open at a cut, carried into the next piece; ``row`` once it is complete."""
+
+    __slots__ = ("event", "row")
+
+    def __init__(self, event: Any) -> None:
+        self.event = event
+        self.row: pa.RecordBatch | None = None
+
+    @property
+    def key(self) -> tuple[Any, int, int, int]:
+        ev = self.event
+        return (ev.node, ev.serial, ev.sec, ev.msec)
+
+
+class _AuditdEventsMerge(_AuditdRecordsMerge):
+    what = "auditd event"
+
+    def __init__(self, source: Source, errors: str, rejects: RejectLog | None, jobs: int,
+                 chunk_bytes: int, passwd: Any, group: Any) -> None:
+        from .auditd import reader as ar
+
+        super().__init__(source, errors, rejects, jobs, chunk_bytes)
+        self.passwd, self.group = passwd, group
+        self.ids = ar._ids(passwd, group)
+        self.out: deque[pa.Table | _Open] = deque()
+        self.carried: list[_Open] = []
+        self.failures = 0
+        self.first_error = ""
+
+    def work(self) -> Callable[[Piece], Any]:
+        return partial(_auditd_events_work, errors=self.errors, keep=self.log is not None,
+                       ids=self.ids)
+
+    def sequential(self, rejects: RejectLog | None) -> tuple[Iterator[pa.RecordBatch], Any]:
+        from .auditd import reader as ar
+
+        account = ar._Account()
+        stream = ar._event_stream(self.source, self.passwd, self.group, self.errors, rejects,
+                                  _BATCH, account)
+        return stream.batches(), (stream, account)
+
+    def _close(self, item: _Open) -> None:
+        from .auditd import reader as ar
+        from .auditd.build import BatchBuilder
+        from .schema import AUDITD_EVENTS
+
+        row, error = ar.full_event_row(item.event, self.ids, self.errors == "raise")
+        if error is not None:
+            self.failures += 1
+            self.first_error = self.first_error or error
+        builder = BatchBuilder(AUDITD_EVENTS, 1)
+        item.row = builder.append(row)  # a builder of size 1 hands the batch back at once
+        self.coerced += builder.coerced
+
+    def take(self, piece: Piece, part: Any, offset: int) -> Iterator[pa.RecordBatch] | None:
+        from .auditd import assemble
+
+        queued = sum(x.num_rows if isinstance(x, pa.Table) else 1 for x in self.out)
+        if queued + part.peak >= assemble.MAX_PENDING:
+            return None
+        table: pa.Table = part.table
+        for _, records in part.tails:
+            for r in records:
+                r.line += offset
+        # carried events meet this piece: find the first local event with their key
+        finals: dict[tuple[Any, int, int, int], tuple[int, int, int, str]] = {}
+        if self.carried and table.num_rows:
+            serials = pa.array({c.event.serial for c in self.carried}, pa.int64())
+            hits = table.filter(pc.is_in(table.column("serial"), value_set=serials))
+            idx = pc.indices_nonzero(pc.is_in(table.column("serial"), value_set=serials))
+            cols = [hits.column(n) for n in ("node", "serial", "time", "line", "record_count",
+                                             "record_types")]
+            cols[2] = cols[2].cast(pa.int64())
+            for i, node, serial, t, line, count, types in zip(
+                    idx.to_pylist(), *(c.to_pylist() for c in cols)):
+                key = (node, serial, *divmod(t // 1000, 1000))
+                if key not in finals or line < finals[key][1]:
+                    finals[key] = (i, line, count, types[0])
+        tails = {(ev.node, ev.serial, ev.sec, ev.msec): (j, ev)
+                 for j, (_, records) in enumerate(part.tails)
+                 for ev in [_EventView(records)]}
+        drop_rows: set[int] = set()
+        drop_tails: set[int] = set()
+        wanted: dict[tuple[Any, int, int, int], tuple[int, int, _Open]] = {}
+        still: list[_Open] = []
+        timeout, max_records = assemble.END_OF_EVENT_TIMEOUT, assemble.MAX_RECORDS
+        for item in self.carried:
+            key, ev = item.key, item.event
+            j = bisect_right(part.stair_max, ev.sec + timeout)
+            cut = part.stair_lines[j] if j < len(part.stair_lines) else None  # local line
+            final = finals.get(key)
+            tail = tails.get(key)
+            tail_line = tail[1].records[0].line - offset if tail else None
+            first = min((x for x in (final and final[1], tail_line) if x is not None), default=None)
+            if first is not None and (cut is None or first < cut):
+                if final is not None and final[1] == first:
+                    i, line, count, first_type = final
+                    if (first_type != "EOE" and assemble.is_single_record_type(first_type)) \
+                            or len(ev.records) + count >= max_records:
+                        return None
+                    drop_rows.add(i)
+                    wanted[key] = (line, count, item)
+                else:
+                    assert tail is not None
+                    records = tail[1].records
+                    if (records[0].type != "EOE" and assemble.is_single_record_type(records[0].type)) \
+                            or len(ev.records) + len(records) >= max_records:
+                        return None
+                    ev.records.extend(records)
+                    drop_tails.add(tail[0])
+                    still.append(item)
+            elif cut is not None:
+                self._close(item)
+            else:
+                still.append(item)
+        if wanted:
+            for key, records in _relex(piece, wanted).items():
+                for r in records:
+                    r.line += offset
+                item = wanted[key][2]
+                item.event.records.extend(records)
+                self._close(item)
+        self.lines += part.lines
+        self.coerced += part.coerced
+        self.failures += part.failures
+        self.first_error = self.first_error or part.first_error
+        self.add_rejects(part.rejects, part.n_rejects, offset)
+        # this piece's rows, with its own open events in their places
+        table = _shift(table, offset)
+        if drop_rows:
+            keep = pa.array([i not in drop_rows for i in range(table.num_rows)])
+            table = table.filter(keep)
+        start = 0
+        for j, (at, records) in enumerate(part.tails):
+            if j in drop_tails:
+                continue
+            at -= sum(1 for i in drop_rows if i < at)
+            if at > start:
+                self.out.append(table.slice(start, at - start))
+                start = at
+            item = _Open(_event_of(records))
+            self.out.append(item)
+            still.append(item)
+        if start < table.num_rows:
+            self.out.append(table.slice(start))
+        self.carried = still
+        return self._ready()
+
+    def _ready(self) -> Iterator[pa.RecordBatch]:
+        ready: list[pa.RecordBatch] = []
+        out = self.out
+        while out:
+            head = out[0]
+            if isinstance(head, _Open):
+                if head.row is None:
+                    break
+                ready.append(head.row)
+            else:
+                ready.extend(head.to_batches())
+            out.popleft()
+        return _rebatch(ready)
+
+    def finish(self) -> Iterator[pa.RecordBatch]:
+        for item in self.carried:
+            self._close(item)
+        self.carried = []
+        return self._ready()
+
+    def warn(self) -> None:
+        from .auditd import reader as ar
+
+        if not self.fell_back and self.failures:
+            warnings.warn(ar.failure_warning(self.failures, self.first_error), stacklevel=3)
+        super().warn()
+
+
+class _EventView:
+    """Key and records of a piece's open event (records as handed back by the worker)."""
+
+    __slots__ = ("msec", "node", "records", "sec", "serial")
+
+    def __init__(self, records: list[Any]) -> None:
+        first = records[0]
+        self.node, self.serial, self.sec, self.msec = first.node, first.serial, first.sec, first.msec
+        self.records = records
+
+
+def _event_of(records: list[Any]) -> Any:
+    from .auditd.model import Event
+
+    first = records[0]
+    return Event(first.node, first.serial, first.sec, first.msec, list(records))
+
+
+def _relex(piece: Piece, wanted: dict[tuple[Any, int, int, int], tuple[int, int, Any]]
+           ) -> dict[tuple[Any, int, int, int], list[Any]]:
+    """Records of the named local events, read again from the piece: an event is the first
+    ``count`` records with its key from its first line on."""
+    from .auditd.lexer import LexError, parse_line
+
+    found: dict[tuple[Any, int, int, int], list[Any]] = {k: [] for k in wanted}
+    left = len(wanted)
+    start = min(line for line, _, _ in wanted.values())
+    stream = piece.open()
+    try:
+        for number, raw in iter_lines(stream):
+            if number < start:
+                continue
+            try:
+                r = parse_line(raw, piece.name, number)
+            except LexError:
+                continue
+            key = (r.node, r.serial, r.sec, r.msec)
+            want = wanted.get(key)
+            if want is None or number < want[0] or len(found[key]) >= want[1]:
+                continue
+            found[key].append(r)
+            if len(found[key]) == want[1]:
+                left -= 1
+                if not left:
+                    break
+    finally:
+        stream.close()
+    return found
+
+
+def _rebatch(batches: list[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Small pieces (a carried event is one row) joined into batches of a useful size."""
+    if not batches:
+        return iter(())
+    if all(b.num_rows >= 1000 for b in batches):
+        return iter(batches)
+    table = pa.Table.from_batches(batches).combine_chunks()
+    return iter(table.to_batches(max_chunksize=_BATCH))
+
+
+# -- Kubernetes ----------------------------------------------------------------------------
+
+
+def _k8s_work(piece: Piece, errors: str, keep: bool, keep_objects: bool,
+              cluster: str | None) -> _Part:
+    from .k8s import reader as kr
+    from .k8s.build import RowBatcher
+    from .k8s.event import Origin
+    from .k8s.frame import Account, FileReader
+    from .schema import K8S_EVENTS
+
+    class CutReader(FileReader):
+        """Says whether a multi-line value or a partial container record was open at the end."""
+
+        dirty = False
+
+        def flush(self) -> Iterator[tuple]:
+            self.dirty = self.value is not None or bool(self.pending)
+            return super().flush()
+
+    rejecter = _worker_rejecter(errors, keep)
+    account = Account()
+    batcher = RowBatcher()
+    part = _Part()
+    stream = piece.open()
+    reader = CutReader(piece.name, Origin(piece.name, cluster=cluster, keep_objects=keep_objects),
+                       rejecter, account)
+    try:
+        rows = reader.rows(stream)
+        batches = []
+        while True:
+            with kr._gc_paused():
+                chunk = list(islice(rows, kr.DEFAULT_BATCH))
+                if not chunk:
+                    break
+                batches.append(batcher.batch(chunk))
+        part.table = pa.Table.from_batches(batches, schema=K8S_EVENTS.arrow)
+    except Exception as exc:  # noqa: BLE001 - raised by the parent, in piece order
+        part.error = _portable(exc)
+    finally:
+        stream.close()
+    part.dirty = reader.dirty
+    part.lines = account.lines
+    part.account = (account.lines, account.lines_in_rows, account.lines_in_rejects,
+                    account.lines_empty)
+    part.coerced = batcher.coerced
+    part.rejects = list(rejecter.log or ())
+    part.n_rejects = rejecter.count
+    part.numbered = any("at line " in r.reason or "(lines " in r.reason for r in part.rejects)
+    return part
+
+
+class _K8sMerge(_Merge):
+    what = "k8s audit"
+
+    def __init__(self, source: Source, errors: str, rejects: RejectLog | None, jobs: int,
+                 chunk_bytes: int, keep_objects: bool, cluster: str | None) -> None:
+        super().__init__(source, errors, rejects, jobs, chunk_bytes)
+        self.keep_objects, self.cluster = keep_objects, cluster
+        self.account = [0, 0, 0, 0]
+
+    def work(self) -> Callable[[Piece], Any]:
+        # reject texts are needed to see line numbers quoted in reasons, so always keep them
+        return partial(_k8s_work, errors=self.errors, keep=True,
+                       keep_objects=self.keep_objects, cluster=self.cluster)
+
+    def take(self, piece: Piece, part: Any, offset: int) -> Iterator[pa.RecordBatch] | None:
+        if (part.dirty and not piece.last) or (part.numbered and not piece.first):
+            return None
+        self.coerced += part.coerced
+        self.account = [a + b for a, b in zip(self.account, part.account)]
+        self.add_rejects(part.rejects, part.n_rejects, offset)
+        return iter(_shift(part.table, offset).to_batches())
+
+    def sequential(self, rejects: RejectLog | None) -> tuple[Iterator[pa.RecordBatch], Any]:
+        from .k8s import reader as kr
+
+        read = kr._Read(self.source, self.errors, rejects, self.keep_objects, self.cluster,
+                        kr.DEFAULT_BATCH)
+        return read.batches(), read
+
+    def warn(self) -> None:
+        if self.fell_back:
+            self.sequential_state.warn()
+            return
+        _warn_coerced(self.coerced, self.what)
+        self.rejecter.warn_if_unseen("k8s")
+
+    def counts(self) -> dict[str, int]:
+        """The line account of the whole read (see :mod:`auditlens.k8s.frame`)."""
+        if self.fell_back:
+            read = self.sequential_state
+            acc = read.account
+            lines: tuple[int, ...] = (acc.lines, acc.lines_in_rows, acc.lines_in_rejects,
+                                      acc.lines_empty)
+            rejects = read.rejecter.count
+        else:
+            lines, rejects = tuple(self.account), self.rejecter.count
+        names = ("lines", "lines_in_rows", "lines_in_rejects", "lines_empty")
+        return {"rejects": rejects, **dict(zip(names, lines))}
+
+
+# -- the entry points the readers call -----------------------------------------------------------
+
+
+def open_auditd(source: Source, *, passwd: Any, group: Any, errors: str,
+                rejects: RejectLog | None, jobs: int,
+                chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[pa.RecordBatch]:
+    """:func:`auditlens.open_auditd` with ``jobs`` worker processes."""
+    return _AuditdEventsMerge(source, errors, rejects, jobs, chunk_bytes, passwd, group).streamed()
+
+
+def read_auditd(source: Source, *, passwd: Any, group: Any, errors: str,
+                rejects: RejectLog | None, jobs: int,
+                chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> pa.Table:
+    """:func:`auditlens.read_auditd` with ``jobs`` worker processes."""
+    from .schema import AUDITD_EVENTS
+
+    merge = _AuditdEventsMerge(source, errors, rejects, jobs, chunk_bytes, passwd, group)
+    return _auditd_table(merge, AUDITD_EVENTS.arrow)
+
+
+def open_auditd_records(source: Source, *, errors: str, rejects: RejectLog | None, jobs: int,
+                        chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[pa.RecordBatch]:
+    """:func:`auditlens.open_auditd_records` with ``jobs`` worker processes."""
+    return _AuditdRecordsMerge(source, errors, rejects, jobs, chunk_bytes).streamed()
+
+
+def read_auditd_records(source: Source, *, errors: str, rejects: RejectLog | None, jobs: int,
+                        chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> pa.Table:
+    """:func:`auditlens.read_auditd_records` with ``jobs`` worker processes."""
+    from .schema import AUDITD_RECORDS
+
+    merge = _AuditdRecordsMerge(source, errors, rejects, jobs, chunk_bytes)
+    return _auditd_table(merge, AUDITD_RECORDS.arrow)
+
+
+def _with_meta(table: pa.Table, values: dict[str, int]) -> pa.Table:
+    meta = dict(table.schema.metadata or {})
+    for key, value in values.items():
+        meta[f"auditlens.{key}".encode()] = str(value).encode()
+    return table.replace_schema_metadata(meta)
+
+
+def _auditd_table(merge: _AuditdRecordsMerge, schema: pa.Schema) -> pa.Table:
+    table = pa.Table.from_batches(list(merge.batches()), schema=schema)
+    lines, rejected = merge.counts()
+    table = _with_meta(table, {"lines": lines, "rejects": rejected})
+    merge.warn()
+    return table
+
+
+def open_k8s_audit(source: Source, *, errors: str, rejects: RejectLog | None,
+                   keep_objects: bool, cluster: str | None, jobs: int,
+                   chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[pa.RecordBatch]:
+    """:func:`auditlens.open_k8s_audit` with ``jobs`` worker processes."""
+    return _K8sMerge(source, errors, rejects, jobs, chunk_bytes, keep_objects, cluster).streamed()
+
+
+def read_k8s_audit(source: Source, *, errors: str, rejects: RejectLog | None,
+                   keep_objects: bool, cluster: str | None, jobs: int,
+                   chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> pa.Table:
+    """:func:`auditlens.read_k8s_audit` with ``jobs`` worker processes."""
+    from .schema import K8S_EVENTS
+
+    merge = _K8sMerge(source, errors, rejects, jobs, chunk_bytes, keep_objects, cluster)
+    table = pa.Table.from_batches(list(merge.batches()), schema=K8S_EVENTS.arrow)
+    table = _with_meta(table, merge.counts())
+    merge.warn()
+    return table
