@@ -31,7 +31,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "scripts" / "sample_logs"))
 
-import auditlab  # standard library only; lives beside the sample-log script
+import auditlab  # standard library only; lives beside the sample-log script  # noqa: E402
 
 USER = "benchuser"
 PASSWORD = "Bench-pw-1"

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from _auditd_events import read_events
+
 from auditlens.auditd.event_row import ROW_COLUMNS, event_row
 from auditlens.auditd.ids import IdNames
 from auditlens.auditd.normalize import NORMALIZED_COLUMNS, event_kind, normalize

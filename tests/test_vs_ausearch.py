@@ -32,10 +32,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
+from _auditd_events import read_events
 from conftest import SAMPLE_LOGS, corpus_files
 
-from _auditd_events import read_events
 from auditlens import RejectLog, read_auditd
 from auditlens.auditd.event_row import event_row
 from auditlens.auditd.ids import IdNames
@@ -113,7 +112,7 @@ def as_ausearch_would(row: dict[str, Any], col: str) -> str:
     s = str(v)
     if col == "key":
         s = s.split(",")[0]  # ausearch shows only the first of several keys
-    s = _CONTROL.sub(lambda m: "\\%03o" % ord(m.group()), s)  # ausearch escapes control bytes
+    s = _CONTROL.sub(lambda m: f"\\{ord(m.group()):03o}", s)  # ausearch escapes control bytes
     uidish = col in _UID_COLUMNS or (
         col == "object_primary" and (row.get("object_kind") == "account" or row.get("event_type") == "LOGIN")
     )

@@ -27,7 +27,7 @@ UNSET_NAME = "unset"
 _UNSET_VALUES = frozenset({"4294967295", "-1"})
 
 IdFile = Union[str, "os.PathLike[str]", IO[str], IO[bytes]]
-IdSource = Union[IdFile, Mapping[Union[str, None], IdFile], None]
+IdSource = Union[IdFile, Mapping[str | None, IdFile], None]  # noqa: UP007 (a runtime alias on 3.10)
 
 
 _ID_MEMO: dict[str, int | None] = {}

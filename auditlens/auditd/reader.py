@@ -49,20 +49,12 @@ class _Account:
         self.lines = 0
 
 
-def _open(inp: InputFile) -> Any:
-    try:
-        return inp.open()
-    except SourceError:
-        raise
-    except OSError as exc:
-        raise SourceError(f"cannot open: {exc.strerror or exc}", file=inp.name) from exc
-
 
 def _records(inputs: list[InputFile], rejecter: Rejecter, account: _Account) -> Iterator[Record]:
     """Lexed records of all inputs in order; bad lines go to the rejecter."""
     for inp in inputs:
         name = inp.name
-        stream = _open(inp)
+        stream = inp.open()
         number = 0
         try:
             for number, raw in iter_lines(stream):

@@ -18,11 +18,10 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from itertools import islice
-from typing import IO, Any
+from typing import Any
 
 import pyarrow as pa
 
-from ..errors import SourceError
 from ..rejects import Rejecter, RejectLog
 from ..schema import K8S_EVENTS
 from ..sources import InputFile, Source, expand_sources
@@ -47,14 +46,6 @@ def _gc_paused() -> Iterator[None]:
         if was:
             gc.enable()
 
-
-def _open(inp: InputFile) -> IO[bytes]:
-    try:
-        return inp.open()
-    except SourceError:
-        raise
-    except OSError as exc:
-        raise SourceError(f"cannot open: {exc.strerror or exc}", file=inp.name) from exc
 
 
 def _release(inp: InputFile, stream: Any) -> None:
@@ -84,7 +75,7 @@ class _Read:
 
     def rows(self) -> Iterator[tuple]:
         for inp in self.inputs:
-            stream = _open(inp)
+            stream = inp.open()
             origin = Origin(inp.name, cluster=self.cluster, keep_objects=self.keep_objects)
             try:
                 yield from FileReader(inp.name, origin, self.rejecter, self.account).rows(stream)

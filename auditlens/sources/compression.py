@@ -6,7 +6,8 @@ import bz2
 import gzip
 import io
 import lzma
-from typing import IO, Callable
+from collections.abc import Callable
+from typing import IO
 
 from ..errors import SourceError
 

@@ -16,7 +16,7 @@ from ..errors import SourceError
 from ..progress import counted
 from .compression import open_decompressed
 
-Source = Union[str, os.PathLike, IO[bytes], Iterable[Union[str, os.PathLike, IO[bytes]]]]
+Source = Union[str, os.PathLike, IO[bytes], Iterable[Union[str, os.PathLike, IO[bytes]]]]  # noqa: UP007
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,13 @@ class InputFile:
     size: int | None = None
 
     def open(self) -> IO[bytes]:
-        return open_decompressed(self.opener())
+        """The decompressed stream; an unreadable file is a SourceError naming it."""
+        try:
+            return open_decompressed(self.opener())
+        except SourceError:
+            raise
+        except OSError as exc:
+            raise SourceError(f"cannot open: {exc.strerror or exc}", file=self.name) from exc
 
 
 _COMPRESSED_SUFFIX = re.compile(r"\.(gz|bz2|xz|zst)$")
