@@ -123,3 +123,10 @@ def test_detect(head: bytes, kind: str | None, tmp_path: Path) -> None:
     (inp,) = expand_sources(path)
     assert detect_file(inp) == kind
     assert detect_lines([head.rstrip(b"\n")]) == kind
+
+
+def test_bzip2_magic_needs_its_block_size_digit() -> None:
+    from auditlens.sources.compression import sniff_compression
+
+    assert sniff_compression(bz2.compress(b"x")[:6]) == "bzip2"
+    assert sniff_compression(b"BZh\n\x00") is None  # text that merely starts like it

@@ -7,13 +7,13 @@ import gzip
 import io
 import lzma
 from collections.abc import Callable
-from typing import IO
+from typing import IO, cast
 
 from ..errors import SourceError
 
 _MAGIC: list[tuple[bytes, str]] = [
     (b"\x1f\x8b", "gzip"),
-    (b"BZh", "bzip2"),
+    *((b"BZh" + digit.encode(), "bzip2") for digit in "123456789"),  # BZh + block size 1-9
     (b"\xfd7zXZ\x00", "xz"),
     (b"\x28\xb5\x2f\xfd", "zstd"),
 ]
@@ -30,9 +30,10 @@ def _zstd_reader(raw: IO[bytes]) -> IO[bytes]:
 
 
 _OPENERS: dict[str, Callable[[IO[bytes]], IO[bytes]]] = {
-    "gzip": lambda raw: gzip.GzipFile(fileobj=raw),  # type: ignore[dict-item]
-    "bzip2": lambda raw: bz2.BZ2File(raw),  # type: ignore[dict-item]
-    "xz": lambda raw: lzma.LZMAFile(raw),  # type: ignore[dict-item]
+    # the stdlib file objects are BufferedIOBase, which typeshed does not count as IO[bytes]
+    "gzip": lambda raw: cast(IO[bytes], gzip.GzipFile(fileobj=raw)),
+    "bzip2": lambda raw: cast(IO[bytes], bz2.BZ2File(raw)),
+    "xz": lambda raw: cast(IO[bytes], lzma.LZMAFile(raw)),
     "zstd": _zstd_reader,
 }
 
@@ -47,7 +48,8 @@ def sniff_compression(head: bytes) -> str | None:
 
 def open_decompressed(raw: IO[bytes]) -> IO[bytes]:
     """Wrap a binary stream so that reading it yields decompressed bytes."""
-    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    # any readable binary stream works at run time; typeshed wants a RawIOBase
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(io.RawIOBase, raw))
     kind = sniff_compression(buffered.peek(6)[:6])
     if kind is None:
         return buffered
