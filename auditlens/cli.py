@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -242,7 +242,7 @@ def report(
     if not sources:
         raise click.UsageError("give at least one source: a log file, a node directory or a glob")
     to_stdout = output in (None, "-")
-    fmt = fmt or ("md" if to_stdout else format_from_path(output))
+    fmt = fmt or ("md" if to_stdout else format_from_path(cast(str, output)))  # not None here
     if to_stdout and fmt in ("xlsx", "parquet"):
         raise AuditlensError(f"{fmt} is a binary format: give -o FILE")
     result = run_report(name, sources, since=since, until=until, user=user, node=node,

@@ -7,9 +7,11 @@ the source-type name users type (``--source-type``).
 
 from __future__ import annotations
 
+import io
 import re
 import sys
 from collections.abc import Callable
+from typing import cast
 
 from .sources import InputFile
 
@@ -65,7 +67,7 @@ def detect_lines(lines: list[bytes]) -> str | None:
 def detect_file(inp: InputFile) -> str | None:
     """Source type of one input file, from its first decompressed bytes; None when unknown or empty."""
     if inp.name == "-":  # stdin cannot be reopened: look without consuming
-        data = sys.stdin.buffer.peek(SNIFF_BYTES)
+        data = cast(io.BufferedReader, sys.stdin.buffer).peek(SNIFF_BYTES)  # buffered at run time
     else:
         with inp.open() as stream:
             data = stream.read(SNIFF_BYTES)
