@@ -558,7 +558,7 @@ class _Open:
 
     def __init__(self, event: Any) -> None:
         self.event = event
-        self.row: pa.RecordBatch | None = None
+        self.row: dict[str, Any] | None = None
 
     @property
     def key(self) -> tuple[Any, int, int, int]:
@@ -595,16 +595,12 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
 
     def _close(self, item: _Open) -> None:
         from .auditd import reader as ar
-        from .auditd.build import BatchBuilder
-        from .schema import AUDITD_EVENTS
 
         row, error = ar.full_event_row(item.event, self.ids, self.errors == "raise")
         if error is not None:
             self.failures += 1
             self.first_error = self.first_error or error
-        builder = BatchBuilder(AUDITD_EVENTS, 1)
-        item.row = builder.append(row)  # a builder of size 1 hands the batch back at once
-        self.coerced += builder.coerced
+        item.row = row  # built into a batch with its neighbours by _ready
 
     def take(self, piece: Piece, part: Any, offset: int) -> Iterator[pa.RecordBatch] | None:
         from .auditd import assemble
@@ -701,17 +697,31 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
         return self._ready()
 
     def _ready(self) -> Iterator[pa.RecordBatch]:
+        """What can go out in order: piece rows, and closed carried events (whose rows are
+        built into one batch per run of them; one batch per event cost seconds on logs
+        without EOE records, where thousands of events are open at every cut)."""
+        from .auditd.build import BatchBuilder
+        from .schema import AUDITD_EVENTS
+
         ready: list[pa.RecordBatch] = []
+        builder = BatchBuilder(AUDITD_EVENTS, _BATCH)
         out = self.out
         while out:
             head = out[0]
             if isinstance(head, _Open):
                 if head.row is None:
                     break
-                ready.append(head.row)
+                full = builder.append(head.row)
+                if full is not None:
+                    ready.append(full)
             else:
+                if len(builder):
+                    ready.append(builder.finish())
                 ready.extend(head.to_batches())
             out.popleft()
+        if len(builder):
+            ready.append(builder.finish())
+        self.coerced += builder.coerced
         return _rebatch(ready)
 
     def finish(self) -> Iterator[pa.RecordBatch]:

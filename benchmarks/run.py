@@ -37,6 +37,10 @@ JQ_FILTER = (
 
 PY_AUDITD = "import sys, auditlens; t = auditlens.read_auditd(sys.argv[1]); print(t.num_rows)"
 PY_K8S = "import sys, auditlens; t = auditlens.read_k8s_audit(sys.argv[1]); print(t.num_rows)"
+PY_AUDITD_JOBS = ("import sys, auditlens\nif __name__ == '__main__':\n"
+                  "    print(auditlens.read_auditd(sys.argv[1], jobs=2).num_rows)")
+PY_K8S_JOBS = ("import sys, auditlens\nif __name__ == '__main__':\n"
+               "    print(auditlens.read_k8s_audit(sys.argv[1], jobs=2).num_rows)")
 PY_K8S_LEAN = ("import sys, auditlens; "
                "t = auditlens.read_k8s_audit(sys.argv[1], keep_objects=False); print(t.num_rows)")
 PY_ARROW_JSON = """
@@ -154,6 +158,13 @@ def table(tools: list[Tool], size: float) -> list[str]:
     return lines
 
 
+def speed_up(tools: list[Tool]) -> str:
+    """The ``jobs=2`` run against the single-process run of the same reader, same output."""
+    single, parallel = tools[0], next(t for t in tools if "jobs=2" in t.name)
+    return (f"`jobs=2` against one process: **{single.median / parallel.median:.2f}×** "
+            f"({single.median:.2f} s → {parallel.median:.2f} s, medians, start-up included).")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("data", type=Path, nargs="?", default=HERE / ".data")
@@ -178,13 +189,15 @@ def main() -> None:
     a = str(auditd_log)
     auditd_tools = [
         Tool("auditlens `read_auditd` (events table)", [py, "-c", PY_AUDITD, a], ours=True),
+        Tool("auditlens `read_auditd(jobs=2)`", [py, "-c", PY_AUDITD_JOBS, a], ours=True,
+             short="auditlens 2 jobs"),
         Tool("`ausearch --format csv -if`", ["ausearch", "--format", "csv", "-if", a]),
         Tool("`ausearch --raw -if`", ["ausearch", "--raw", "-if", a]),
         Tool("`aureport --summary -if`", ["aureport", "--summary", "-if", a]),
     ]
     interleaved(auditd_tools, args.rounds)
     out += [f"### auditd: `{auditd_log.name}`, {mb(auditd_log):.0f} MB of real auditd log", "",
-            *table(auditd_tools, mb(auditd_log)), ""]
+            *table(auditd_tools, mb(auditd_log)), "", speed_up(auditd_tools), ""]
 
     print("k8s", flush=True)
     k = str(k8s_log)
@@ -192,12 +205,14 @@ def main() -> None:
         Tool("auditlens `read_k8s_audit` (all columns)", [py, "-c", PY_K8S, k], ours=True),
         Tool("auditlens `read_k8s_audit(keep_objects=False)`", [py, "-c", PY_K8S_LEAN, k],
              ours=True, short="auditlens lean"),
+        Tool("auditlens `read_k8s_audit(jobs=2)`", [py, "-c", PY_K8S_JOBS, k], ours=True,
+             short="auditlens 2 jobs"),
         Tool("`jq -r` who/what columns → TSV", ["jq", "-r", JQ_FILTER, k]),
         Tool("`pyarrow.json.read_json`, explicit schema", [py, "-c", PY_ARROW_JSON, k]),
     ]
     interleaved(k8s_tools, args.rounds)
     out += [f"### k8s: `{k8s_log.name}`, {mb(k8s_log):.0f} MB of replayed API audit Events", "",
-            *table(k8s_tools, mb(k8s_log)), ""]
+            *table(k8s_tools, mb(k8s_log)), "", speed_up(k8s_tools), ""]
 
     if not args.skip_rss:
         print("peak RSS", flush=True)
