@@ -404,7 +404,7 @@ def _worker_rejecter(errors: str, keep: bool) -> Rejecter:
 @_gc_paused
 def _auditd_records_work(piece: Piece, errors: str, keep: bool) -> _Part:
     from .auditd import reader as ar
-    from .auditd.build import BatchBuilder
+    from .build import BatchBuilder
     from .schema import AUDITD_RECORDS
 
     rejecter = _worker_rejecter(errors, keep)
@@ -481,7 +481,7 @@ def _is_done(ev: Any, after_max: int | None, timeout: int, max_records: int) -> 
 def _auditd_events_work(piece: Piece, errors: str, keep: bool, ids: Any) -> _Part:
     from .auditd import assemble
     from .auditd import reader as ar
-    from .auditd.build import BatchBuilder
+    from .build import BatchBuilder
     from .schema import AUDITD_EVENTS
 
     rejecter = _worker_rejecter(errors, keep)
@@ -700,7 +700,7 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
         """What can go out in order: piece rows, and closed carried events (whose rows are
         built into one batch per run of them; one batch per event cost seconds on logs
         without EOE records, where thousands of events are open at every cut)."""
-        from .auditd.build import BatchBuilder
+        from .build import BatchBuilder
         from .schema import AUDITD_EVENTS
 
         ready: list[pa.RecordBatch] = []

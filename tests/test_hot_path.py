@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from auditlens import RejectLog
 from auditlens.auditd import interpret, lexer
-from auditlens.auditd.build import BatchBuilder
 from auditlens.auditd.reader import open_auditd, read_auditd
+from auditlens.build import BatchBuilder
 from auditlens.schema import AUDITD_RECORDS
 
 NODE_A = SAMPLE_LOGS / "auditd" / "node-a"

@@ -23,12 +23,12 @@ from typing import Any
 
 import pyarrow as pa
 
+from ..build import BatchBuilder
 from ..errors import SourceError
 from ..rejects import Rejecter, RejectLog
 from ..schema import AUDITD_EVENTS, AUDITD_RECORDS, TableSchema
 from ..sources import InputFile, Source, expand_sources, iter_lines
 from .assemble import Assembler
-from .build import BatchBuilder
 from .event_row import event_row
 from .ids import IdNames, IdSource
 from .lexer import LexError, parse_line

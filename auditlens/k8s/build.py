@@ -15,13 +15,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..build import CONVERT_ERRORS, safe_array
 from ..schema import K8S_EVENTS, TIME
 from .event import RAW_FIELDS
 
 _TIME_FIELDS = ("stage_time", "alt_time", "request_received")
 _NS = pa.timestamp("ns", tz="UTC")
-_CONVERT_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeError, TypeError,
-                   ValueError)
 
 
 def _raw_type(name: str) -> pa.DataType:
@@ -50,25 +49,6 @@ def _parse_time(text: Any) -> int | None:
     delta = t - dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
-
-def _safe_array(values: list[Any], type_: pa.DataType) -> tuple[pa.Array, int]:
-    try:
-        return pa.array(values, type=type_), 0
-    except _CONVERT_ERRORS:
-        pass
-    kept: list[Any] = []
-    bad = 0
-    for v in values:
-        try:
-            pa.array([v], type=type_)
-        except _CONVERT_ERRORS:
-            kept.append(None)
-            bad += 1
-        else:
-            kept.append(v)
-    return pa.array(kept, type=type_), bad
-
-
 class RowBatcher:
     """Turns lists of raw rows into RecordBatches; counts the values it had to null."""
 
@@ -80,11 +60,11 @@ class RowBatcher:
         try:
             struct = pa.array(rows, type=RAW_STRUCT)
             return dict(zip(RAW_FIELDS, struct.flatten()))
-        except _CONVERT_ERRORS:
+        except CONVERT_ERRORS:
             pass
         out: dict[str, pa.Array] = {}
         for name, values in zip(RAW_FIELDS, zip(*rows)):
-            array, bad = _safe_array(list(values), RAW_STRUCT.field(name).type)
+            array, bad = safe_array(list(values), RAW_STRUCT.field(name).type)
             self.coerced += bad
             out[name] = array
         return out
@@ -94,7 +74,7 @@ class RowBatcher:
             return pa.nulls(len(text), TIME)
         try:
             return text.cast(_NS).cast(TIME, safe=False)
-        except _CONVERT_ERRORS:
+        except CONVERT_ERRORS:
             pass
         values = text.to_pylist()
         micros = [_parse_time(v) for v in values]

@@ -20,21 +20,25 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..schema import TableSchema
+from .schema import TableSchema
+
+CONVERT_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeError, TypeError,
+                  ValueError)
+"""What pyarrow raises for a value that does not fit its declared type."""
 
 
-def _safe_array(values: list[Any], type_: pa.DataType) -> tuple[pa.Array, int]:
+def safe_array(values: list[Any], type_: pa.DataType) -> tuple[pa.Array, int]:
     """``pa.array(values, type_)``; on failure, null the values that do not convert (and count them)."""
     try:
         return pa.array(values, type=type_), 0
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeError, TypeError, ValueError):
+    except CONVERT_ERRORS:
         pass
     kept: list[Any] = []
     bad = 0
     for v in values:
         try:
             pa.array([v], type=type_)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeError, TypeError, ValueError):
+        except CONVERT_ERRORS:
             kept.append(None)
             bad += 1
         else:
@@ -81,7 +85,7 @@ class BatchBuilder:
             columns = [[] for _ in self._names]
         arrays = []
         for values, type_ in zip(columns, self._types):
-            array, bad = _safe_array(values, type_)
+            array, bad = safe_array(values, type_)
             self.coerced += bad
             arrays.append(array)
         return pa.RecordBatch.from_arrays(arrays, schema=self.arrow)
