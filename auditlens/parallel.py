@@ -381,20 +381,11 @@ class _Part:
 def _records_of(piece: Piece, rejecter: Rejecter, account: Any) -> Iterator[Any]:
     """The piece's auditd records; bad lines go to the rejecter (as the reader's ``_records``)."""
     from .auditd import reader as ar
-    from .auditd.lexer import LexError, parse_line
 
     if piece.whole:
         yield from ar._records([piece.input()], rejecter, account)
         return
-    name = piece.name
-    for number, raw in piece.plain_lines():
-        account.lines += 1
-        try:
-            record = parse_line(raw, name, number)
-        except LexError as exc:
-            rejecter.reject(name, number, exc.reason, raw)
-            continue
-        yield record
+    yield from ar.lexed(piece.name, piece.plain_lines(), rejecter, account)
 
 
 def _worker_rejecter(errors: str, keep: bool) -> Rejecter:

@@ -18,7 +18,7 @@ import io
 import lzma
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -55,17 +55,11 @@ def _records(inputs: list[InputFile], rejecter: Rejecter, account: _Account) -> 
     for inp in inputs:
         name = inp.name
         stream = inp.open()
-        number = 0
+        before = account.lines
         try:
-            for number, raw in iter_lines(stream):
-                account.lines += 1
-                try:
-                    record = parse_line(raw, name, number)
-                except LexError as exc:
-                    rejecter.reject(name, number, exc.reason, raw)
-                    continue
-                yield record
+            yield from lexed(name, iter_lines(stream), rejecter, account)
         except _READ_ERRORS as exc:
+            number = account.lines - before  # lines are numbered from 1, each counted once
             account.lines += 1
             rejecter.reject(
                 name, number + 1,
@@ -73,6 +67,19 @@ def _records(inputs: list[InputFile], rejecter: Rejecter, account: _Account) -> 
             )
         finally:
             _release(inp, stream)
+
+
+def lexed(name: str, lines: Iterable[tuple[int, bytes]], rejecter: Rejecter,
+          account: _Account) -> Iterator[Record]:
+    """Records of numbered lines; every line is counted, a bad one goes to the rejecter."""
+    for number, raw in lines:
+        account.lines += 1
+        try:
+            record = parse_line(raw, name, number)
+        except LexError as exc:
+            rejecter.reject(name, number, exc.reason, raw)
+            continue
+        yield record
 
 
 def _release(inp: InputFile, stream: Any) -> None:
