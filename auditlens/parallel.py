@@ -377,6 +377,12 @@ class _Part:
     dirty: bool = False
     numbered: bool = False
 
+    def account_for(self, lines: int, coerced: int, rejecter: Rejecter) -> None:
+        """The piece's line count, nulled values and rejects, as the parent needs them."""
+        self.lines, self.coerced = lines, coerced
+        self.rejects = list(rejecter.log or ())
+        self.n_rejects = rejecter.count
+
 
 def _records_of(piece: Piece, rejecter: Rejecter, account: Any) -> Iterator[Any]:
     """The piece's auditd records; bad lines go to the rejecter (as the reader's ``_records``)."""
@@ -407,9 +413,7 @@ def _auditd_records_work(piece: Piece, errors: str, keep: bool) -> _Part:
         part.table = pa.Table.from_batches(batches, schema=AUDITD_RECORDS.arrow)
     except Exception as exc:  # noqa: BLE001 - raised by the parent, in piece order
         part.error = _portable(exc)
-    part.lines, part.coerced = account.lines, builder.coerced
-    part.rejects = list(rejecter.log or ())
-    part.n_rejects = rejecter.count
+    part.account_for(account.lines, builder.coerced, rejecter)
     return part
 
 
@@ -526,9 +530,7 @@ def _auditd_events_work(piece: Piece, errors: str, keep: bool, ids: Any) -> _Par
         part.table = pa.Table.from_batches(batches, schema=AUDITD_EVENTS.arrow)
     except Exception as exc:  # noqa: BLE001 - raised by the parent, in piece order
         part.error = _portable(exc)
-    part.lines, part.coerced = account.lines, builder.coerced
-    part.rejects = list(rejecter.log or ())
-    part.n_rejects = rejecter.count
+    part.account_for(account.lines, builder.coerced, rejecter)
     return part
 
 
@@ -832,12 +834,9 @@ def _k8s_work(piece: Piece, errors: str, keep: bool, keep_objects: bool,
     finally:
         stream.close()
     part.dirty = reader.dirty
-    part.lines = account.lines
     part.account = (account.lines, account.lines_in_rows, account.lines_in_rejects,
                     account.lines_empty)
-    part.coerced = batcher.coerced
-    part.rejects = list(rejecter.log or ())
-    part.n_rejects = rejecter.count
+    part.account_for(account.lines, batcher.coerced, rejecter)
     part.numbered = any("at line " in r.reason or "(lines " in r.reason for r in part.rejects)
     return part
 
