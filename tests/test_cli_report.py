@@ -192,3 +192,21 @@ def test_injection_markdown_stdout(tmp_path: Path) -> None:
     result = run("failed-access", *_hostile_logs(tmp_path))
     assert result.exit_code == 0
     assert SCRIPT not in result.output
+
+
+def test_tz_shows_local_time_and_since_accepts_relative_forms(tmp_path: Path) -> None:
+    utc, local = tmp_path / "utc.csv", tmp_path / "local.csv"
+    assert run("logins", NODE_B, "-o", str(utc)).exit_code == 0
+    assert run("logins", NODE_B, "--tz", "Asia/Kolkata", "-o", str(local)).exit_code == 0
+    first_utc = next(csv.DictReader(utc.open(newline="")))["time"]
+    first_local = next(csv.DictReader(local.open(newline="")))["time"]
+    assert first_utc.endswith("Z") and first_local.endswith("+05:30")
+    from datetime import datetime
+
+    assert datetime.fromisoformat(first_utc.replace("Z", "+00:00")) == datetime.fromisoformat(first_local)
+    # relative bounds: until 100 years ago leaves headers only, since then keeps everything
+    recent, all_ = tmp_path / "recent.csv", tmp_path / "all.csv"
+    assert run("logins", NODE_B, "--until", "36500d", "-o", str(recent)).exit_code == 0
+    assert run("logins", NODE_B, "--since", "36500d", "-o", str(all_)).exit_code == 0
+    assert len(recent.read_text().splitlines()) == 1
+    assert all_.read_text() == utc.read_text()
