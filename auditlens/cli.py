@@ -151,7 +151,7 @@ def parse(
         )
     else:
         from .k8s import reader as kr
-        from .schema import K8S_EVENTS  # type: ignore[attr-defined]
+        from .schema import K8S_EVENTS
 
         schema = K8S_EVENTS.arrow
         batches = counted(kr.open_k8s_audit(names, errors=errors, rejects=log, jobs=jobs), None)

@@ -50,7 +50,7 @@ class _Counting(io.RawIOBase):
         n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
         if n:
             self._callback(n)
-        return n  # type: ignore[no-any-return]
+        return n
 
     def close(self) -> None:
         self._raw.close()

@@ -36,7 +36,7 @@ def report_markdown(report: Any) -> str:
 
 
 def render() -> str:
-    from .reports import list_reports  # type: ignore[attr-defined]
+    from .reports import list_reports
 
     reports = list_reports()  # registry order: the order of the compliance export
     head = [

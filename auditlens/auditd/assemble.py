@@ -54,7 +54,7 @@ Key = tuple[str | None, int, int, int]
 def is_single_record_type(rtype: str) -> bool:
     """Whether an event that starts with this record type is complete at once (see module doc)."""
     try:
-        from .tables import record_class  # type: ignore[attr-defined]
+        from .tables import record_class
     except ImportError:  # pragma: no cover - fallback while the tables package is absent
         return rtype.startswith(_USER_PREFIXES)
     return record_class(rtype) in _SINGLE_CLASSES

@@ -165,9 +165,9 @@ def proctitle(value: str | None) -> str | None:
         return got  # type: ignore[return-value]
     text, quoted = unquote(value)
     if quoted or not is_hex(text):
-        return _remember(_PROCTITLE, value, clean(text))  # type: ignore[no-any-return]
+        return _remember(_PROCTITLE, value, clean(text))
     raw = decode_hex_bytes(text).rstrip(b"\x00")
-    return _remember(_PROCTITLE, value, to_text(raw.replace(b"\x00", b" ")))  # type: ignore[no-any-return]
+    return _remember(_PROCTITLE, value, to_text(raw.replace(b"\x00", b" ")))
 
 
 _ARG_RE = re.compile(r"a(\d+)(?:\[(\d+)\]|(_len))?\Z")
@@ -398,7 +398,7 @@ def path_item(record: Record) -> dict[str, Any]:
     got = _PATH_ITEM.get(key)
     if got is None:
         got = _remember(_PATH_ITEM, key, _path_item(record), _PATH_LIMIT)
-    return got  # type: ignore[no-any-return]
+    return got
 
 
 def _path_item(record: Record) -> dict[str, Any]:

@@ -71,7 +71,7 @@ class LexError(ValueError):
 def _type_name(number: int) -> str:
     """Numeric record types of kernel-ring lines (``type=1400``) → names, as auditd logs them."""
     try:
-        from .tables import record_type_name  # type: ignore[attr-defined]
+        from .tables import record_type_name
     except ImportError:  # pragma: no cover - the tables package is optional here
         return f"UNKNOWN[{number}]"
     name: str | None = record_type_name(number)

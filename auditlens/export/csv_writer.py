@@ -32,7 +32,7 @@ def _cell(value: object) -> object:
     if isinstance(value, str):
         return neutralise(value)
     if value is None or isinstance(value, bool):
-        return display_text(value)  # type: ignore[arg-type]
+        return display_text(value)
     return value
 
 

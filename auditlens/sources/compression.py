@@ -26,7 +26,7 @@ def _zstd_reader(raw: IO[bytes]) -> IO[bytes]:
         raise SourceError(
             "input is zstd-compressed; install the 'zstandard' package (pip install 'auditlens[zstd]')"
         ) from exc
-    return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)  # type: ignore[no-any-return]
+    return zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
 
 
 _OPENERS: dict[str, Callable[[IO[bytes]], IO[bytes]]] = {
