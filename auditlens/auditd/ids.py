@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Mapping
-from typing import IO, Union
+from typing import IO, Any, Union
 
 UNSET_NAME = "unset"
 _UNSET_VALUES = frozenset({"4294967295", "-1"})
@@ -151,27 +151,24 @@ class IdNames:
         table = self._table(tables, node)
         return table.get(n) if table else None
 
-    def user(self, raw: str | None, enriched: str | None = None, node: str | None = None) -> str | None:
-        """Name of a logged uid (``raw`` as in the log, ``enriched`` its ENRICHED translation)."""
+    def _remembered(self, memo: dict[Any, Any], tables: Any, raw: str | None,
+                    enriched: str | None, node: str | None) -> str | None:
+        """``_name`` with a bounded memo: the same few ids recur on every record."""
         key = (raw, enriched, node)
-        memo = self._user_memo
         got = memo.get(key, _MISS)
         if got is _MISS:
             if len(memo) >= _MEMO_LIMIT:
                 memo.clear()
-            got = memo[key] = self._name(self._users, raw, enriched, node)
-        return got  # type: ignore[return-value]
+            got = memo[key] = self._name(tables, raw, enriched, node)
+        return got
+
+    def user(self, raw: str | None, enriched: str | None = None, node: str | None = None) -> str | None:
+        """Name of a logged uid (``raw`` as in the log, ``enriched`` its ENRICHED translation)."""
+        return self._remembered(self._user_memo, self._users, raw, enriched, node)
 
     def group(self, raw: str | None, enriched: str | None = None, node: str | None = None) -> str | None:
         """Name of a logged gid."""
-        key = (raw, enriched, node)
-        memo = self._group_memo
-        got = memo.get(key, _MISS)
-        if got is _MISS:
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()
-            got = memo[key] = self._name(self._groups, raw, enriched, node)
-        return got  # type: ignore[return-value]
+        return self._remembered(self._group_memo, self._groups, raw, enriched, node)
 
     def uid_of(self, name: str, node: str | None = None) -> int | None:
         """Reverse lookup in the node's passwd (for ``acct=NAME`` fields); None when unknown."""

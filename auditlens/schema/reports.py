@@ -9,6 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from ._column import TIME, Column, TableSchema
+from .activity import ACTIVITY
 
 _str = pa.string()
 _i64 = pa.int64()
@@ -23,7 +24,7 @@ AUDIT_TRAIL = TableSchema(
     (
         Column("time", TIME, "When: the event's time; for a hole, the last event before it (UTC).",
                "auditd msg=audit / k8s stageTimestamp"),
-        Column("source", _str, "Which log it came from: auditd or k8s.", "reader"),
+        ACTIVITY["source"],
         Column("cluster", _str, "Cluster name or id, when known (k8s).", "k8s cluster"),
         Column("node", _str, "Node the auditd finding is about.", "auditd node"),
         Column("finding", _str, "Kind of finding: audit-daemon, rule-change, config-change, "
@@ -42,8 +43,7 @@ AUDIT_TRAIL = TableSchema(
         Column("outcome", _str, "success, failure or denied.", "res / success / errno"),
         Column("reason", _str, "The finding in one sentence (what is missing, what changed, why).",
                "derived"),
-        Column("origin", _str, "Where it came from: source IP, remote host or terminal.",
-               "addr / hostname / terminal / sourceIPs"),
+        ACTIVITY["origin"],
         Column("session", _i64, "Login session id (auditd ses); null when none.", "ses"),
         Column("first_missing", _i64, "First event serial missing in a serial hole.", "derived"),
         Column("last_missing", _i64, "Last event serial missing in a serial hole.", "derived"),
