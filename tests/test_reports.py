@@ -191,3 +191,13 @@ def test_k8s_corpus_has_exec_and_impersonation_in_admin_actions(k8s_corpus) -> N
     assert execs and impersonated
     assert all(got[e["audit_id"]]["object_kind"] == "pods/exec" for e in execs)
     assert all(got[e["audit_id"]]["acting_as"] == e["impersonated_user"] for e in impersonated)
+
+
+def test_a_hole_that_begins_before_since_is_still_reported() -> None:
+    full = run_report("audit-trail", str(SAMPLE_LOGS / "auditd" / "gap")).table.to_pylist()
+    (gap,) = [r for r in full if r["finding"] == "serial-gap"]
+    # the period starts inside the hole: the hole touches it, so it is evidence for it
+    middle = gap["gap_start"] + (gap["gap_end"] - gap["gap_start"]) / 2
+    out = run_report("audit-trail", str(SAMPLE_LOGS / "auditd" / "gap"), since=middle)
+    assert [r["first_missing"] for r in out.table.to_pylist() if r["finding"] == "serial-gap"] \
+        == [gap["first_missing"]]
