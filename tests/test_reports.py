@@ -201,3 +201,12 @@ def test_a_hole_that_begins_before_since_is_still_reported() -> None:
     out = run_report("audit-trail", str(SAMPLE_LOGS / "auditd" / "gap"), since=middle)
     assert [r["first_missing"] for r in out.table.to_pylist() if r["finding"] == "serial-gap"] \
         == [gap["first_missing"]]
+
+
+def test_a_session_running_into_the_period_is_kept() -> None:
+    node = str(SAMPLE_LOGS / "auditd" / "node-a")
+    everything = run_report("sessions", node).table.to_pylist()
+    longest = max(everything, key=lambda s: s["end"] - s["start"])
+    inside = longest["start"] + (longest["end"] - longest["start"]) / 2
+    kept = run_report("sessions", node, since=inside, until=inside).table.to_pylist()
+    assert (longest["node"], longest["session"]) in {(s["node"], s["session"]) for s in kept}

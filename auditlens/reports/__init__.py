@@ -66,7 +66,7 @@ class Evidence:
 
 def apply_filters(table: pa.Table, filters: Filters) -> pa.Table:
     """Keep the rows matching every filter whose column the table has (``--user`` matches the
-    actor or the identity acted as; time bounds use ``time``, else ``start``)."""
+    actor or the identity acted as; the period applies to ``time``, or to ``start``–``end``)."""
     names = table.column_names
     mask = pa.array([True] * table.num_rows, pa.bool_())
 
@@ -74,11 +74,14 @@ def apply_filters(table: pa.Table, filters: Filters) -> pa.Table:
         nonlocal mask
         mask = pc.and_(mask, pc.fill_null(m, False))
 
-    time_col = "time" if "time" in names else "start" if "start" in names else None
-    if time_col and filters.since is not None:
-        both(pc.greater_equal(table[time_col], pa.scalar(filters.since, table[time_col].type)))
-    if time_col and filters.until is not None:
-        both(pc.less_equal(table[time_col], pa.scalar(filters.until, table[time_col].type)))
+    # a row with a span (a session) counts when it overlaps the period
+    first = "time" if "time" in names else "start" if "start" in names else None
+    last = "end" if first == "start" and "end" in names else first
+    if first and filters.since is not None:
+        end = pc.coalesce(table[last], table[first])
+        both(pc.greater_equal(end, pa.scalar(filters.since, table[first].type)))
+    if first and filters.until is not None:
+        both(pc.less_equal(table[first], pa.scalar(filters.until, table[first].type)))
     if filters.user and "actor" in names:
         m = pc.equal(table["actor"], filters.user)
         if "acting_as" in names:
