@@ -14,6 +14,7 @@ the user logging in in an annotation, which becomes the actor.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 
 import pyarrow as pa
@@ -226,6 +227,10 @@ def activity(
         from .collect import collect
 
         got = collect([sources] if isinstance(sources, str) else sources, cluster=cluster)
+        if got.skipped:  # nothing left out without a word
+            shown = ", ".join(got.skipped[:5]) + (" …" if len(got.skipped) > 5 else "")
+            warnings.warn(f"skipped {len(got.skipped)} file(s) that are not audit logs: {shown}",
+                          stacklevel=2)
         auditd = got.auditd if auditd is None else pa.concat_tables([auditd, got.auditd])
         k8s = got.k8s if k8s is None else pa.concat_tables([k8s, got.k8s])
     parts = []

@@ -114,3 +114,8 @@ def test_activity_from_sources_equals_from_tables() -> None:
 def test_activity_of_nothing_is_an_empty_table_with_the_schema() -> None:
     t = auditlens.activity()
     assert t.num_rows == 0 and t.schema.names == ACTIVITY.names
+
+
+def test_files_skipped_while_walking_are_named_in_a_warning() -> None:
+    with pytest.warns(UserWarning, match=r"skipped \d+ file\(s\) that are not audit logs: .*README\.md"):
+        auditlens.activity(str(SAMPLE_LOGS))
