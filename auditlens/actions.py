@@ -54,9 +54,13 @@ def _name_or_number(names: pa.ChunkedArray, numbers: pa.ChunkedArray) -> pa.Chun
     return pc.coalesce(names, pc.cast(numbers, _STR))
 
 
+UNKNOWN_VALUES = ("", "?", "(none)", "(null)")
+"""What auditd logs for a value it does not have (userspace '?', the kernel's '(none)'/'(null)')."""
+
+
 def _present(column: pa.ChunkedArray) -> pa.ChunkedArray:
-    """Nulls for what auditd logs when a value is unknown: '?' and the kernel's '(null)'."""
-    unknown = pc.is_in(column, pa.array(["?", "(null)"]))
+    """Nulls for the values auditd logs when it has none."""
+    unknown = pc.is_in(column, pa.array(UNKNOWN_VALUES))
     return pc.if_else(pc.fill_null(unknown, False), pa.scalar(None, _STR), column)
 
 

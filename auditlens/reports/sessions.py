@@ -24,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..actions import UNKNOWN_VALUES
 from ..schema import SESSIONS
 
 _OPENERS = ("USER_START", "USER_LOGIN")
@@ -36,7 +37,7 @@ _COLUMNS = ["node", "session", "time", "serial", "event_type", "auid", "auid_nam
 
 
 def _present(value: str | None) -> str | None:
-    return None if value in (None, "", "?", "(none)") else value
+    return None if value is None or value in UNKNOWN_VALUES else value
 
 
 def _short(exe: str | None) -> str | None:
