@@ -171,3 +171,20 @@ def test_cli_jobs_gives_the_same_file(tmp_path: Path) -> None:
         outs.append(pq.read_table(out))
     assert outs[0].equals(outs[1])
     assert outs[0].num_rows == 1360
+
+
+@pytest.mark.parametrize(("size", "chunk", "jobs"), [(1000, 300, 2), (1000, 600, 2), (1000, 600, 3),
+                                                     (5000, 1000, 4), (990, 100, 1)])
+def test_large_files_are_cut_into_a_multiple_of_jobs(tmp_path: Path, size: int, chunk: int,
+                                                     jobs: int) -> None:
+    """Pieces no larger than about ``chunk_bytes``, as many as keep every worker busy to the end
+    (5 pieces for 2 workers left one worker idle for a whole piece)."""
+    line = b"x" * 9 + b"\n"
+    path = tmp_path / "big.log"
+    path.write_bytes(line * (size // len(line)))
+    pieces = parallel.plan_pieces(auditlens.sources.expand_sources(str(path)), chunk, jobs)
+    assert pieces is not None
+    assert len(pieces) % jobs == 0 and len(pieces) >= -(-size // chunk)
+    sizes = [p.size for p in pieces]
+    assert sum(sizes) == size and max(sizes) <= chunk + len(line)
+    assert all(p.start % len(line) == 0 for p in pieces)  # cut after a newline
