@@ -55,7 +55,7 @@ from .sources.compression import sniff_compression
 
 __all__ = ["DEFAULT_CHUNK_BYTES", "Piece", "check_jobs", "plan_pieces"]
 
-DEFAULT_CHUNK_BYTES = 96 * 1024 * 1024
+DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024
 """Plain files larger than this are cut into pieces of about this size."""
 _BATCH = 10_000
 _T = TypeVar("_T")
