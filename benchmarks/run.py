@@ -3,7 +3,8 @@
 Every tool runs as its own process on the same input, interleaved (one of each per round, the
 order rotated between rounds) and repeated; the medians of wall time give throughput (MB/s) and
 the **ratio = auditlens throughput / reference throughput** (> 1: auditlens is faster). The peak
-RSS of ``auditlens parse`` (CLI, to Parquet) is measured at 1x and 4x the input size.
+RSS of ``auditlens parse`` (CLI, to Parquet) is measured at 1x and 4x the input size, and
+``jobs=2`` once more on the 4x Kubernetes file.
 
 Usage: python benchmarks/run.py [DATA_DIR] [--rounds N] [--doc docs/benchmarks.md]
 (DATA_DIR defaults to benchmarks/.data, made by make_inputs.py; ``bash benchmarks/run.sh`` does
@@ -213,6 +214,18 @@ def main() -> None:
     interleaved(k8s_tools, args.rounds)
     out += [f"### k8s: `{k8s_log.name}`, {mb(k8s_log):.0f} MB of replayed API audit Events", "",
             *table(k8s_tools, mb(k8s_log)), "", speed_up(k8s_tools), ""]
+
+    print("k8s 4x, jobs", flush=True)
+    big = times4(k8s_log)
+    scale_tools = [
+        Tool("auditlens `read_k8s_audit`, one process", [py, "-c", PY_K8S, str(big)]),
+        Tool("auditlens `read_k8s_audit(jobs=2)`", [py, "-c", PY_K8S_JOBS, str(big)], ours=True,
+             short="2 jobs"),
+    ]
+    interleaved(scale_tools, args.rounds)
+    out += [f"### `jobs=2` on the k8s file concatenated 4 times ({mb(big):.0f} MB)", "",
+            "Start-up (Python and pyarrow in each worker, about a second) is a smaller part of a "
+            "longer read.", "", *table(scale_tools, mb(big)), "", speed_up(scale_tools), ""]
 
     if not args.skip_rss:
         print("peak RSS", flush=True)
