@@ -188,3 +188,25 @@ def test_large_files_are_cut_into_a_multiple_of_jobs(tmp_path: Path, size: int, 
     sizes = [p.size for p in pieces]
     assert sum(sizes) == size and max(sizes) <= chunk + len(line)
     assert all(p.start % len(line) == 0 for p in pieces)  # cut after a newline
+
+
+def test_a_piece_table_travels_through_a_temporary_file(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers send a piece's table as a memory-mapped file that the parent unlinks at once; with
+    no usable temporary directory it goes through the pipe."""
+    import pickle
+    import tempfile
+
+    table = auditlens.read_auditd(f"{NODES[0]}/var/log/audit")
+    part = parallel._Part(table=table, lines=7)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    sent = pickle.dumps(part)
+    assert len(sent) < 10_000 < table.nbytes  # the rows are not in the pickle
+    assert len(list(tmp_path.iterdir())) == 1
+    got = pickle.loads(sent)
+    assert got.table.equals(table) and got.lines == 7
+    assert list(tmp_path.iterdir()) == []  # unlinked by the receiver
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    sent = pickle.dumps(part)
+    assert len(sent) > table.nbytes // 2
+    assert pickle.loads(sent).table.equals(table)
