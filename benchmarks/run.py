@@ -42,6 +42,11 @@ PY_AUDITD_JOBS = ("import sys, auditlens\nif __name__ == '__main__':\n"
                   "    print(auditlens.read_auditd(sys.argv[1], jobs=2).num_rows)")
 PY_K8S_JOBS = ("import sys, auditlens\nif __name__ == '__main__':\n"
                "    print(auditlens.read_k8s_audit(sys.argv[1], jobs=2).num_rows)")
+PY_TWICE = ("import subprocess, sys\n"
+            "ps = [subprocess.Popen([sys.executable, '-c', sys.argv[1], sys.argv[2]],\n"
+            "                       stdout=subprocess.DEVNULL) for _ in range(2)]\n"
+            "sys.exit(max(p.wait() for p in ps))")
+"""Two one-process reads at once: what two cores give this workload when nothing is shared."""
 PY_K8S_LEAN = ("import sys, auditlens; "
                "t = auditlens.read_k8s_audit(sys.argv[1], keep_objects=False); print(t.num_rows)")
 PY_ARROW_JSON = """
@@ -166,6 +171,14 @@ def speed_up(tools: list[Tool]) -> str:
             f"({single.median:.2f} s → {parallel.median:.2f} s, medians, start-up included).")
 
 
+def ceiling(single: Tool, pair: Tool) -> str:
+    """How much two cores can give a read: two independent one-process reads at the same time
+    against one alone (the machine's own limit for ``jobs=2``: shared caches, memory, the VM)."""
+    return (f"Two one-process reads started together take {pair.median:.2f} s (one alone: "
+            f"{single.median:.2f} s): two cores give this read at most "
+            f"**{2 * single.median / pair.median:.2f}×**, the ceiling for `jobs=2`.")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("data", type=Path, nargs="?", default=HERE / ".data")
@@ -196,9 +209,11 @@ def main() -> None:
         Tool("`ausearch --raw -if`", ["ausearch", "--raw", "-if", a]),
         Tool("`aureport --summary -if`", ["aureport", "--summary", "-if", a]),
     ]
-    interleaved(auditd_tools, args.rounds)
+    pair = Tool("two `read_auditd` at once", [py, "-c", PY_TWICE, PY_AUDITD, a])
+    interleaved([*auditd_tools, pair], args.rounds)
     out += [f"### auditd: `{auditd_log.name}`, {mb(auditd_log):.0f} MB of real auditd log", "",
-            *table(auditd_tools, mb(auditd_log)), "", speed_up(auditd_tools), ""]
+            *table(auditd_tools, mb(auditd_log)), "", speed_up(auditd_tools), "",
+            ceiling(auditd_tools[0], pair), ""]
 
     print("k8s", flush=True)
     k = str(k8s_log)
