@@ -91,8 +91,7 @@ def _read_both(read: Callable[..., pa.Table], source: Any,
 
 def _with_rejects(read: Callable[..., pa.Table], parts: Sequence[Any], schema: pa.Schema,
                   label: str, **options: Any) -> Frames:
-    both = [dask.delayed(_read_both, pure=True)(read, part, **options)
-            for part in parts]
+    both = [dask.delayed(_read_both, pure=True)(read, part, **options) for part in parts]
     return Frames(
         dd.from_delayed([b[0] for b in both], meta=_meta(schema), prefix=label,
                         verify_meta=False),
@@ -120,7 +119,6 @@ def read_k8s_audit(source: Source, *, errors: str = "collect", keep_objects: boo
     return dd.from_map(_k8s_part, list(files), errors=errors, keep_objects=keep_objects,
                        cluster=cluster, meta=_meta(K8S_EVENTS.arrow), label="read-k8s-audit",
                        enforce_metadata=False)
-
 
 
 def read_auditd_with_rejects(source: Source, *, passwd: Any = None, group: Any = None) -> Frames:

@@ -5,8 +5,8 @@ the same file and line. How each reader gets there:
 
 * **Pieces.** Every path input is one piece, or, when it is plain (not compressed) and larger
   than ``chunk_bytes``, several pieces cut just after a newline (a multiple of ``jobs``, of
-  about equal size). A worker reads its piece alone
-  and numbers lines from 1; the parent adds the lines of the earlier pieces of that file.
+  about equal size). A worker reads its piece alone and numbers lines from 1; the parent adds
+  the lines of the earlier pieces of that file.
   Inputs that are streams (stdin, file objects) are read in one process.
 * **Kubernetes.** Every line boundary is a unit boundary unless a multi-line JSON value or a
   partial CRI/docker record is open there. A worker says whether its piece ended with one open;
@@ -611,13 +611,13 @@ class _Open:
     """An event still open at a cut, carried into the next piece; ``row`` once it is complete.
     ``prebuilt``: the worker's row for the records it had (valid while no record is added)."""
 
-    __slots__ = ("event", "prebuilt", "records", "row")
+    __slots__ = ("event", "n_records", "prebuilt", "row")
 
     def __init__(self, event: Any, prebuilt: dict[str, Any] | None = None) -> None:
         self.event = event
         self.row: dict[str, Any] | None = None
         self.prebuilt = prebuilt
-        self.records = len(event.records)
+        self.n_records = len(event.records)
 
     @property
     def key(self) -> tuple[Any, int, int, int]:
@@ -656,7 +656,7 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
         from .auditd import reader as ar
 
         row = item.prebuilt
-        if row is not None and len(item.event.records) == item.records:
+        if row is not None and len(item.event.records) == item.n_records:
             row["line"] = item.event.records[0].line  # the worker numbered lines from its cut
             item.row = row
             return
