@@ -41,7 +41,8 @@ def test_on_a_local_cluster_equals_the_single_process_table(tmp_path: Path) -> N
 
     bad_node = tmp_path / "node-x"
     bad_node.mkdir()
-    real = (SAMPLE_LOGS / "auditd" / "node-a" / "var" / "log" / "audit" / "audit.log").read_bytes().splitlines(True)[:40]
+    log_a = SAMPLE_LOGS / "auditd" / "node-a" / "var" / "log" / "audit" / "audit.log"
+    real = log_a.read_bytes().splitlines(True)[:40]
     (bad_node / "audit.log").write_bytes(b"".join(real[:10] + [b"garbage line\n"] + real[10:]))
     bad_k8s = tmp_path / "api.log"
     k8s_lines = (SAMPLE_LOGS / "k8s" / "kube-apiserver-audit.log").read_bytes().splitlines(True)[:5]
