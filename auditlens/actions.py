@@ -220,17 +220,20 @@ def activity(
     auditd: pa.Table | None = None,
     k8s: pa.Table | None = None,
     cluster: str | None = None,
+    jobs: int = 1,
 ) -> pa.Table:
     """One row per action from auditd events and Kubernetes requests, sorted by time.
 
     Give ``sources`` (files, node directories, globs: each file routed by its content, a node's
     ``etc/passwd``/``etc/group`` used for its uids) or tables already read with
-    :func:`auditlens.read_auditd` / :func:`auditlens.read_k8s_audit`.
+    :func:`auditlens.read_auditd` / :func:`auditlens.read_k8s_audit`. ``jobs``: worker
+    processes for reading ``sources`` (0: one per CPU), same result.
     """
     if sources is not None:
         from .collect import collect
 
-        got = collect([sources] if isinstance(sources, str) else sources, cluster=cluster)
+        got = collect([sources] if isinstance(sources, str) else sources, cluster=cluster,
+                      jobs=jobs)
         if got.skipped:  # nothing left out without a word
             shown = ", ".join(got.skipped[:5]) + (" …" if len(got.skipped) > 5 else "")
             warnings.warn(f"skipped {len(got.skipped)} file(s) that are not audit logs: {shown}",

@@ -34,6 +34,9 @@ def _write_rejects(log: RejectLog, path: str | None) -> None:
         write_table(log.table(), path, format_from_path(path))
 
 
+jobs_option = click.option(
+    "-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
+    help="Worker processes (0: one per CPU); same output as with one.")
 source_type_option = click.option(
     "--source-type",
     type=click.Choice(["auto", "auditd", "k8s"]),
@@ -90,8 +93,7 @@ def cli() -> None:
 @_with(id_options)
 @click.option("--rejects", "rejects_path", help="Also write the rejected lines (file, line, reason, raw) here.")
 @click.option("--strict", is_flag=True, help="Stop at the first malformed line instead of collecting it.")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Worker processes (0: one per CPU); same output as with one.")
+@jobs_option
 @click.option("--partition", help="Write a Hive-partitioned Parquet dataset to the directory -o, "
               "split by these columns (e.g. node,date or cluster,date; date is the UTC day of time).")
 def parse(
@@ -207,6 +209,7 @@ def _list_reports() -> None:
 @click.option("--cluster", help="Cluster name for Kubernetes logs that do not carry one.")
 @click.option("--tz", help="Show times in this IANA time zone (default UTC); Parquet keeps UTC.")
 @source_type_option
+@jobs_option
 def report(
     name: str | None,
     sources: tuple[str, ...],
@@ -221,6 +224,7 @@ def report(
     cluster: str | None,
     tz: str | None,
     source_type: str,
+    jobs: int,
 ) -> None:
     """Build a compliance report NAME from SOURCES (auditd and Kubernetes logs, mixed).
 
@@ -229,6 +233,7 @@ def report(
       auditlens report --list
       auditlens report compliance nodes/ kube-apiserver/ -o evidence.xlsx
       auditlens report logins nodes/ --since 7d -f csv -o logins.csv
+      auditlens report compliance fleet/nodes/ -o evidence.xlsx --jobs 0
     """
     from .export import format_from_path
     from .reports import get_report, run_report
@@ -246,7 +251,8 @@ def report(
     if to_stdout and fmt in ("xlsx", "parquet"):
         raise AuditlensError(f"{fmt} is a binary format: give -o FILE")
     result = run_report(name, sources, since=since, until=until, user=user, node=node,
-                        namespace=namespace, cluster=cluster, source_type=source_type)
+                        namespace=namespace, cluster=cluster, source_type=source_type,
+                        jobs=jobs)
     _tell_skipped(result.collection.skipped)
     dest: Any = sys.stdout.buffer if to_stdout else output
     result.write(dest, fmt, tz=tz)

@@ -10,9 +10,11 @@ listed in :attr:`Collection.skipped`, never dropped silently.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -44,6 +46,7 @@ class Collection:
     skipped: list[str]
     lines: int
     id_files: list[str] = field(default_factory=list)
+    jobs: int = 1
 
     @property
     def reject_count(self) -> int:
@@ -59,7 +62,7 @@ class Collection:
         files = self.files.get("auditd", [])
         if not files:
             return AUDITD_RECORDS.arrow.empty_table()
-        return read_auditd_records(files, rejects=RejectLog())
+        return read_auditd_records(files, rejects=RejectLog(), jobs=self.jobs)
 
 
 def route(sources: SourceList, source_type: str = "auto") -> Routed:
@@ -138,21 +141,69 @@ def _lines(table: pa.Table) -> int:
     return int(meta.get(b"auditlens.lines", b"0"))
 
 
-def read_auditd_collection(files: list[str], *, errors: str, rejects: RejectLog) -> tuple[pa.Table, int]:
-    """auditd events of ``files``, one read per node root so each uses its own passwd/group."""
+def _read_node(root: Path | None, files: list[str], errors: str, rejects: RejectLog,
+               jobs: int = 1) -> pa.Table:
+    """One node's auditd events, its uids named from its own passwd/group."""
     from .auditd.reader import read_auditd
+
+    return read_auditd(files, passwd=_id_file(root, "passwd"), group=_id_file(root, "group"),
+                       errors=errors, rejects=rejects, jobs=jobs)
+
+
+def _read_node_work(root: Path | None, files: list[str], errors: str) -> Any:
+    """:func:`_read_node` in a worker process: its table, rejects and warnings as a part."""
+    from .parallel import _Part, _portable
+
+    part = _Part()
+    log = RejectLog()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        try:
+            part.table = _read_node(root, files, errors, log)
+        except Exception as exc:  # noqa: BLE001 - raised by the parent, in node order
+            part.error = _portable(exc)
+    part.rejects = list(log)
+    part.warned = [(w.category, str(w.message)) for w in seen]
+    return part
+
+
+def _node_tables(groups: list[tuple[Path | None, list[str]]], errors: str, rejects: RejectLog,
+                 jobs: int) -> Iterator[pa.Table]:
+    """Each node's table in node order. With ``jobs``, the nodes of a fleet are read side by
+    side in worker processes (one node alone: its files are cut into pieces instead), with the
+    tables, rejects and warnings one process gives, in the same order."""
+    if jobs == 1 or len(groups) == 1:
+        for root, files in groups:
+            yield _read_node(root, files, errors, rejects, jobs)
+        return
+    from .parallel import _pool, _raise, check_jobs
+
+    with _pool(min(check_jobs(jobs), len(groups))) as pool:
+        futures = [pool.submit(_read_node_work, root, files, errors) for root, files in groups]
+        try:
+            for future in futures:
+                part = future.result()
+                for category, message in part.warned:
+                    warnings.warn(message, category, stacklevel=2)
+                for item in part.rejects:
+                    rejects.add(item)
+                if part.error is not None:
+                    _raise(part.error, 0)
+                yield part.table
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def read_auditd_collection(files: list[str], *, errors: str, rejects: RejectLog,
+                           jobs: int = 1) -> tuple[pa.Table, int]:
+    """auditd events of ``files``, one read per node root so each uses its own passwd/group."""
     from .schema import AUDITD_EVENTS
 
+    groups = list(_by_node_root(files).items())
     tables: list[pa.Table] = []
     lines = 0
-    for root, group in _by_node_root(files).items():
-        table = read_auditd(
-            group,
-            passwd=_id_file(root, "passwd"),
-            group=_id_file(root, "group"),
-            errors=errors,
-            rejects=rejects,
-        )
+    for (root, _), table in zip(groups, _node_tables(groups, errors, rejects, jobs)):
         lines += _lines(table)
         tables.append(_fill_node(table, root.name) if root is not None and root.name else table)
     if not tables:
@@ -167,8 +218,12 @@ def collect(
     cluster: str | None = None,
     errors: str = "collect",
     rejects: RejectLog | None = None,
+    jobs: int = 1,
 ) -> Collection:
-    """Read every auditd and Kubernetes audit log in ``sources`` (files, directories, globs)."""
+    """Read every auditd and Kubernetes audit log in ``sources`` (files, directories, globs).
+
+    ``jobs``: worker processes (0: one per CPU): nodes are read side by side, a single large
+    log is cut into pieces; the result is the same as with one."""
     from .k8s.reader import read_k8s_audit
     from .schema import K8S_EVENTS
 
@@ -179,13 +234,14 @@ def collect(
     if not routed.files:
         raise SourceError("no audit log lines found in: " + ", ".join(sources))
     log = rejects if rejects is not None else RejectLog()
-    auditd, lines = read_auditd_collection(routed.files.get("auditd", []), errors=errors, rejects=log)
+    auditd, lines = read_auditd_collection(routed.files.get("auditd", []), errors=errors,
+                                           rejects=log, jobs=jobs)
     k8s_files = routed.files.get("k8s", [])
     if k8s_files:
-        k8s = read_k8s_audit(k8s_files, errors=errors, rejects=log, cluster=cluster)
+        k8s = read_k8s_audit(k8s_files, errors=errors, rejects=log, cluster=cluster, jobs=jobs)
         lines += _lines(k8s)
         k8s = k8s.replace_schema_metadata(None)
     else:
         k8s = K8S_EVENTS.arrow.empty_table()
-    return Collection(auditd, k8s, log, routed.files, routed.skipped, lines, routed.id_files)
+    return Collection(auditd, k8s, log, routed.files, routed.skipped, lines, routed.id_files, jobs)
 

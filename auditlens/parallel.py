@@ -389,6 +389,8 @@ class _Part:
     account: tuple[int, int, int, int] = (0, 0, 0, 0)
     dirty: bool = False
     numbered: bool = False
+    # a whole node read by auditlens.collect: the warnings it gave, to give again in the parent
+    warned: list[tuple[type[Warning], str]] = field(default_factory=list)
 
     def __getstate__(self) -> dict[str, Any]:
         """Sent from a worker: the table goes through a temporary Arrow IPC file, which the

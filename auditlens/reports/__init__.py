@@ -294,17 +294,19 @@ def run_report(
     output: Dest | None = None,
     fmt: str | None = None,
     tz: str | None = None,
+    jobs: int = 1,
 ) -> ReportOutput:
     """Read ``sources`` and build report ``name``; write it to ``output`` when given.
 
     ``since``/``until``: datetimes, ISO 8601, anything dateutil parses, or relative forms
     (``24h``, ``7d``, ``today``, ``yesterday``). Output times are UTC unless ``tz`` names a zone.
+    ``jobs``: worker processes for reading (0: one per CPU); the report is the same.
     """
     report = get_report(name)
     lo, hi = time_range(since, until)
     filters = Filters(lo, hi, user, node, namespace)
     got = collect([sources] if isinstance(sources, str) else list(sources),
-                  source_type=source_type, cluster=cluster)
+                  source_type=source_type, cluster=cluster, jobs=jobs)
     evidence = Evidence(got, filters)
     if report.name == COMPLIANCE:
         sections = [r.section(evidence) for r in REPORTS.values()]
