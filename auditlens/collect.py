@@ -46,23 +46,22 @@ class Collection:
     skipped: list[str]
     lines: int
     id_files: list[str] = field(default_factory=list)
-    jobs: int = 1
 
     @property
     def reject_count(self) -> int:
         return len(self.rejects)
 
-    def auditd_records(self) -> pa.Table:
-        """The auditd records (every field) of the same files, read again on demand: rule changes
-        and lost-event counters live in fields the events table does not keep. Their rejects
-        are the events' rejects again, so they are not counted twice."""
-        from .auditd.reader import read_auditd_records
+    def auditd_records(self, types: Iterable[str]) -> pa.Table:
+        """The auditd records (every field) of the same files whose type starts with one of
+        ``types``, read again on demand: rule changes and lost-event counters live in fields the
+        events table does not keep. Bad lines are the events' rejects again: not kept twice."""
+        from .auditd.reader import read_record_types
         from .schema import AUDITD_RECORDS
 
         files = self.files.get("auditd", [])
         if not files:
             return AUDITD_RECORDS.arrow.empty_table()
-        return read_auditd_records(files, rejects=RejectLog(), jobs=self.jobs)
+        return read_record_types(files, types)
 
 
 def route(sources: SourceList, source_type: str = "auto") -> Routed:
@@ -243,5 +242,5 @@ def collect(
         k8s = k8s.replace_schema_metadata(None)
     else:
         k8s = K8S_EVENTS.arrow.empty_table()
-    return Collection(auditd, k8s, log, routed.files, routed.skipped, lines, routed.id_files, jobs)
+    return Collection(auditd, k8s, log, routed.files, routed.skipped, lines, routed.id_files)
 

@@ -240,7 +240,6 @@ def test_a_fleet_report_reads_nodes_side_by_side(tmp_path: Path) -> None:
     assert list(two.rejects) == list(one.rejects)
     assert any(r.reason and r.line == 31 for r in two.rejects)
     assert two_warned == one_warned and any("did not fit" in w for w in two_warned)
-    assert two.auditd_records().equals(one.auditd_records())
     with pytest.raises(ParseError) as err:
         collect(sources, jobs=2, errors="raise")
     assert err.value.line == 31 and err.value.file.endswith("n1/var/log/audit/audit.log")

@@ -195,3 +195,40 @@ def test_config_changes_match_aureport(tmp_path: Path) -> None:
     ours = {int(r["evidence"].rsplit(" ", 1)[-1]) for r in trail.to_pylist()
             if r["finding"] in ("rule-change", "config-change")}
     assert reference and ours == reference
+
+
+def _typed(records: pa.Table) -> pa.Table:
+    from auditlens.reports.audit_trail import RECORD_TYPES
+
+    mask = pc.starts_with(records["record_type"], RECORD_TYPES[0])
+    for prefix in RECORD_TYPES[1:]:
+        mask = pc.or_(mask, pc.starts_with(records["record_type"], prefix))
+    return records.filter(mask)
+
+
+@pytest.mark.parametrize("where", ["sample", "corpora"])
+def test_the_trail_reads_only_its_record_types_and_gets_the_same_rows(
+        where: str, corpora: Path, tmp_path: Path) -> None:
+    """The second read for the trail picks CONFIG_CHANGE / AUDIT_LOST / DAEMON_* lines by a byte
+    search: the rows are exactly those of the full records table, kernel-ring lines (numeric
+    types) included."""
+    from auditlens.auditd.reader import read_record_types
+    from auditlens.reports.audit_trail import RECORD_TYPES
+
+    ring = tmp_path / "kern.log"
+    ring.write_text(
+        "Nov 28 10:00:00 web-1 kernel: audit: type=1305 audit(1700000000.100:7): op=set "
+        "audit_backlog_limit=8192 old=64 auid=0 ses=1 res=1\n"
+        "Nov 28 10:00:01 web-1 kernel: audit: type=1300 audit(1700000001.100:8): arch=c000003e "
+        "syscall=59 success=yes exit=0\n")
+    sources = [str(SAMPLE_LOGS / "auditd"), str(ring)] if where == "sample" else [
+        str(corpora / "auditd"), str(corpora / "auditd-reference")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = auditlens.read_auditd_records(sources, rejects=auditlens.RejectLog())
+    want = _typed(full)
+    got = read_record_types(sources, RECORD_TYPES)
+    assert got.equals(want)
+    assert want.num_rows > 0
+    if where == "sample":
+        assert "CONFIG_CHANGE" in got.filter(pc.equal(got["file"], str(ring)))["record_type"].to_pylist()

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import io
 import lzma
+import re
 import warnings
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -50,14 +51,19 @@ class _Account:
 
 
 
-def _records(inputs: list[InputFile], rejecter: Rejecter, account: _Account) -> Iterator[Record]:
-    """Lexed records of all inputs in order; bad lines go to the rejecter."""
+def _records(inputs: list[InputFile], rejecter: Rejecter, account: _Account,
+             keep: Callable[[bytes], Any] | None = None) -> Iterator[Record]:
+    """Lexed records of all inputs in order; bad lines go to the rejecter. ``keep``: only the
+    lines it is true for are lexed (and counted)."""
     for inp in inputs:
         name = inp.name
         stream = inp.open()
         before = account.lines
+        lines = iter_lines(stream)
+        if keep is not None:
+            lines = ((n, raw) for n, raw in lines if keep(raw))
         try:
-            yield from lexed(name, iter_lines(stream), rejecter, account)
+            yield from lexed(name, lines, rejecter, account)
         except _READ_ERRORS as exc:
             number = account.lines - before  # lines are numbered from 1, each counted once
             account.lines += 1
@@ -260,6 +266,22 @@ def open_auditd_records(source: Source, *, passwd: IdSource = None, group: IdSou
         return parallel.open_auditd_records(source, errors=errors, rejects=rejects,
                                             jobs=parallel.check_jobs(jobs))
     return _record_stream(source, errors, rejects, batch_size, _Account()).streamed()
+
+
+def read_record_types(source: Source, prefixes: Iterable[str]) -> pa.Table:
+    """The records of ``source`` whose type starts with one of ``prefixes`` (``auditd_records``
+    schema, input order), for a report that needs a few record types of a large log: a byte
+    search picks their lines before anything is lexed (kernel-ring lines, whose type is a number,
+    are always lexed). Bad lines are left out here: this is a second look at input whose rejects
+    the caller has from its first read, as the line numbers of the rows show."""
+    prefixes = tuple(prefixes)
+    wanted = re.compile(b"type=(?:" + b"|".join(re.escape(p.encode()) for p in prefixes)
+                        + rb"|\d)").search
+    records = _records(expand_sources(source), Rejecter("collect", RejectLog()), _Account(),
+                       keep=wanted)
+    builder = BatchBuilder(AUDITD_RECORDS, 10_000)
+    rows = _record_rows(r for r in records if r.type.startswith(prefixes))
+    return pa.Table.from_batches(list(builder.batches(rows)), schema=AUDITD_RECORDS.arrow)
 
 
 def read_auditd_records(source: Source, *, passwd: IdSource = None, group: IdSource = None,

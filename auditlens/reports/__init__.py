@@ -121,11 +121,11 @@ def _selected(name: str) -> Callable[[Evidence], pa.Table]:
 
 
 def _audit_trail(ev: Evidence) -> pa.Table:
-    from .audit_trail import audit_trail
+    from .audit_trail import RECORD_TYPES, audit_trail
 
     f = ev.filters
     got = ev.collection
-    table = audit_trail(got.auditd, got.k8s, since=f.since, until=f.until, records=got.auditd_records())
+    table = audit_trail(got.auditd, got.k8s, since=f.since, until=f.until, records=got.auditd_records(RECORD_TYPES))
     # audit_trail applies the period itself: a hole that began before it and ends inside counts
     return apply_filters(table, Filters(node=f.node))
 

@@ -48,6 +48,8 @@ from ..schema import AUDIT_TRAIL, AUDITD_EVENTS, K8S_EVENTS
 from ..timerange import TimeBound, time_range
 
 DAEMON_PREFIX = "DAEMON_"
+RECORD_TYPES = ("CONFIG_CHANGE", "AUDIT_LOST", DAEMON_PREFIX)
+"""The record types (prefixes) whose fields the trail reads from the records table."""
 SYSTEM_TYPES = ("SYSTEM_BOOT", "SYSTEM_SHUTDOWN")
 RULE_OPS = {"add_rule", "remove_rule", "updated_rules", "list_rules", "remove_all_rules"}
 FILTER_LISTS = {"0": "user", "1": "task", "2": "entry", "3": "watch", "4": "exit",
