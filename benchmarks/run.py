@@ -4,7 +4,8 @@ Every tool runs as its own process on the same input, interleaved (one of each p
 order rotated between rounds) and repeated; the medians of wall time give throughput (MB/s) and
 the **ratio = auditlens throughput / reference throughput** (> 1: auditlens is faster). The peak
 RSS of ``auditlens parse`` (CLI, to Parquet) is measured at 1x and 4x the input size, and
-``jobs=2`` once more on the 4x Kubernetes file.
+``jobs=2`` once more on the 4x Kubernetes file, and the compliance report (the main job) of the
+auditd log split into four node directories.
 
 Usage: python benchmarks/run.py [DATA_DIR] [--rounds N] [--doc docs/benchmarks.md]
 (DATA_DIR defaults to benchmarks/.data, made by make_inputs.py; ``bash benchmarks/run.sh`` does
@@ -115,6 +116,23 @@ def times4(path: Path) -> Path:
                 with open(path, "rb") as r:
                     shutil.copyfileobj(r, w, 16 << 20)
     return out
+
+
+def fleet(path: Path, nodes: int = 4) -> Path:
+    """The log split at line ends into ``nodes`` node directories (``node-N/var/log/audit/``),
+    the layout collectors copy a fleet into (made once, kept beside the log)."""
+    root = path.with_name("fleet")
+    logs = [root / f"node-{i + 1}" / "var" / "log" / "audit" / "audit.log" for i in range(nodes)]
+    if all(p.exists() for p in logs) and sum(p.stat().st_size for p in logs) == path.stat().st_size:
+        return root
+    size = path.stat().st_size
+    with open(path, "rb") as r:
+        for i, out in enumerate(logs):
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with open(out, "wb") as w:
+                data = r.read(size // nodes) if i < nodes - 1 else r.read()
+                w.write(data + (r.readline() if i < nodes - 1 else b""))
+    return root
 
 
 def version(argv: list[str]) -> str:
@@ -229,6 +247,21 @@ def main() -> None:
     interleaved(k8s_tools, args.rounds)
     out += [f"### k8s: `{k8s_log.name}`, {mb(k8s_log):.0f} MB of replayed API audit Events", "",
             *table(k8s_tools, mb(k8s_log)), "", speed_up(k8s_tools), ""]
+
+    print("report", flush=True)
+    nodes = fleet(auditd_log)
+    xlsx = args.data / "evidence.xlsx"
+    report = [py, "-m", "auditlens", "report", "compliance", str(nodes), "-o", str(xlsx)]
+    report_tools = [
+        Tool("`auditlens report compliance … -o evidence.xlsx`", report),
+        Tool("the same with `--jobs 2`", [*report, "--jobs", "2"], ours=True, short="2 jobs"),
+    ]
+    interleaved(report_tools, args.rounds)
+    xlsx.unlink(missing_ok=True)
+    out += [f"### The main job: the compliance report of `{auditd_log.name}` split into four "
+            "node directories", "",
+            "Reading, the ten report sections and the XLSX file, as a user runs it.", "",
+            *table(report_tools, mb(auditd_log)), ""]
 
     print("k8s 4x, jobs", flush=True)
     big = times4(k8s_log)
