@@ -108,34 +108,32 @@ def test_auditd_records_table(corpora: Path) -> None:
     assert list(many) == list(one)
 
 
-def test_k8s_json_lines_cut_without_fallback(corpora: Path) -> None:
-    src = [str(SAMPLE_LOGS / "k8s"), str(corpora / "k8s" / "falcosecurity__falco")]
+def _k8s(source: object, chunk: int) -> tuple[parallel._K8sMerge, list, list]:
+    """(the merge, its rejects, the one-process rejects); the tables are compared inside."""
     one, many = auditlens.RejectLog(), auditlens.RejectLog()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        want = auditlens.read_k8s_audit(src, rejects=one)
-        merge = parallel._K8sMerge(src, "collect", many, 2, 2000, True, None)
+        want = auditlens.read_k8s_audit(source, rejects=one)  # type: ignore[arg-type]
+        merge = parallel._K8sMerge(source, "collect", many, 2, chunk, True, None)  # type: ignore[arg-type]
         got = pa.Table.from_batches(list(merge.batches()), schema=want.schema)
         got = parallel._with_meta(got, merge.counts())
+    assert got.equals(want, check_metadata=True)
+    return merge, list(many), list(one)
+
+
+def test_k8s_json_lines_cut_without_fallback(corpora: Path) -> None:
+    src = [str(SAMPLE_LOGS / "k8s"), str(corpora / "k8s" / "falcosecurity__falco")]
+    merge, many, one = _k8s(src, 2000)
     assert merge.pieces is not None and len(merge.pieces) > 2
     assert not merge.fell_back
-    assert got.equals(want, check_metadata=True)
-    assert list(many) == list(one)
+    assert many == one
 
 
 def test_k8s_corpora_with_multiline_values(corpora: Path) -> None:
     """Pretty-printed values and partial container records open at a cut force the fallback."""
-    src = str(corpora / "k8s")
-    one, many = auditlens.RejectLog(), auditlens.RejectLog()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        want = auditlens.read_k8s_audit(src, rejects=one)
-        merge = parallel._K8sMerge(src, "collect", many, 2, 3000, True, None)
-        got = pa.Table.from_batches(list(merge.batches()), schema=want.schema)
-        got = parallel._with_meta(got, merge.counts())
+    merge, many, one = _k8s(str(corpora / "k8s"), 3000)
     assert merge.fell_back and merge.delivered > 0  # rows before the bad cut were kept
-    assert got.equals(want, check_metadata=True)
-    assert list(many) == list(one) and len(one) > 0
+    assert many == one and len(one) > 0
 
 
 def test_strict_error_names_the_file_wide_line(tmp_path: Path) -> None:
