@@ -893,14 +893,7 @@ def _k8s_work(piece: Piece, errors: str, keep: bool, keep_objects: bool,
     reader = CutReader(piece.name, Origin(piece.name, cluster=cluster, keep_objects=keep_objects),
                        rejecter, account)
     try:
-        rows = reader.rows(stream)
-        batches = []
-        while True:
-            with kr._gc_paused():
-                chunk = list(islice(rows, kr.DEFAULT_BATCH))
-                if not chunk:
-                    break
-                batches.append(batcher.batch(chunk))
+        batches = list(kr.raw_batches(reader.rows(stream), batcher, kr.DEFAULT_BATCH))
         part.table = pa.Table.from_batches(batches, schema=K8S_EVENTS.arrow)
     except Exception as exc:  # noqa: BLE001 - raised by the parent, in piece order
         part.error = _portable(exc)

@@ -1,9 +1,10 @@
 """The C fast path for one-line Events (auditlens/k8s/_fastrow.c) must give what the Python path
 gives, value for value: on every real file, on the sample logs, on generated Events with every
-JSON type in every field, and on the lines it must leave to Python (then it says None).
+JSON type in every field, and it must leave to Python the lines it cannot do the same way.
 
-The Python path is the reference: ``event_row(orjson.loads(line))``, and the whole reader with
-``native.rows`` switched off (as it runs without a C compiler or with AUDITLENS_PURE_PYTHON=1).
+The Python path is the reference: ``pa.array([event_row(orjson.loads(line))], RAW_STRUCT)``, and
+the whole reader with ``native.Builder`` switched off (as it runs without a C compiler or with
+AUDITLENS_PURE_PYTHON=1).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pyarrow as pa
 import pytest
 from conftest import SAMPLE_LOGS, corpus_files
 from hypothesis import HealthCheck, given, settings
@@ -21,10 +23,11 @@ from hypothesis import strategies as st
 
 from auditlens import RejectLog
 from auditlens.k8s import frame, native
+from auditlens.k8s.build import RAW_STRUCT
 from auditlens.k8s.event import Origin, event_row
 from auditlens.k8s.reader import open_k8s_audit, read_k8s_audit
 
-FAST = native.rows
+FAST = native.Builder
 pytestmark = pytest.mark.skipif(
     FAST is None, reason="the C fast path is not compiled (no C compiler at install time, "
     "or AUDITLENS_PURE_PYTHON is set)")
@@ -53,24 +56,37 @@ def _python_row(line: bytes, number: int, o: Origin) -> tuple[Any, ...] | None:
         return None  # rejected by the Python path
 
 
-def _check(line: bytes) -> tuple[Any, ...] | None:
-    """The fast row of ``line`` under each origin: None, or exactly the Python row."""
-    got = None
+def _fast(lines: list[bytes], o: Origin) -> tuple[int, pa.StructArray]:
+    """How many of ``lines`` the fast path takes, and the rows it makes of them."""
+    builder = FAST()
+    taken = builder.add(lines, 0, 7, native.context(o), 1000)
+    arrays = native.arrays(builder.finish(), RAW_STRUCT)
+    for a in arrays:
+        a.validate(full=True)
+    return taken, pa.StructArray.from_arrays(arrays, fields=list(RAW_STRUCT))
+
+
+def _check(line: bytes) -> bool:
+    """Whether the fast path takes ``line`` with the default origin; under every origin it
+    takes it, its row must be the Python row exactly as Arrow stores it."""
+    takes = []
     for o in ORIGINS:
-        got = FAST([line], 7, native.context(o))[0]
-        if got is not None:
-            assert got == _python_row(line, 7, o), line
-            assert [type(v) for v in got] == [type(v) for v in _python_row(line, 7, o)]
-    return got
+        taken, got = _fast([line], o)
+        takes.append(taken == 1)
+        if taken:
+            row = _python_row(line, 7, o)
+            assert row is not None, line
+            assert got.equals(pa.array([row], type=RAW_STRUCT)), line
+    return takes[0]
 
 
 def _both(source: Any, monkeypatch: pytest.MonkeyPatch, **kw: Any) -> None:
     """Read ``source`` with and without the fast path: same table, metadata and rejects."""
     r_fast, r_py = RejectLog(), RejectLog()
     fast = read_k8s_audit(source, rejects=r_fast, **kw)
-    monkeypatch.setattr(native, "rows", None)
+    monkeypatch.setattr(native, "Builder", None)
     py = read_k8s_audit(source, rejects=r_py, **kw)
-    monkeypatch.setattr(native, "rows", FAST)
+    monkeypatch.setattr(native, "Builder", FAST)
     assert fast.num_rows == py.num_rows
     assert fast.equals(py, check_metadata=True)
     assert r_fast.table().equals(r_py.table())
@@ -94,8 +110,8 @@ def test_the_fast_path_takes_the_real_one_line_events() -> None:
     """Guard against a fast path that says None to everything (and so proves nothing)."""
     path = SAMPLE_LOGS / "k8s" / "kube-apiserver-audit.log"
     lines = path.read_bytes().splitlines(keepends=True)
-    rows = FAST(lines, 1, native.context(Origin(str(path))))
-    assert sum(r is not None for r in rows) == len(lines) >= 30
+    taken, _ = _fast(lines, Origin(str(path)))
+    assert taken == len(lines) >= 30
 
 
 # -- lines it must leave to Python ------------------------------------------------------------
@@ -141,9 +157,20 @@ def _with(key: bytes, value: bytes) -> bytes:
     _with(b'"requestObject"', b'{"a":1,"a":2}'),     # a key twice inside a body
     _with(b'"annotations"', b'"x"'),
     b'{"auditID":"a", "x": nul}',
+    _with(b'"verb"', b"5"),                          # the Python path nulls it and counts it
+    _with(b'"sourceIPs"', b'["1.2.3.4",7]'),
+    _with(b'"sourceIPs"', b'"1.2.3.4"'),
+    _with(b'"user"', b'{"extra":{"a":"x"}}'),
+    _with(b'"user"', b'{"extra":{"a":["x"],"a":["y"]}}'),
+    _with(b'"annotations"', b'{"a":1}'),
+    _with(b'"annotations"', b'{"a":"x","a":"y"}'),
+    _with(b'"responseStatus"', b'{"code":2147483648}'),
+    _with(b'"responseStatus"', b'{"code":"200"}'),
+    _with(b'"timestamp"', b"5"),
+    _with(b'"stageTimestamp"', b"0"),
 ])
 def test_lines_for_the_python_path(line: bytes) -> None:
-    assert FAST([line], 1, native.context(ORIGINS[0])) == [None]
+    assert not _check(line)
 
 
 @pytest.mark.parametrize("line", [
@@ -164,14 +191,15 @@ def test_lines_for_the_python_path(line: bytes) -> None:
     _with(b'"user"', b'{"username":"system:serviceaccount:a:b:c"}'),
     _with(b'"user"', b'{"username":""}'),
     _with(b'"stageTimestamp"', b'""'),                            # falsy: the fallback chain
-    _with(b'"stageTimestamp"', b"0"),
     _with(b'"timestamp"', b'"2024-01-01T00:00:00Z"').replace(b'"stageTimestamp"', b'"st"'),
-    _with(b'"verb"', b"5"),                                       # Arrow's problem, not the row's
-    _with(b'"sourceIPs"', b'["1.2.3.4",null,7]'),
+    _with(b'"sourceIPs"', b'["1.2.3.4",null]'),
+    _with(b'"user"', b'{"extra":{"a":["x",null],"b":null,"c":[]}}'),
+    _with(b'"annotations"', b'{"a":null}'),
+    _with(b'"responseStatus"', b'{"code":-2147483648}'),
     _with(b'"x"', b'{"deep":' + b"[" * 40 + b"]" * 40 + b"}"),
 ])
 def test_lines_for_the_fast_path(line: bytes) -> None:
-    assert _check(line) is not None
+    assert _check(line)
 
 
 # -- generated Events -------------------------------------------------------------------------
@@ -259,7 +287,23 @@ def test_corrupt_compressed_file_reads_the_same(tmp_path: Path,
 def test_streamed_batches_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     path = SAMPLE_LOGS / "k8s" / "kube-apiserver-audit.log"
     fast = list(open_k8s_audit(path, batch_size=7))
-    monkeypatch.setattr(native, "rows", None)
+    monkeypatch.setattr(native, "Builder", None)
     py = list(open_k8s_audit(path, batch_size=7))
     assert [b.num_rows for b in fast] == [b.num_rows for b in py]
     assert all(a.equals(b) for a, b in zip(fast, py))
+
+
+def test_batches_keep_input_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python-path rows between fast ones: never more than batch_size rows a batch, and the
+    rows in input order."""
+    lines = [EVENT, _with(b'"x"', b"1.5"), EVENT, EVENT, _with(b'"verb"', b"5"), EVENT] * 7
+    path = tmp_path / "order.log"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    with pytest.warns(UserWarning, match="7 k8s audit value"):  # the seven "verb": 5
+        fast = list(open_k8s_audit(path, batch_size=3))
+    monkeypatch.setattr(native, "Builder", None)
+    with pytest.warns(UserWarning, match="7 k8s audit value"):
+        py = pa.Table.from_batches(list(open_k8s_audit(path, batch_size=3)))
+    assert max(b.num_rows for b in fast) <= 3
+    assert pa.Table.from_batches(fast).equals(py)
+    assert py["line"].to_pylist() == list(range(1, len(lines) + 1))

@@ -1,23 +1,26 @@
-/* The raw row of a one-line audit Event, straight from its bytes: the optional C fast path of
- * auditlens.k8s.frame (see auditlens/k8s/native.py for when it is used).
+/* Arrow columns of one-line audit Events, straight from their bytes: the optional C fast path
+ * of auditlens.k8s.frame (auditlens/k8s/native.py says when it is used).
  *
- * row(raw, line, ctx) returns exactly the tuple that
- *     auditlens.k8s.event.event_row(orjson.loads(raw), origin, line)
- * returns for a plain Event line, or None whenever it is not sure to: a line that is not JSON,
- * not a plain Event, holds a number that is not a 64-bit integer, a field of an unexpected JSON
- * type, nesting deeper than MAX_DEPTH, an object in a body with a key logged twice, ... The caller
- * then takes the Python path, which decides (and rejects with the reason). So this file accepts a
- * subset of JSON text, and on that subset must agree with orjson value for value; the tests in
- * tests/test_k8s_native.py hold the two paths equal on the corpora and on generated Events.
+ * A Builder takes lines and appends, for each plain Event line, exactly the values of the raw row
+ * that auditlens.k8s.event.event_row(orjson.loads(line), origin, line) gives and that
+ * pa.array(rows, RAW_STRUCT) would store, as Arrow buffers: no Python object per value. It leaves
+ * a line to the Python path whenever it is not sure to agree: not JSON, not a plain Event, a
+ * number that is not a 64-bit integer, a value of another JSON type than its column (the Python
+ * path nulls and counts those), a key twice in a map or a body, nesting deeper than MAX_DEPTH...
+ * So this file accepts a subset of JSON text and must agree with orjson + pyarrow on it; the tests
+ * in tests/test_k8s_native.py hold the two paths equal on the corpora and on generated Events.
  *
  * Request/response bodies become the text orjson.dumps would give for them (compact, keys in
  * input order, orjson's escapes: \" \\ \b \t \n \f \r and \u00xx for other control characters,
- * everything else as UTF-8), written while parsing, with no Python object built for them.
+ * everything else as UTF-8), written while parsing.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define MAX_DEPTH 64
 #define MAX_KEYS_CHECKED 4096
@@ -166,14 +169,37 @@ static void init_stops(void)
         stops[c] = c < 0x20 || c >= 0x80 || c == '"' || c == '\\';
 }
 
+/* The first byte at or after p (before end) that is in `stops`, or the NUL after the input's
+ * end. Strings are most of an Event's bytes: with SSE2, 16 bytes are looked at a time. */
+static inline const unsigned char *plain_run(const unsigned char *p, const unsigned char *end)
+{
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'),
+                  space = _mm_set1_epi8(0x20);
+    while (end - p >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)p);
+        /* signed: bytes >= 0x80 are negative, so "< 0x20" also finds them */
+        __m128i hit = _mm_or_si128(_mm_cmplt_epi8(x, space),
+                                   _mm_or_si128(_mm_cmpeq_epi8(x, quote),
+                                                _mm_cmpeq_epi8(x, backslash)));
+        int mask = _mm_movemask_epi8(hit);
+        if (mask)
+            return p + __builtin_ctz((unsigned)mask);
+        p += 16;
+    }
+#endif
+    while (!stops[*p])
+        p++;
+    return p;
+}
+
 /* The string at s->p (on its opening quote). Its text is left in (s->text, s->text_len): the
  * input bytes themselves when it has no escape (s->plain = 1), else its decoding in s->str. */
 static int parse_string(P *s)
 {
     const unsigned char *start = ++s->p, *p = start;
     for (;;) {
-        while (!stops[*p])
-            p++;
+        p = plain_run(p, s->end);
         if (p >= s->end)
             return -1;
         if (*p == '"') {
@@ -198,8 +224,7 @@ static int parse_string(P *s)
     s->p = p;
     for (;;) {
         const unsigned char *run = s->p;
-        while (!stops[*s->p])
-            s->p++;
+        s->p = plain_run(s->p, s->end);
         if (s->p > run && buf_put(b, (const char *)run, s->p - run) < 0)
             return -1;
         if (s->p >= s->end)
@@ -298,131 +323,6 @@ static int literal(P *s, const char *word, Py_ssize_t n)
         return -1;
     s->p += n;
     return 0;
-}
-
-/* -- values as Python objects (the fields the row reads) ---------------------------------------- */
-
-static PyObject *value_obj(P *s);
-
-static PyObject *array_obj(P *s)
-{
-    PyObject *list = PyList_New(0);
-    if (list == NULL)
-        return NULL;
-    s->p++;
-    skip_ws(s);
-    if (s->p < s->end && *s->p == ']') {
-        s->p++;
-        return list;
-    }
-    for (;;) {
-        PyObject *item = value_obj(s);
-        if (item == NULL || PyList_Append(list, item) < 0) {
-            Py_XDECREF(item);
-            Py_DECREF(list);
-            return NULL;
-        }
-        Py_DECREF(item);
-        skip_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            skip_ws(s);
-            continue;
-        }
-        if (s->p < s->end && *s->p == ']') {
-            s->p++;
-            return list;
-        }
-        Py_DECREF(list);
-        return NULL;
-    }
-}
-
-static PyObject *object_obj(P *s)
-{
-    PyObject *dict = PyDict_New();
-    if (dict == NULL)
-        return NULL;
-    s->p++;
-    skip_ws(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
-        return dict;
-    }
-    for (;;) {
-        if (s->p >= s->end || *s->p != '"' || parse_string(s) < 0)
-            goto fail;
-        PyObject *key = PyUnicode_DecodeUTF8(s->text, s->text_len, NULL);
-        if (key == NULL)
-            goto fail;
-        skip_ws(s);
-        if (s->p >= s->end || *s->p != ':') {
-            Py_DECREF(key);
-            goto fail;
-        }
-        s->p++;
-        skip_ws(s);
-        PyObject *value = value_obj(s);
-        if (value == NULL || PyDict_SetItem(dict, key, value) < 0) { /* last value wins */
-            Py_DECREF(key);
-            Py_XDECREF(value);
-            goto fail;
-        }
-        Py_DECREF(key);
-        Py_DECREF(value);
-        skip_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            skip_ws(s);
-            continue;
-        }
-        if (s->p < s->end && *s->p == '}') {
-            s->p++;
-            return dict;
-        }
-        goto fail;
-    }
-fail:
-    Py_DECREF(dict);
-    return NULL;
-}
-
-static PyObject *value_obj(P *s)
-{
-    if (s->p >= s->end)
-        return NULL;
-    PyObject *out;
-    switch (*s->p) {
-    case '"':
-        if (parse_string(s) < 0)
-            return NULL;
-        return PyUnicode_DecodeUTF8(s->text, s->text_len, NULL);
-    case '{':
-    case '[':
-        if (++s->depth > MAX_DEPTH)
-            return NULL;
-        out = *s->p == '{' ? object_obj(s) : array_obj(s);
-        s->depth--;
-        return out;
-    case 't':
-        if (literal(s, "true", 4) < 0)
-            return NULL;
-        Py_RETURN_TRUE;
-    case 'f':
-        if (literal(s, "false", 5) < 0)
-            return NULL;
-        Py_RETURN_FALSE;
-    case 'n':
-        if (literal(s, "null", 4) < 0)
-            return NULL;
-        Py_RETURN_NONE;
-    default: {
-        long long v;
-        if (parse_int(s, &v) < 0)
-            return NULL;
-        return PyLong_FromLongLong(v);
-    }
-    }
 }
 
 /* -- values as orjson.dumps text (the bodies) ---------------------------------------------------- */
@@ -603,41 +503,92 @@ static int value_emit(P *s, Buf *out)
     }
 }
 
-/* -- the row --------------------------------------------------------------------------------- */
+/* -- one Event line: where its values are --------------------------------------------------- */
 
-/* The top-level keys the row reads as Python objects, by slot. */
+/* A value in the line: where it starts and its JSON kind ('s'tring, 'i'nteger, 'b'ool, 'n'ull,
+ * 'o'bject, 'a'rray; 0 when the key is absent). The line is parsed once to find and validate the
+ * values; the columns then read each value again from where it starts. */
+typedef struct {
+    const unsigned char *at;
+    char kind;
+} Val;
+
+static char kind_of(unsigned char c)
+{
+    switch (c) {
+    case '"': return 's';
+    case '{': return 'o';
+    case '[': return 'a';
+    case 't':
+    case 'f': return 'b';
+    case 'n': return 'n';
+    default: return 'i';
+    }
+}
+
+/* The top-level keys the row reads, by slot. */
 enum {
     K_KIND, K_AUDIT_ID, K_STAGE, K_LEVEL, K_VERB, K_URI, K_STAGE_TS, K_TS, K_RECEIVED_TS,
-    K_SOURCE_IPS, K_AGENT, K_USER, K_IMP, K_REF, K_STATUS, K_ANN, N_OBJ,
+    K_SOURCE_IPS, K_AGENT, K_USER, K_IMP, K_REF, K_STATUS, K_ANN, N_TOP,
 };
-static const char *const obj_keys[N_OBJ] = {
+static const char *const top_keys[N_TOP] = {
     "kind", "auditID", "stage", "level", "verb", "requestURI", "stageTimestamp", "timestamp",
     "requestReceivedTimestamp", "sourceIPs", "userAgent", "user", "impersonatedUser",
     "objectRef", "responseStatus", "annotations",
 };
+/* Other top-level keys: a body, a key the row does not read, a key of a record that is not an
+ * Event (OpenShift ViaQ records carry an Event's keys too). */
+enum { SLOT_REQUEST = N_TOP, SLOT_RESPONSE, SLOT_OTHER, SLOT_NOT_EVENT };
 
-/* Returns the slot of a key, N_OBJ for a body key (request = N_OBJ, response = N_OBJ + 1),
- * N_OBJ + 2 for a key the row does not read, N_OBJ + 3 for a key that makes the line not a
- * plain Event. */
-enum { SLOT_REQUEST = N_OBJ, SLOT_RESPONSE, SLOT_OTHER, SLOT_NOT_EVENT };
+/* Keys of the nested objects. */
+enum { U_USERNAME, U_UID, U_GROUPS, U_EXTRA, N_USER };
+static const char *const user_keys[N_USER] = {"username", "uid", "groups", "extra"};
+enum { R_GROUP, R_VERSION, R_RESOURCE, R_SUBRESOURCE, R_NAMESPACE, R_NAME, R_UID, N_REF };
+static const char *const ref_keys[N_REF] = {
+    "apiGroup", "apiVersion", "resource", "subresource", "namespace", "name", "uid",
+};
+enum { S_CODE, S_STATUS, S_REASON, S_MESSAGE, N_STATUS };
+static const char *const status_keys[N_STATUS] = {"code", "status", "reason", "message"};
+enum { A_DECISION, A_REASON, A_TRUNCATED, N_ANN };
+static const char *const ann_keys[N_ANN] = {
+    "authorization.k8s.io/decision", "authorization.k8s.io/reason", "audit.k8s.io/truncated",
+};
 
-static Py_ssize_t obj_key_len[N_OBJ];
-
-static int is_key(const P *s, const char *key, Py_ssize_t n)
+static inline int is_key_n(const P *s, const char *key, Py_ssize_t n)
 {
     return s->text_len == n && memcmp(s->text, key, (size_t)n) == 0;
 }
 
+#define is_key(s, literal) is_key_n((s), (literal), (Py_ssize_t)sizeof(literal) - 1)
+
+/* The index of the current key in `keys` (whose lengths are in `lens`), or -1. */
+static int key_index(const P *s, const char *const *keys, const Py_ssize_t *lens, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (lens[i] == s->text_len && memcmp(s->text, keys[i], (size_t)lens[i]) == 0)
+            return i;
+    return -1;
+}
+
+static Py_ssize_t top_lens[N_TOP], user_lens[N_USER], ref_lens[N_REF], status_lens[N_STATUS],
+    ann_lens[N_ANN];
+
+static void init_lens(const char *const *keys, Py_ssize_t *lens, int n)
+{
+    for (int i = 0; i < n; i++)
+        lens[i] = (Py_ssize_t)strlen(keys[i]);
+}
+
 static int slot_of(const P *s)
 {
-    for (int i = 0; i < N_OBJ; i++)
-        if (is_key(s, obj_keys[i], obj_key_len[i]))
-            return i;
-    if (is_key(s, "requestObject", 13))
+    int i = key_index(s, top_keys, top_lens, N_TOP);
+    if (i >= 0)
+        return i;
+    if (is_key(s, "requestObject"))
         return SLOT_REQUEST;
-    if (is_key(s, "responseObject", 14))
+    if (is_key(s, "responseObject"))
         return SLOT_RESPONSE;
-    if (is_key(s, "k8s_audit_level", 15) || is_key(s, "log_type", 8))
+    if (is_key(s, "k8s_audit_level") || is_key(s, "log_type"))
         return SLOT_NOT_EVENT;
     return SLOT_OTHER;
 }
@@ -703,36 +654,327 @@ static int value_skip(P *s)
     }
 }
 
-static PyObject *get(PyObject *dict, PyObject *key)
-{
-    /* dict.get(key) on a dict or None (missing) */
-    if (dict == NULL)
-        return NULL;
-    return PyDict_GetItemWithError(dict, key);
-}
+/* Walks the members of the (already validated) object or array at `at`: the callback gets each
+ * member (for an array, s->text_len is -1), with s->p on its value; it must pass over the value.
+ * Returns -1 when the walk or a callback fails. */
+typedef int (*Member)(P *s, void *arg);
 
-static PyObject *s_username, *s_uid, *s_groups, *s_extra, *s_api_group, *s_api_version,
-    *s_resource, *s_subresource, *s_namespace, *s_name, *s_code, *s_status, *s_reason,
-    *s_message, *s_decision, *s_authz_reason, *s_truncated, *s_event, *s_true, *s_sa_prefix, *s_colon;
-
-/* The object of a field that must be a JSON object when present; NULL for "absent or falsy"
- * (the Python path's ``g(...) or {}``), and *bad = 1 when it is something else. */
-static PyObject *as_object(PyObject *v, int *bad)
+static int walk(P *s, const unsigned char *at, Member each, void *arg)
 {
-    if (v == NULL || v == Py_None)
-        return NULL;
-    if (!PyDict_CheckExact(v)) {
-        *bad = 1;
-        return NULL;
+    int object = *at == '{';
+    unsigned char close = object ? '}' : ']';
+    s->p = at + 1;
+    skip_ws(s);
+    if (s->p < s->end && *s->p == close)
+        return 0;
+    for (;;) {
+        if (object) {
+            if (s->p >= s->end || *s->p != '"' || parse_string(s) < 0)
+                return -1;
+            skip_ws(s);
+            if (s->p >= s->end || *s->p != ':')
+                return -1;
+            s->p++;
+            skip_ws(s);
+        } else {
+            s->text_len = -1;
+        }
+        if (each(s, arg) < 0)
+            return -1;
+        skip_ws(s);
+        if (s->p < s->end && *s->p == ',') {
+            s->p++;
+            skip_ws(s);
+            continue;
+        }
+        return s->p < s->end && *s->p == close ? 0 : -1;
     }
-    return PyDict_GET_SIZE(v) ? v : NULL;
 }
 
-#define NEW_OR_NONE(x) ((x) != NULL ? Py_NewRef(x) : Py_NewRef(Py_None))
-
-/* What row() needs of the origin (auditlens.k8s.native.context, in its order). */
 typedef struct {
-    PyObject *time, *cluster, *wrapper, *file;
+    const char *const *keys;
+    const Py_ssize_t *lens;
+    int n;
+    Val *out;
+} Pick;
+
+static int pick_member(P *s, void *arg)
+{
+    Pick *pk = arg;
+    int i = key_index(s, pk->keys, pk->lens, pk->n);
+    if (i >= 0) { /* a key logged twice: the last value, as in a dict */
+        pk->out[i].at = s->p;
+        pk->out[i].kind = kind_of(*s->p);
+    }
+    return value_skip(s);
+}
+
+/* The wanted members of the object at s->p, which the walk validates and passes over. */
+static int pick(P *s, const char *const *keys, const Py_ssize_t *lens, int n, Val *out)
+{
+    for (int i = 0; i < n; i++)
+        out[i].kind = 0;
+    Pick pk = {keys, lens, n, out};
+    int depth = s->depth;
+    if (walk(s, s->p, pick_member, &pk) < 0)
+        return -1;
+    s->depth = depth;
+    s->p++; /* past the object's "}" */
+    return 0;
+}
+
+static int is_string_or_null(Val v)
+{
+    return v.kind == 0 || v.kind == 'n' || v.kind == 's';
+}
+
+static int string_item(P *s, void *arg)
+{
+    (void)arg;
+    return *s->p == '"' || *s->p == 'n' ? value_skip(s) : -1;
+}
+
+/* An array of strings and nulls (list<string>), or absent, or null. */
+static int is_string_list(P *s, Val v)
+{
+    if (v.kind == 0 || v.kind == 'n')
+        return 1;
+    s->depth = 1;
+    return v.kind == 'a' && walk(s, v.at, string_item, NULL) == 0;
+}
+
+/* Map members: keys must be unique (a dict would keep one, the column would keep both). */
+static Buf scratch_seen;
+
+static int new_key(P *s)
+{
+    Py_ssize_t at = scratch_seen.len;
+    const Span *spans = (const Span *)s->keys.p;
+    Py_ssize_t n = s->keys.len / (Py_ssize_t)sizeof(Span);
+    if (n >= MAX_KEYS_CHECKED)
+        return -1;
+    for (Py_ssize_t i = 0; i < n; i++)
+        if (spans[i].len == s->text_len
+                && memcmp(scratch_seen.p + spans[i].off, s->text, (size_t)s->text_len) == 0)
+            return -1;
+    Span span = {at, s->text_len};
+    if (buf_put(&scratch_seen, s->text, s->text_len) < 0
+            || buf_put(&s->keys, (const char *)&span, sizeof span) < 0)
+        return -1;
+    return 0;
+}
+
+static int map_member(P *s, void *arg)
+{
+    int list_values = *(int *)arg;
+    if (new_key(s) < 0)
+        return -1;
+    if (!list_values || *s->p == 'n')
+        return string_item(s, NULL);
+    Val v = {s->p, 'a'};
+    if (*s->p != '[' || !is_string_list(s, v))
+        return -1;
+    s->p++; /* past the array's "]", where the walk of its items stopped */
+    return 0;
+}
+
+/* An object of unique keys whose values are strings or nulls (``list_values``: arrays of those,
+ * or nulls), or absent, or null. */
+static int is_string_map(P *s, Val v, int list_values)
+{
+    if (v.kind == 0 || v.kind == 'n')
+        return 1;
+    if (v.kind != 'o')
+        return 0;
+    scratch_seen.len = 0;
+    s->keys.len = 0;
+    s->depth = 1;
+    int rc = walk(s, v.at, map_member, &list_values);
+    s->keys.len = 0;
+    return rc == 0;
+}
+
+/* -- Arrow columns --------------------------------------------------------------------------- */
+
+/* A bitmap being appended to: validity (1 = a value, 0 = null) or bool values. */
+typedef struct {
+    Buf bits;
+    Py_ssize_t n, zeros;
+} Bits;
+
+static inline int bits_put(Bits *b, int on)
+{
+    if ((b->n & 7) == 0 && buf_byte(&b->bits, 0) < 0)
+        return -1;
+    if (on)
+        b->bits.p[b->n >> 3] |= (char)(1 << (b->n & 7));
+    else
+        b->zeros++;
+    b->n++;
+    return 0;
+}
+
+static inline int put_i32(Buf *b, int32_t v)
+{
+    if (b->len + (Py_ssize_t)sizeof v > b->cap && buf_reserve(b, sizeof v) < 0)
+        return -1;
+    memcpy(b->p + b->len, &v, sizeof v);
+    b->len += sizeof v;
+    return 0;
+}
+
+/* string: validity, int32 offsets, UTF-8 data */
+typedef struct {
+    Bits valid;
+    Buf offsets, data;
+} StrCol;
+
+static int str_end(StrCol *c, int on)
+{
+    if (c->offsets.len == 0 && put_i32(&c->offsets, 0) < 0)
+        return -1;
+    return bits_put(&c->valid, on) < 0 || put_i32(&c->offsets, (int32_t)c->data.len) < 0 ? -1 : 0;
+}
+
+static int str_put(StrCol *c, const char *text, Py_ssize_t n)
+{
+    return buf_put(&c->data, text, n) < 0 ? -1 : str_end(c, 1);
+}
+
+/* list<string>: validity, int32 offsets into the items */
+typedef struct {
+    Bits valid;
+    Buf offsets;
+    StrCol items;
+} ListCol;
+
+static int list_end(ListCol *c, int on)
+{
+    if (c->offsets.len == 0 && put_i32(&c->offsets, 0) < 0)
+        return -1;
+    return bits_put(&c->valid, on) < 0 || put_i32(&c->offsets, (int32_t)c->items.valid.n) < 0
+           ? -1 : 0;
+}
+
+/* map<string, string> (values in `strings`) or map<string, list<string>> (in `lists`) */
+typedef struct {
+    Bits valid;
+    Buf offsets;
+    StrCol keys, strings;
+    ListCol lists;
+    int list_values;
+} MapCol;
+
+static int map_end(MapCol *c, int on)
+{
+    if (c->offsets.len == 0 && put_i32(&c->offsets, 0) < 0)
+        return -1;
+    return bits_put(&c->valid, on) < 0 || put_i32(&c->offsets, (int32_t)c->keys.valid.n) < 0
+           ? -1 : 0;
+}
+
+/* The string columns, in the order of RAW_FIELDS. */
+enum {
+    C_STAGE_TIME, C_ALT_TIME, C_RECEIVED, C_AUDIT_ID, C_STAGE, C_LEVEL, C_VERB, C_URI, C_USER,
+    C_USER_UID, C_IMP_USER, C_SA_NS, C_SA_NAME, C_AGENT, C_API_GROUP, C_API_VERSION,
+    C_RESOURCE, C_SUBRESOURCE, C_NAMESPACE, C_NAME, C_OBJECT_UID, C_STATUS, C_REASON,
+    C_MESSAGE, C_DECISION, C_AUTHZ_REASON, C_REQUEST, C_RESPONSE, C_CLUSTER, C_WRAPPER, C_FILE,
+    N_STR,
+};
+
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t rows;
+    StrCol str[N_STR];
+    ListCol groups, imp_groups, source_ips;
+    MapCol extra, annotations;
+    Bits code_valid;
+    Buf code, line;
+    Bits truncated;
+} Builder;
+
+/* A builder stops taking lines when a string column holds this much (int32 offsets). */
+#define FULL_BYTES ((Py_ssize_t)1 << 30)
+/* Longer lines are left to the Python path, so one line cannot overflow a column. */
+#define MAX_LINE ((Py_ssize_t)1 << 28)
+
+static int builder_full(const Builder *b)
+{
+    for (int i = 0; i < N_STR; i++)
+        if (b->str[i].data.len > FULL_BYTES)
+            return 1;
+    const StrCol *more[] = {&b->groups.items, &b->imp_groups.items, &b->source_ips.items,
+                            &b->extra.keys, &b->extra.lists.items, &b->annotations.keys,
+                            &b->annotations.strings};
+    for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+        if (more[i]->data.len > FULL_BYTES)
+            return 1;
+    return 0;
+}
+
+/* -- values into columns (the line is valid and every value of the right kind by now) --------- */
+
+static int put_string(P *s, StrCol *c, Val v)
+{
+    if (v.kind != 's')
+        return str_end(c, 0);
+    s->p = v.at;
+    return parse_string(s) < 0 ? -1 : str_put(c, s->text, s->text_len);
+}
+
+static int put_item(P *s, void *arg)
+{
+    StrCol *c = arg;
+    if (*s->p == 'n') {
+        s->p += 4;
+        return str_end(c, 0);
+    }
+    return parse_string(s) < 0 ? -1 : str_put(c, s->text, s->text_len);
+}
+
+static int put_list(P *s, ListCol *c, Val v)
+{
+    if (v.kind != 'a')
+        return list_end(c, 0);
+    s->depth = 1;
+    return walk(s, v.at, put_item, &c->items) < 0 ? -1 : list_end(c, 1);
+}
+
+static int put_map_member(P *s, void *arg)
+{
+    MapCol *c = arg;
+    if (str_put(&c->keys, s->text, s->text_len) < 0)
+        return -1;
+    if (!c->list_values)
+        return put_item(s, &c->strings);
+    Val v = {s->p, *s->p == '[' ? 'a' : 'n'};
+    if (v.kind == 'n') {
+        s->p += 4;
+        return list_end(&c->lists, 0);
+    }
+    if (put_list(s, &c->lists, v) < 0)
+        return -1;
+    s->p++; /* past the array's "]" */
+    return 0;
+}
+
+static int put_map(P *s, MapCol *c, Val v)
+{
+    if (v.kind != 'o')
+        return map_end(c, 0);
+    s->depth = 1;
+    return walk(s, v.at, put_map_member, c) < 0 ? -1 : map_end(c, 1);
+}
+
+static int nonempty(Val v)
+{
+    return v.kind == 's' && v.at[1] != '"';
+}
+
+/* What the builder needs of the origin (auditlens.k8s.native.context, in its order), as UTF-8. */
+typedef struct {
+    const char *text[4]; /* time, cluster, wrapper, file (NULL: None) */
+    Py_ssize_t len[4];
     int keep_objects, truncated;
 } Ctx;
 
@@ -742,24 +984,40 @@ static int read_ctx(PyObject *ctx, Ctx *c)
         PyErr_SetString(PyExc_TypeError, "ctx must be the 6-tuple of auditlens.k8s.native.context");
         return -1;
     }
-    c->time = PyTuple_GET_ITEM(ctx, 0);
+    static const int at[4] = {0, 2, 3, 4};
+    for (int i = 0; i < 4; i++) {
+        PyObject *v = PyTuple_GET_ITEM(ctx, at[i]);
+        c->text[i] = NULL;
+        c->len[i] = 0;
+        if (v == Py_None)
+            continue;
+        if (!PyUnicode_Check(v))
+            return 1;
+        c->text[i] = PyUnicode_AsUTF8AndSize(v, &c->len[i]);
+        if (c->text[i] == NULL) { /* e.g. a file name with undecodable bytes: Python's turn */
+            PyErr_Clear();
+            return 1;
+        }
+    }
     c->keep_objects = PyObject_IsTrue(PyTuple_GET_ITEM(ctx, 1));
-    c->cluster = PyTuple_GET_ITEM(ctx, 2);
-    c->wrapper = PyTuple_GET_ITEM(ctx, 3);
-    c->file = PyTuple_GET_ITEM(ctx, 4);
     c->truncated = PyObject_IsTrue(PyTuple_GET_ITEM(ctx, 5));
     return c->keep_objects < 0 || c->truncated < 0 ? -1 : 0;
 }
 
-/* The row of one line (a new reference), None when it is not for this path, NULL on MemoryError. */
-static PyObject *make_row(PyObject *raw, PyObject *line, const Ctx *c)
+static int put_ctx(StrCol *c, const Ctx *ctx, int i)
 {
-    PyObject *o_time = c->time, *o_cluster = c->cluster, *o_wrapper = c->wrapper,
-             *o_file = c->file;
-    int keep_objects = c->keep_objects, o_truncated = c->truncated;
-    if (!PyBytes_Check(raw) || PyBytes_GET_SIZE(raw) == 0 || PyBytes_AS_STRING(raw)[0] != '{')
-        Py_RETURN_NONE; /* the Python path reads only lines that start with "{" this way */
+    return ctx->text[i] == NULL ? str_end(c, 0) : str_put(c, ctx->text[i], ctx->len[i]);
+}
 
+static Buf scratch_body;
+
+/* One line into the builder: 1 when taken, 0 when it is for the Python path, -1 on MemoryError.
+ * Nothing is appended before the whole line has been checked, so a line is taken or left whole. */
+static int take_line(Builder *b, PyObject *raw, long long number, const Ctx *ctx)
+{
+    if (!PyBytes_Check(raw) || PyBytes_GET_SIZE(raw) == 0 || PyBytes_GET_SIZE(raw) > MAX_LINE
+            || PyBytes_AS_STRING(raw)[0] != '{')
+        return 0; /* the Python path reads only lines that start with "{" this way */
     P s;
     s.p = (const unsigned char *)PyBytes_AS_STRING(raw);
     s.end = s.p + PyBytes_GET_SIZE(raw);
@@ -769,14 +1027,13 @@ static PyObject *make_row(PyObject *raw, PyObject *line, const Ctx *c)
     s.keys.len = 0;
     Buf body = scratch_body;
     body.len = 0;
-
-    PyObject *obj[N_OBJ] = {NULL};
+    Val top[N_TOP] = {{NULL, 0}};
+    Val user[N_USER] = {{NULL, 0}}, imp[N_USER] = {{NULL, 0}}, ref[N_REF] = {{NULL, 0}},
+        status[N_STATUS] = {{NULL, 0}}, ann[N_ANN] = {{NULL, 0}};
     Py_ssize_t body_at[2] = {-1, -1}, body_len[2] = {0, 0};
-    int ok = 0, seen_audit_id = 0;
+    int rc = 0;
 
-    skip_ws(&s);
-    if (s.p >= s.end || *s.p != '{')
-        goto out;
+    /* 1. find and validate every value */
     s.p++;
     skip_ws(&s);
     if (s.p < s.end && *s.p == '}')
@@ -792,23 +1049,40 @@ static PyObject *make_row(PyObject *raw, PyObject *line, const Ctx *c)
             goto out;
         s.p++;
         skip_ws(&s);
-        if (slot < N_OBJ) {
-            PyObject *v = value_obj(&s);
-            if (v == NULL)
+        if (slot < N_TOP) {
+            top[slot].at = s.p; /* a key logged twice: the last value, as in a dict */
+            top[slot].kind = kind_of(*s.p);
+            Val *members = NULL;
+            const char *const *keys = NULL;
+            const Py_ssize_t *lens = NULL;
+            int n = 0;
+            switch (slot) {
+            case K_USER: members = user; keys = user_keys; lens = user_lens; n = N_USER; break;
+            case K_IMP: members = imp; keys = user_keys; lens = user_lens; n = N_USER; break;
+            case K_REF: members = ref; keys = ref_keys; lens = ref_lens; n = N_REF; break;
+            case K_STATUS:
+                members = status; keys = status_keys; lens = status_lens; n = N_STATUS;
+                break;
+            case K_ANN: members = ann; keys = ann_keys; lens = ann_lens; n = N_ANN; break;
+            }
+            if (members != NULL) {
+                for (int i = 0; i < n; i++)
+                    members[i].kind = 0; /* a second "user": its members only, as in a dict */
+                if (top[slot].kind == 'o' ? pick(&s, keys, lens, n, members) < 0
+                                          : value_skip(&s) < 0)
+                    goto out;
+            } else if (value_skip(&s) < 0) {
                 goto out;
-            Py_XSETREF(obj[slot], v); /* a key logged twice: the last value, as in a dict */
-            if (slot == K_AUDIT_ID)
-                seen_audit_id = 1;
-        } else if (slot == SLOT_OTHER || !keep_objects) {
-            if (value_skip(&s) < 0)
-                goto out;
-        } else {
+            }
+        } else if ((slot == SLOT_REQUEST || slot == SLOT_RESPONSE) && ctx->keep_objects) {
             int which = slot - SLOT_REQUEST;
             Py_ssize_t at = body.len;
             if (value_emit(&s, &body) < 0)
                 goto out;
             body_at[which] = at;
             body_len[which] = body.len - at;
+        } else if (value_skip(&s) < 0) {
+            goto out;
         }
         skip_ws(&s);
         if (s.p < s.end && *s.p == ',') {
@@ -823,215 +1097,437 @@ static PyObject *make_row(PyObject *raw, PyObject *line, const Ctx *c)
         goto out;
     }
     skip_ws(&s);
-    if (s.p != s.end || !seen_audit_id)
+    if (s.p != s.end || top[K_AUDIT_ID].kind == 0)
         goto out;
-    if (obj[K_KIND] != NULL) { /* obj.get("kind", "Event") == "Event" */
-        int eq = PyUnicode_CheckExact(obj[K_KIND])
-                 && PyUnicode_Compare(obj[K_KIND], s_event) == 0;
-        if (!eq)
+
+    /* 2. the checks of the Python path (event.event_row) and of the column types */
+    if (top[K_KIND].kind != 0) { /* obj.get("kind", "Event") == "Event" */
+        s.p = top[K_KIND].at;
+        if (top[K_KIND].kind != 's' || parse_string(&s) < 0 || !is_key(&s, "Event"))
             goto out;
     }
-    ok = 1;
+    static const int strings[] = {K_AUDIT_ID, K_STAGE, K_LEVEL, K_VERB, K_URI, K_STAGE_TS, K_TS,
+                                  K_RECEIVED_TS, K_AGENT};
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
+        if (!is_string_or_null(top[strings[i]]))
+            goto out;
+    static const int objects[] = {K_USER, K_IMP, K_REF, K_STATUS, K_ANN};
+    for (size_t i = 0; i < sizeof objects / sizeof objects[0]; i++) {
+        char k = top[objects[i]].kind;
+        if (k != 0 && k != 'n' && k != 'o')
+            goto out; /* the Python path fails on (or nulls) these: it decides */
+    }
+    const Val plain[] = {user[U_USERNAME], user[U_UID], imp[U_USERNAME], ref[R_GROUP],
+                         ref[R_VERSION], ref[R_RESOURCE], ref[R_SUBRESOURCE], ref[R_NAMESPACE],
+                         ref[R_NAME], ref[R_UID], status[S_STATUS], status[S_REASON],
+                         status[S_MESSAGE]};
+    for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+        if (!is_string_or_null(plain[i]))
+            goto out;
+    if (!is_string_list(&s, user[U_GROUPS]) || !is_string_list(&s, imp[U_GROUPS])
+            || !is_string_list(&s, top[K_SOURCE_IPS])
+            || !is_string_map(&s, user[U_EXTRA], 1) || !is_string_map(&s, top[K_ANN], 0))
+        goto out;
+    long long code = 0;
+    Val cv = status[S_CODE];
+    if (cv.kind == 'i') {
+        s.p = cv.at;
+        if (parse_int(&s, &code) < 0 || code < INT32_MIN || code > INT32_MAX)
+            goto out;
+    } else if (cv.kind != 0 && cv.kind != 'n') {
+        goto out;
+    }
 
+    /* 3. append: from here on only MemoryError can fail */
+    rc = -1;
+    static const struct { int col, key; } direct[] = {
+        {C_STAGE_TIME, K_STAGE_TS}, {C_RECEIVED, K_RECEIVED_TS}, {C_AUDIT_ID, K_AUDIT_ID},
+        {C_STAGE, K_STAGE}, {C_LEVEL, K_LEVEL}, {C_VERB, K_VERB}, {C_URI, K_URI},
+        {C_AGENT, K_AGENT},
+    };
+    for (size_t i = 0; i < sizeof direct / sizeof direct[0]; i++)
+        if (put_string(&s, &b->str[direct[i].col], top[direct[i].key]) < 0)
+            goto out;
+    /* time: stageTimestamp, else timestamp or requestReceivedTimestamp or the wrapper's time */
+    if (nonempty(top[K_STAGE_TS])) {
+        if (str_end(&b->str[C_ALT_TIME], 0) < 0)
+            goto out;
+    } else if (nonempty(top[K_TS]) || nonempty(top[K_RECEIVED_TS])) {
+        Val alt = nonempty(top[K_TS]) ? top[K_TS] : top[K_RECEIVED_TS];
+        if (put_string(&s, &b->str[C_ALT_TIME], alt) < 0)
+            goto out;
+    } else if (put_ctx(&b->str[C_ALT_TIME], ctx, 0) < 0) {
+        goto out;
+    }
+    /* user, and the service account it names: system:serviceaccount:NS:NAME */
+    if (put_string(&s, &b->str[C_USER], user[U_USERNAME]) < 0)
+        goto out;
+    const char *ns = NULL, *name = NULL;
+    Py_ssize_t ns_len = 0, name_len = 0;
+    static const char sa[] = "system:serviceaccount:";
+    const Py_ssize_t sa_len = (Py_ssize_t)sizeof sa - 1;
+    if (user[U_USERNAME].kind == 's' && s.text_len > sa_len && memcmp(s.text, sa, sa_len) == 0) {
+        const char *rest = s.text + sa_len, *end = s.text + s.text_len;
+        const char *colon = memchr(rest, ':', (size_t)(end - rest));
+        if (colon != NULL && colon > rest && colon + 1 < end
+                && memchr(colon + 1, ':', (size_t)(end - colon - 1)) == NULL) {
+            ns = rest;
+            ns_len = colon - rest;
+            name = colon + 1;
+            name_len = end - name;
+        }
+    }
+    if ((ns ? str_put(&b->str[C_SA_NS], ns, ns_len) : str_end(&b->str[C_SA_NS], 0)) < 0
+            || (name ? str_put(&b->str[C_SA_NAME], name, name_len)
+                     : str_end(&b->str[C_SA_NAME], 0)) < 0)
+        goto out;
+    if (put_string(&s, &b->str[C_USER_UID], user[U_UID]) < 0
+            || put_list(&s, &b->groups, user[U_GROUPS]) < 0
+            || put_map(&s, &b->extra, user[U_EXTRA]) < 0
+            || put_string(&s, &b->str[C_IMP_USER], imp[U_USERNAME]) < 0
+            || put_list(&s, &b->imp_groups, imp[U_GROUPS]) < 0
+            || put_list(&s, &b->source_ips, top[K_SOURCE_IPS]) < 0)
+        goto out;
+    /* v1alpha1: objectRef.apiVersion is "group/version" when there is no apiGroup */
+    int split = 0;
+    if (ref[R_GROUP].kind != 's' && nonempty(ref[R_VERSION])) {
+        s.p = ref[R_VERSION].at;
+        if (parse_string(&s) < 0)
+            goto out;
+        const char *slash = NULL;
+        for (const char *q = s.text; q < s.text + s.text_len; q++)
+            if (*q == '/')
+                slash = q;
+        if (slash != NULL) {
+            split = 1;
+            if (str_put(&b->str[C_API_GROUP], s.text, slash - s.text) < 0
+                    || str_put(&b->str[C_API_VERSION], slash + 1,
+                               s.text + s.text_len - slash - 1) < 0)
+                goto out;
+        }
+    }
+    if (!split && (put_string(&s, &b->str[C_API_GROUP], ref[R_GROUP]) < 0
+                   || put_string(&s, &b->str[C_API_VERSION], ref[R_VERSION]) < 0))
+        goto out;
+    static const struct { int col, key; } refs[] = {
+        {C_RESOURCE, R_RESOURCE}, {C_SUBRESOURCE, R_SUBRESOURCE}, {C_NAMESPACE, R_NAMESPACE},
+        {C_NAME, R_NAME}, {C_OBJECT_UID, R_UID},
+    };
+    for (size_t i = 0; i < sizeof refs / sizeof refs[0]; i++)
+        if (put_string(&s, &b->str[refs[i].col], ref[refs[i].key]) < 0)
+            goto out;
+    if (bits_put(&b->code_valid, cv.kind == 'i') < 0 || put_i32(&b->code, (int32_t)code) < 0
+            || put_string(&s, &b->str[C_STATUS], status[S_STATUS]) < 0
+            || put_string(&s, &b->str[C_REASON], status[S_REASON]) < 0
+            || put_string(&s, &b->str[C_MESSAGE], status[S_MESSAGE]) < 0
+            || put_string(&s, &b->str[C_DECISION], ann[A_DECISION]) < 0
+            || put_string(&s, &b->str[C_AUTHZ_REASON], ann[A_REASON]) < 0
+            || put_map(&s, &b->annotations, top[K_ANN]) < 0)
+        goto out;
+    for (int i = 0; i < 2; i++) {
+        StrCol *c = &b->str[i ? C_RESPONSE : C_REQUEST];
+        int absent = body_at[i] < 0 || (body_len[i] == 4 && !memcmp(body.p + body_at[i], "null", 4));
+        if ((absent ? str_end(c, 0) : str_put(c, body.p + body_at[i], body_len[i])) < 0)
+            goto out;
+    }
+    int truncated = ctx->truncated;
+    if (!truncated && ann[A_TRUNCATED].kind == 's') {
+        s.p = ann[A_TRUNCATED].at;
+        if (parse_string(&s) < 0)
+            goto out;
+        truncated = is_key(&s, "true");
+    }
+    int64_t line = number;
+    if (put_ctx(&b->str[C_CLUSTER], ctx, 1) < 0 || put_ctx(&b->str[C_WRAPPER], ctx, 2) < 0
+            || put_ctx(&b->str[C_FILE], ctx, 3) < 0
+            || buf_put(&b->line, (const char *)&line, sizeof line) < 0
+            || bits_put(&b->truncated, truncated) < 0)
+        goto out;
+    b->rows++;
+    rc = 1;
 out:
     scratch_str = s.str;
     scratch_keys = s.keys;
     scratch_body = body;
-    PyObject *result = NULL;
-    if (!ok)
-        goto done;
+    if (rc < 0 && !PyErr_Occurred())
+        PyErr_SetString(PyExc_SystemError, "auditlens k8s fast path: a checked line did not parse");
+    return rc;
+}
 
-    int bad = 0;
-    PyObject *u = as_object(obj[K_USER], &bad), *ref = as_object(obj[K_REF], &bad),
-             *rs = as_object(obj[K_STATUS], &bad), *imp = as_object(obj[K_IMP], &bad),
-             *a = as_object(obj[K_ANN], &bad);
-    if (bad)
-        goto done;
-    PyObject *username = get(u, s_username);
-    if (username != NULL && username != Py_None && !PyUnicode_CheckExact(username))
-        goto done;
-    PyObject *sa_ns = NULL, *sa_name = NULL;
-    if (username != NULL && username != Py_None && PyUnicode_GET_LENGTH(username) > 0
-            && PyUnicode_Tailmatch(username, s_sa_prefix, 0, PY_SSIZE_T_MAX, -1) == 1) {
-        PyObject *parts = PyUnicode_Split(username, s_colon, -1);
-        if (parts == NULL)
-            goto done;
-        if (PyList_GET_SIZE(parts) == 4 && PyUnicode_GET_LENGTH(PyList_GET_ITEM(parts, 2))
-                && PyUnicode_GET_LENGTH(PyList_GET_ITEM(parts, 3))) {
-            sa_ns = Py_NewRef(PyList_GET_ITEM(parts, 2));
-            sa_name = Py_NewRef(PyList_GET_ITEM(parts, 3));
-        }
-        Py_DECREF(parts);
-    }
-    PyObject *group = get(ref, s_api_group), *version = get(ref, s_api_version);
-    PyObject *group_out = NULL, *version_out = NULL;
-    if (version != NULL && version != Py_None && !PyUnicode_CheckExact(version))
-        goto sa_done;
-    if ((group == NULL || group == Py_None) && version != NULL && version != Py_None
-            && PyUnicode_GET_LENGTH(version) > 0
-            && PyUnicode_FindChar(version, '/', 0, PY_SSIZE_T_MAX, 1) >= 0) {
-        Py_ssize_t cut = PyUnicode_FindChar(version, '/', 0, PY_SSIZE_T_MAX, -1);
-        group_out = PyUnicode_Substring(version, 0, cut);
-        version_out = PyUnicode_Substring(version, cut + 1, PyUnicode_GET_LENGTH(version));
-        if (group_out == NULL || version_out == NULL)
-            goto versions_done;
-    } else {
-        group_out = NEW_OR_NONE(group);
-        version_out = NEW_OR_NONE(version);
-    }
-    PyObject *stage_time = obj[K_STAGE_TS], *alt_time = Py_None;
-    int truthy = stage_time != NULL ? PyObject_IsTrue(stage_time) : 0;
-    if (truthy < 0)
-        goto versions_done;
-    if (!truthy) {
-        PyObject *chain[2] = {obj[K_TS], obj[K_RECEIVED_TS]};
-        alt_time = o_time;
-        for (int i = 0; i < 2; i++) {
-            int t = chain[i] != NULL ? PyObject_IsTrue(chain[i]) : 0;
-            if (t < 0)
-                goto versions_done;
-            if (t) {
-                alt_time = chain[i];
-                break;
-            }
-        }
-    }
-    PyObject *req = Py_None, *resp = Py_None, *texts[2] = {NULL, NULL};
-    for (int i = 0; i < 2; i++) {
-        if (keep_objects && body_at[i] >= 0 && !(body_len[i] == 4
-                && memcmp(body.p + body_at[i], "null", 4) == 0)) {
-            texts[i] = PyUnicode_DecodeUTF8(body.p + body_at[i], body_len[i], NULL);
-            if (texts[i] == NULL)
-                goto texts_done;
-        }
-    }
-    if (texts[0] != NULL)
-        req = texts[0];
-    if (texts[1] != NULL)
-        resp = texts[1];
-    PyObject *trunc_ann = get(a, s_truncated);
-    int truncated = o_truncated;
-    if (!truncated && trunc_ann != NULL && PyUnicode_CheckExact(trunc_ann))
-        truncated = PyUnicode_Compare(trunc_ann, s_true) == 0;
-    if (PyErr_Occurred())
-        goto texts_done;
+/* -- the Builder type -------------------------------------------------------------------------- */
 
-    PyObject *values[39] = {
-        stage_time, alt_time, obj[K_RECEIVED_TS], obj[K_AUDIT_ID], obj[K_STAGE],
-        obj[K_LEVEL], obj[K_VERB], obj[K_URI],
-        username, get(u, s_uid), get(u, s_groups), get(u, s_extra),
-        get(imp, s_username), get(imp, s_groups), sa_ns, sa_name,
-        obj[K_SOURCE_IPS], obj[K_AGENT],
-        group_out, version_out, get(ref, s_resource), get(ref, s_subresource),
-        get(ref, s_namespace), get(ref, s_name), get(ref, s_uid),
-        get(rs, s_code), get(rs, s_status), get(rs, s_reason), get(rs, s_message),
-        get(a, s_decision), get(a, s_authz_reason), obj[K_ANN], req, resp,
-        o_cluster, o_wrapper, o_file, line, truncated ? Py_True : Py_False,
-    };
+static PyObject *bytes_of(const Buf *b)
+{
+    return PyBytes_FromStringAndSize(b->p ? b->p : "", b->len);
+}
+
+/* A column as (kind, length, null count, validity, buffers..., children...) for native.py. */
+static PyObject *str_entry(StrCol *c)
+{
+    if (c->offsets.len == 0 && put_i32(&c->offsets, 0) < 0)
+        return NULL;
+    return Py_BuildValue("(snnNNN)", "s", c->valid.n, c->valid.zeros, bytes_of(&c->valid.bits),
+                         bytes_of(&c->offsets), bytes_of(&c->data));
+}
+
+static PyObject *list_entry(ListCol *c)
+{
+    if (c->offsets.len == 0 && put_i32(&c->offsets, 0) < 0)
+        return NULL;
+    PyObject *items = str_entry(&c->items);
+    if (items == NULL)
+        return NULL;
+    return Py_BuildValue("(snnNNN)", "l", c->valid.n, c->valid.zeros, bytes_of(&c->valid.bits),
+                         bytes_of(&c->offsets), items);
+}
+
+static PyObject *map_entry(MapCol *c, int list_values)
+{
+    if (c->offsets.len == 0 && put_i32(&c->offsets, 0) < 0)
+        return NULL;
+    PyObject *keys = str_entry(&c->keys);
+    PyObject *values = list_values ? list_entry(&c->lists) : str_entry(&c->strings);
+    if (keys == NULL || values == NULL) {
+        Py_XDECREF(keys);
+        Py_XDECREF(values);
+        return NULL;
+    }
+    return Py_BuildValue("(snnNNNN)", "m", c->valid.n, c->valid.zeros, bytes_of(&c->valid.bits),
+                         bytes_of(&c->offsets), keys, values);
+}
+
+static void bits_clear(Bits *b)
+{
+    b->bits.len = 0;
+    b->n = b->zeros = 0;
+}
+
+static void str_clear(StrCol *c)
+{
+    bits_clear(&c->valid);
+    c->offsets.len = c->data.len = 0;
+}
+
+static void list_clear(ListCol *c)
+{
+    bits_clear(&c->valid);
+    c->offsets.len = 0;
+    str_clear(&c->items);
+}
+
+static void map_clear(MapCol *c)
+{
+    bits_clear(&c->valid);
+    c->offsets.len = 0;
+    str_clear(&c->keys);
+    str_clear(&c->strings);
+    list_clear(&c->lists);
+}
+
+static void builder_clear(Builder *b)
+{
+    b->rows = 0;
+    for (int i = 0; i < N_STR; i++)
+        str_clear(&b->str[i]);
+    list_clear(&b->groups);
+    list_clear(&b->imp_groups);
+    list_clear(&b->source_ips);
+    map_clear(&b->extra);
+    map_clear(&b->annotations);
+    bits_clear(&b->code_valid);
+    b->code.len = b->line.len = 0;
+    bits_clear(&b->truncated);
+}
+
+static void buf_free(Buf *b)
+{
+    PyMem_Free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+static void str_free(StrCol *c)
+{
+    buf_free(&c->valid.bits);
+    buf_free(&c->offsets);
+    buf_free(&c->data);
+}
+
+static void list_free(ListCol *c)
+{
+    buf_free(&c->valid.bits);
+    buf_free(&c->offsets);
+    str_free(&c->items);
+}
+
+static void map_free(MapCol *c)
+{
+    buf_free(&c->valid.bits);
+    buf_free(&c->offsets);
+    str_free(&c->keys);
+    str_free(&c->strings);
+    list_free(&c->lists);
+}
+
+static void builder_dealloc(Builder *b)
+{
+    for (int i = 0; i < N_STR; i++)
+        str_free(&b->str[i]);
+    list_free(&b->groups);
+    list_free(&b->imp_groups);
+    list_free(&b->source_ips);
+    map_free(&b->extra);
+    map_free(&b->annotations);
+    buf_free(&b->code_valid.bits);
+    buf_free(&b->code);
+    buf_free(&b->line);
+    buf_free(&b->truncated.bits);
+    Py_TYPE(b)->tp_free((PyObject *)b);
+}
+
+static PyObject *builder_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    Builder *b = (Builder *)type->tp_alloc(type, 0); /* zeroed */
+    if (b == NULL)
+        return NULL;
+    builder_clear(b);
+    b->extra.list_values = 1;
+    return (PyObject *)b;
+}
+
+/* add(lines, start, first_line, ctx, limit) -> the index of the first line not taken. */
+static PyObject *builder_add(Builder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5 || !PyList_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "add(lines: list, start: int, first_line: int, ctx, limit)");
+        return NULL;
+    }
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
+    long long first = PyLong_AsLongLong(args[2]);
+    Py_ssize_t limit = PyLong_AsSsize_t(args[4]);
     if (PyErr_Occurred())
-        goto texts_done;
-    result = PyTuple_New(39);
-    if (result != NULL)
-        for (int i = 0; i < 39; i++)
-            PyTuple_SET_ITEM(result, i, NEW_OR_NONE(values[i]));
-texts_done:
-    Py_XDECREF(texts[0]);
-    Py_XDECREF(texts[1]);
-versions_done:
-    Py_XDECREF(group_out);
-    Py_XDECREF(version_out);
-sa_done:
-    Py_XDECREF(sa_ns);
-    Py_XDECREF(sa_name);
-done:
-    for (int i = 0; i < N_OBJ; i++)
-        Py_XDECREF(obj[i]);
-    if (result == NULL) {
-        if (PyErr_Occurred()) {
-            if (PyErr_ExceptionMatches(PyExc_MemoryError))
+        return NULL;
+    Ctx ctx;
+    int bad = read_ctx(args[3], &ctx);
+    if (bad < 0)
+        return NULL;
+    Py_ssize_t i = start, n = PyList_GET_SIZE(args[0]);
+    if (bad == 0) {
+        for (; i < n && self->rows < limit && !builder_full(self); i++) {
+            int rc = take_line(self, PyList_GET_ITEM(args[0], i), first + i, &ctx);
+            if (rc < 0)
                 return NULL;
-            PyErr_Clear(); /* e.g. a surrogate orjson refuses too: the Python path decides */
+            if (rc == 0)
+                break;
         }
-        Py_RETURN_NONE;
     }
-    return result;
+    return PyLong_FromSsize_t(i);
 }
 
-static PyObject *row(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+/* finish() -> the columns in RAW_FIELDS order (see native.py), and an empty builder. */
+static PyObject *builder_finish(Builder *self, PyObject *unused)
 {
-    Ctx c;
-    if (nargs != 3 || !PyBytes_Check(args[0])) {
-        PyErr_SetString(PyExc_TypeError, "row(raw: bytes, line: int, ctx: tuple)");
+    PyObject *cols = PyList_New(0);
+    if (cols == NULL)
         return NULL;
-    }
-    if (read_ctx(args[2], &c) < 0)
-        return NULL;
-    return make_row(args[0], args[1], &c);
+#define ADD(expr)                                                   \
+    do {                                                            \
+        PyObject *e_ = (expr);                                      \
+        if (e_ == NULL || PyList_Append(cols, e_) < 0) {            \
+            Py_XDECREF(e_);                                         \
+            Py_DECREF(cols);                                        \
+            return NULL;                                            \
+        }                                                           \
+        Py_DECREF(e_);                                              \
+    } while (0)
+    for (int i = C_STAGE_TIME; i <= C_USER_UID; i++)
+        ADD(str_entry(&self->str[i]));
+    ADD(list_entry(&self->groups));
+    ADD(map_entry(&self->extra, 1));
+    ADD(str_entry(&self->str[C_IMP_USER]));
+    ADD(list_entry(&self->imp_groups));
+    ADD(str_entry(&self->str[C_SA_NS]));
+    ADD(str_entry(&self->str[C_SA_NAME]));
+    ADD(list_entry(&self->source_ips));
+    for (int i = C_AGENT; i <= C_OBJECT_UID; i++)
+        ADD(str_entry(&self->str[i]));
+    ADD(Py_BuildValue("(snnNN)", "i", self->code_valid.n, self->code_valid.zeros,
+                      bytes_of(&self->code_valid.bits), bytes_of(&self->code)));
+    for (int i = C_STATUS; i <= C_AUTHZ_REASON; i++)
+        ADD(str_entry(&self->str[i]));
+    ADD(map_entry(&self->annotations, 0));
+    for (int i = C_REQUEST; i <= C_FILE; i++)
+        ADD(str_entry(&self->str[i]));
+    ADD(Py_BuildValue("(snnON)", "q", self->rows, (Py_ssize_t)0, Py_None, bytes_of(&self->line)));
+    ADD(Py_BuildValue("(snnON)", "b", self->rows, (Py_ssize_t)0, Py_None,
+                      bytes_of(&self->truncated.bits)));
+#undef ADD
+    builder_clear(self);
+    return cols;
 }
 
-static PyObject *rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+static PyObject *builder_full_py(Builder *self, PyObject *unused)
 {
-    Ctx c;
-    if (nargs != 3 || !PyList_Check(args[0]) || !PyLong_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "rows(lines: list[bytes], first: int, ctx: tuple)");
-        return NULL;
-    }
-    Py_ssize_t first = PyLong_AsSsize_t(args[1]);
-    if ((first == -1 && PyErr_Occurred()) || read_ctx(args[2], &c) < 0)
-        return NULL;
-    Py_ssize_t n = PyList_GET_SIZE(args[0]);
-    PyObject *out = PyList_New(n);
-    if (out == NULL)
-        return NULL;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *line = PyLong_FromSsize_t(first + i);
-        PyObject *r = line != NULL ? make_row(PyList_GET_ITEM(args[0], i), line, &c) : NULL;
-        Py_XDECREF(line);
-        if (r == NULL) {
-            Py_DECREF(out);
-            return NULL;
-        }
-        PyList_SET_ITEM(out, i, r);
-    }
-    return out;
+    return PyBool_FromLong(builder_full(self));
 }
 
-static PyMethodDef methods[] = {
-    {"row", (PyCFunction)(void (*)(void))row, METH_FASTCALL,
-     "row(raw, line, ctx) -> the raw row of a one-line audit Event, or None (see the module)."},
-    {"rows", (PyCFunction)(void (*)(void))rows, METH_FASTCALL,
-     "rows(lines, first, ctx) -> [row(line, first + i, ctx) for i, line in enumerate(lines)]."},
+static PyObject *builder_rows(Builder *self, void *closure)
+{
+    return PyLong_FromSsize_t(self->rows);
+}
+
+static PyMethodDef builder_methods[] = {
+    {"add", (PyCFunction)(void (*)(void))builder_add, METH_FASTCALL,
+     "add(lines, start, first_line, ctx, limit) -> index of the first line of lines[start:] not "
+     "taken: a line for the Python path, or the builder holds `limit` rows or is full()."},
+    {"finish", (PyCFunction)builder_finish, METH_NOARGS,
+     "finish() -> the columns of the rows taken (see auditlens.k8s.native); empties the builder."},
+    {"full", (PyCFunction)builder_full_py, METH_NOARGS,
+     "full() -> whether a column is near what int32 offsets can address."},
     {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef builder_getset[] = {
+    {"rows", (getter)builder_rows, NULL, "rows taken since the last finish()", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject BuilderType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "auditlens.k8s._fastrow.Builder",
+    .tp_basicsize = sizeof(Builder),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Arrow columns of the raw rows of one-line audit Events (see auditlens.k8s.native).",
+    .tp_new = builder_new,
+    .tp_dealloc = (destructor)builder_dealloc,
+    .tp_methods = builder_methods,
+    .tp_getset = builder_getset,
 };
 
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_fastrow",
-    "The C fast path for one-line audit Events (optional; auditlens.k8s.native).", -1, methods,
+    "The C fast path for one-line audit Events (optional; auditlens.k8s.native).", -1, NULL,
     NULL, NULL, NULL, NULL,
 };
 
 PyMODINIT_FUNC PyInit__fastrow(void)
 {
     init_stops();
-    for (int i = 0; i < N_OBJ; i++)
-        obj_key_len[i] = (Py_ssize_t)strlen(obj_keys[i]);
-    struct {
-        PyObject **slot;
-        const char *text;
-    } names[] = {
-        {&s_username, "username"}, {&s_uid, "uid"}, {&s_groups, "groups"}, {&s_extra, "extra"},
-        {&s_api_group, "apiGroup"}, {&s_api_version, "apiVersion"}, {&s_resource, "resource"},
-        {&s_subresource, "subresource"}, {&s_namespace, "namespace"}, {&s_name, "name"},
-        {&s_code, "code"}, {&s_status, "status"}, {&s_reason, "reason"},
-        {&s_message, "message"}, {&s_decision, "authorization.k8s.io/decision"},
-        {&s_authz_reason, "authorization.k8s.io/reason"},
-        {&s_truncated, "audit.k8s.io/truncated"}, {&s_event, "Event"}, {&s_true, "true"},
-        {&s_sa_prefix, "system:serviceaccount:"}, {&s_colon, ":"},
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        *names[i].slot = PyUnicode_InternFromString(names[i].text);
-        if (*names[i].slot == NULL)
-            return NULL;
+    init_lens(top_keys, top_lens, N_TOP);
+    init_lens(user_keys, user_lens, N_USER);
+    init_lens(ref_keys, ref_lens, N_REF);
+    init_lens(status_keys, status_lens, N_STATUS);
+    init_lens(ann_keys, ann_lens, N_ANN);
+    if (PyType_Ready(&BuilderType) < 0)
+        return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL)
+        return NULL;
+    Py_INCREF(&BuilderType);
+    if (PyModule_AddObject(m, "Builder", (PyObject *)&BuilderType) < 0) {
+        Py_DECREF(&BuilderType);
+        Py_DECREF(m);
+        return NULL;
     }
-    return PyModule_Create(&module);
+    return m;
 }

@@ -1,6 +1,7 @@
 """Raw rows (tuples in ``RAW_FIELDS`` order) → RecordBatches of the ``k8s_events`` schema.
 
-A batch is converted in one C++ pass (a list of tuples → a struct array → its fields), times
+A batch is converted in one C++ pass (a list of tuples → a struct array → its fields), or comes
+as Arrow columns from the C fast path (:mod:`auditlens.k8s.native`); times
 are parsed vectorised, and ``latency`` is computed, not looped. A value Arrow cannot store with
 its declared type (``"code": "200"``, an unparsable timestamp) becomes null and is counted in
 :attr:`RowBatcher.coerced` so the reader can warn about it: never silently.
@@ -17,6 +18,7 @@ import pyarrow.compute as pc
 
 from ..build import CONVERT_ERRORS, safe_array
 from ..schema import K8S_EVENTS, TIME
+from . import native
 from .event import RAW_FIELDS
 
 _TIME_FIELDS = ("stage_time", "alt_time", "request_received")
@@ -82,7 +84,20 @@ class RowBatcher:
         return pa.array(micros, type=pa.int64()).cast(TIME)
 
     def batch(self, rows: list[tuple[Any, ...]]) -> pa.RecordBatch:
-        cols = self._columns(rows)
+        """The batch of raw rows (tuples in RAW_FIELDS order)."""
+        return self._batch(self._columns(rows))
+
+    def chunk(self, chunk: native.Chunk) -> pa.RecordBatch:
+        """The batch of a fast-path chunk: the builder's columns (already Arrow, of the raw row
+        types) with the Python path's rows put back in their places."""
+        cols = dict(zip(RAW_FIELDS, native.arrays(chunk.columns, RAW_STRUCT)))
+        if chunk.inserts:
+            more = self._columns([row for _, row in chunk.inserts])
+            order = pa.array(chunk.order(), pa.int64())
+            cols = {n: pa.concat_arrays([a, more[n]]).take(order) for n, a in cols.items()}
+        return self._batch(cols)
+
+    def _batch(self, cols: dict[str, pa.Array]) -> pa.RecordBatch:
         stage = self._times(cols.pop("stage_time"))
         alt = self._times(cols.pop("alt_time"))
         received = self._times(cols["request_received"])

@@ -75,6 +75,8 @@ def _as_read(raw: bytes | str) -> bytes | str:
 
 _NOT_JSON = object()
 _CHUNK_LINES = 1024
+BATCH_ROWS = 16_384
+"""Rows per RecordBatch (``open_k8s_audit``'s default ``batch_size``)."""
 
 
 def _line_chunks(stream: IO[bytes]) -> Iterator[list[bytes]]:
@@ -99,8 +101,10 @@ _DOCKER = WRAPPERS["docker"].claims
 class FileReader:
     """Reads one input's units and yields its raw rows; rejects go to the Rejecter."""
 
-    def __init__(self, name: str, origin: Origin, rejecter: Rejecter, account: Account) -> None:
+    def __init__(self, name: str, origin: Origin, rejecter: Rejecter, account: Account,
+                 batch_size: int = BATCH_ROWS) -> None:
         self.name = name
+        self.batch_size = batch_size
         self.origin = origin
         self.rejecter = rejecter
         self.account = account
@@ -143,42 +147,62 @@ class FileReader:
 
     # -- the loop -----------------------------------------------------------------------------
 
-    def rows(self, stream: IO[bytes]) -> Iterator[tuple]:
-        """The raw rows of a stream's lines, in order. With the C fast path a chunk of lines
-        is turned into rows in one call and a run of plain Event lines passes on as a list;
-        every other line (and every line without it) goes through :meth:`one`."""
-        fast_rows = native.rows
+    def rows(self, stream: IO[bytes]) -> Iterator[tuple | native.Chunk]:
+        """The raw rows of a stream's lines, in order: tuples, or with the C fast path
+        :class:`~auditlens.k8s.native.Chunk` s of about ``batch_size`` rows. The builder takes
+        the plain Event lines; every other line goes through :meth:`one`, and its rows join the
+        chunk at the place of their line."""
+        if native.Builder is None:
+            yield from self._python_rows(stream)
+            return
+        builder = native.Builder()
         ctx = native.context(self.origin)
+        size = self.batch_size
         acc = self.account
+        inserts: list[tuple[int, tuple]] = []  # (C rows before it, row) of the other lines
         number = 0  # lines read so far
         try:
             for lines in _line_chunks(stream):
-                if fast_rows is None:
-                    for raw in lines:
-                        number += 1
-                        yield from self.one(raw, number)
-                    continue
-                fast: list[Any] = fast_rows(lines, number + 1, ctx)  # rows and Nones
                 i, n = 0, len(lines)
                 while i < n:
                     if self.value is None:  # a multi-line value takes the lines as they come
-                        try:
-                            j = fast.index(None, i)
-                        except ValueError:
-                            j = n
-                        if j > i:
-                            acc.lines_in_rows += j - i
-                            yield from fast[i:j]
-                            i = j
+                        j = builder.add(lines, i, number + 1, ctx, size - len(inserts))
+                        acc.lines_in_rows += j - i
+                        i = j
+                        if builder.rows + len(inserts) >= size or builder.full():
+                            yield native.Chunk(builder, inserts)
+                            inserts = []
                             continue
-                    yield from self.one(lines[i], number + i + 1)
+                        if i == n:
+                            break
+                    at = builder.rows
+                    inserts += [(at, row) for row in self.one(lines[i], number + i + 1)]
                     i += 1
+                    if builder.rows + len(inserts) >= size:
+                        yield native.Chunk(builder, inserts)
+                        inserts = []
                 number += n
         except _READ_ERRORS as exc:
             number += 1
             self.reject_unit(number, 1, "the rest of the input could not be read (corrupt or "
                              f"truncated: {exc})", b"")
+        if builder.rows or inserts:
+            yield native.Chunk(builder, inserts)
         acc.lines += number
+        yield from self.flush()
+
+    def _python_rows(self, stream: IO[bytes]) -> Iterator[tuple]:
+        number = 0
+        try:
+            for lines in _line_chunks(stream):
+                for raw in lines:
+                    number += 1
+                    yield from self.one(raw, number)
+        except _READ_ERRORS as exc:
+            number += 1
+            self.reject_unit(number, 1, "the rest of the input could not be read (corrupt or "
+                             f"truncated: {exc})", b"")
+        self.account.lines += number
         yield from self.flush()
 
     def one(self, raw: bytes, number: int) -> Iterator[tuple]:

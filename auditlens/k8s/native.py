@@ -1,10 +1,11 @@
 """The optional C fast path for one-line Events (``_fastrow.c``), and the switch to turn it off.
 
-``rows(lines, first, ctx)`` gives, for each line (numbered from ``first``), the same raw row as
-:func:`auditlens.k8s.event.event_row` on ``orjson.loads(line)`` for a plain one-line Event, or
-None when the line is anything else or holds something it does not handle (then the Python path
-reads the line, as it reads every line when the extension is absent). It parses the line once and builds only the values the row keeps, which is
-what a Python reader cannot do: ``orjson.loads`` builds every value of the Event first.
+A :class:`Builder` takes a chunk of lines and appends the raw row of every plain one-line Event
+straight into Arrow buffers, until it meets a line it leaves to the Python path (anything else,
+or something it does not handle); the reader passes that line to Python and goes on. The values
+are those of :func:`auditlens.k8s.event.event_row` on ``orjson.loads(line)`` as
+``pa.array(rows, RAW_STRUCT)`` stores them: what a Python reader cannot do is skip building a
+Python object for every value of every Event, and that is most of its time.
 
 The extension is compiled at install time when a C compiler is there (``setup.py``); without one,
 or with ``AUDITLENS_PURE_PYTHON=1`` in the environment, everything runs in Python with the same
@@ -14,29 +15,83 @@ output (tests/test_k8s_native.py holds the two equal).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from typing import Any
+
+import pyarrow as pa
 
 from .event import Origin
 
-Rows = Callable[[list[bytes], int, tuple[Any, ...]], "list[tuple[Any, ...] | None]"]
 
-
-def _load() -> Rows | None:
+def _load() -> Any:
     if os.environ.get("AUDITLENS_PURE_PYTHON"):
         return None
     try:
-        from ._fastrow import rows as fast
+        from ._fastrow import Builder
     except ImportError:  # not compiled (no C compiler at install time): the Python path
         return None
-    found: Rows = fast
-    return found
+    return Builder
 
 
-rows: Rows | None = _load()
-"""The fast path, or None: the reader looks it up at each file (tests switch it off here)."""
+Builder: Any = _load()
+"""The fast path's builder type, or None: the reader looks it up at each file (tests switch it
+off here)."""
 
 
 def context(o: Origin) -> tuple[Any, ...]:
-    """What the fast path needs to know of the origin, in its order."""
+    """What the builder needs to know of the origin, in its order."""
     return (o.time, o.keep_objects, o.cluster, o.chain or "event", o.file, o.truncated)
+
+
+class Chunk:
+    """The rows a builder holds (its ``finish()`` output) and the rows the Python path made of
+    the lines between them, each with the number of builder rows before it."""
+
+    __slots__ = ("columns", "inserts", "rows")
+
+    def __init__(self, builder: Any, inserts: list[tuple[int, tuple[Any, ...]]]) -> None:
+        self.rows: int = builder.rows + len(inserts)
+        self.columns: list[tuple[Any, ...]] = builder.finish()
+        self.inserts = inserts
+
+    def order(self) -> list[int]:
+        """Where each output row comes from, in input order: builder rows are 0…n-1, inserted
+        rows n, n+1… (as in ``concat([builder rows, inserted rows])``)."""
+        n = self.rows - len(self.inserts)
+        out: list[int] = []
+        done = 0
+        for k, (at, _) in enumerate(self.inserts):
+            out.extend(range(done, at))
+            out.append(n + k)
+            done = at
+        out.extend(range(done, n))
+        return out
+
+
+def _buffer(data: bytes | None) -> pa.Buffer | None:
+    return None if data is None else pa.py_buffer(data)
+
+
+def _array(entry: tuple[Any, ...], type_: pa.DataType) -> pa.Array:
+    """One column of ``Builder.finish()`` → an Arrow array of ``type_``. An entry is
+    (kind, length, null count, validity bitmap, buffers..., child entries...)."""
+    kind, length, nulls, validity, *rest = entry
+    buffers: list[pa.Buffer | None] = [_buffer(validity) if nulls else None]
+    if kind == "s":
+        return pa.Array.from_buffers(type_, length, buffers + [_buffer(b) for b in rest], nulls)
+    if kind == "l":
+        item = _array(rest[1], type_.value_type)
+        return pa.Array.from_buffers(type_, length, buffers + [_buffer(rest[0])], nulls,
+                                     children=[item])
+    if kind == "m":
+        keys = _array(rest[1], type_.key_type)
+        items = _array(rest[2], type_.item_type)
+        entries = pa.StructArray.from_arrays([keys, items], fields=[type_.key_field,
+                                                                    type_.item_field])
+        return pa.Array.from_buffers(type_, length, buffers + [_buffer(rest[0])], nulls,
+                                     children=[entries])
+    return pa.Array.from_buffers(type_, length, buffers + [_buffer(rest[0])], nulls)
+
+
+def arrays(columns: list[tuple[Any, ...]], struct: pa.StructType) -> list[pa.Array]:
+    """``Builder.finish()`` → one array per field of ``struct`` (the raw row type)."""
+    return [_array(entry, struct.field(i).type) for i, entry in enumerate(columns)]

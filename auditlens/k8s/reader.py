@@ -17,7 +17,6 @@ import io
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from itertools import islice
 from typing import Any
 
 import pyarrow as pa
@@ -27,11 +26,12 @@ from ..schema import K8S_EVENTS
 from ..sources import InputFile, Source, expand_sources
 from .build import RowBatcher
 from .event import Origin
-from .frame import Account, FileReader
+from .frame import BATCH_ROWS, Account, FileReader
+from .native import Chunk
 
 __all__ = ["open_k8s_audit", "read_k8s_audit"]
 
-DEFAULT_BATCH = 16_384
+DEFAULT_BATCH = BATCH_ROWS
 
 
 @contextmanager
@@ -46,6 +46,39 @@ def _gc_paused() -> Iterator[None]:
         if was:
             gc.enable()
 
+
+
+def raw_batches(items: Iterator[tuple | Chunk], batcher: RowBatcher,
+                size: int) -> Iterator[pa.RecordBatch]:
+    """Raw rows and fast-path chunks → RecordBatches of at most ``size`` rows, in input order.
+    The cyclic GC is paused while a batch is made, not while the caller holds it."""
+    pending: list[tuple] = []
+    done = False
+    while not done:
+        out = []
+        with _gc_paused():
+            for item in items:
+                if type(item) is tuple:
+                    pending.append(item)
+                    if len(pending) == size:
+                        out.append(batcher.batch(pending))
+                        break
+                else:
+                    assert isinstance(item, Chunk)
+                    if pending:
+                        out.append(batcher.batch(pending))
+                    batch = batcher.chunk(item)
+                    # a line of many Events (an EventList) can make a chunk too large
+                    out += [batch.slice(k, size) for k in range(0, batch.num_rows, size)]
+                    break
+            else:
+                done = True
+                if pending:
+                    out.append(batcher.batch(pending))
+            # freed by reference counting now, so the collector (back on at the end of this
+            # block) does not walk the batch's rows once more for nothing
+            pending = []
+        yield from out
 
 
 def _release(inp: InputFile, stream: Any) -> None:
@@ -73,27 +106,18 @@ class _Read:
         self.account = Account()
         self.batcher = RowBatcher()
 
-    def rows(self) -> Iterator[tuple]:
+    def rows(self) -> Iterator[tuple | Chunk]:
         for inp in self.inputs:
             stream = inp.open()
             origin = Origin(inp.name, cluster=self.cluster, keep_objects=self.keep_objects)
             try:
-                yield from FileReader(inp.name, origin, self.rejecter, self.account).rows(stream)
+                yield from FileReader(inp.name, origin, self.rejecter, self.account,
+                                      self.batch_size).rows(stream)
             finally:
                 _release(inp, stream)
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        rows = self.rows()
-        while True:
-            with _gc_paused():
-                chunk = list(islice(rows, self.batch_size))
-                batch = self.batcher.batch(chunk) if chunk else None
-                # freed by reference counting now, so the collector (back on at the end of
-                # this block) does not walk the batch's rows once more for nothing
-                del chunk
-            if batch is None:
-                return
-            yield batch
+        return raw_batches(self.rows(), self.batcher, self.batch_size)
 
     def streamed(self) -> Iterator[pa.RecordBatch]:
         yield from self.batches()
