@@ -10,11 +10,11 @@ AUDITLENS_PURE_PYTHON=1).
 from __future__ import annotations
 
 import gzip
+import io
 import json
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pyarrow as pa
 import pytest
 from conftest import SAMPLE_LOGS, corpus_files
@@ -24,8 +24,9 @@ from hypothesis import strategies as st
 from auditlens import RejectLog
 from auditlens.k8s import frame, native
 from auditlens.k8s.build import RAW_STRUCT
-from auditlens.k8s.event import Origin, event_row
+from auditlens.k8s.event import Origin
 from auditlens.k8s.reader import open_k8s_audit, read_k8s_audit
+from auditlens.rejects import Rejecter
 
 FAST = native.Builder
 pytestmark = pytest.mark.skipif(
@@ -39,27 +40,19 @@ ORIGINS = [
 ]
 
 
-def _python_row(line: bytes, number: int, o: Origin) -> tuple[Any, ...] | None:
-    """The Python path's row for a line it reads inline, else None (a line for the slow path)."""
-    if line[:1] != b"{":
-        return None
-    try:
-        obj = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
-    if not (type(obj) is dict and "auditID" in obj and obj.get("kind", "Event") == "Event"
-            and "k8s_audit_level" not in obj and "log_type" not in obj):
-        return None
-    try:
-        return event_row(obj, o, number)
-    except (AttributeError, TypeError):
-        return None  # rejected by the Python path
+def _python_row(line: bytes, o: Origin) -> tuple[Any, ...] | None:
+    """The Python path's row for a line read as line 1 of a file, or None when the line gives
+    no row or several (a reject, an EventList...)."""
+    rejects = RejectLog()
+    reader = frame.FileReader(o.file, o, Rejecter("collect", rejects), frame.Account())
+    rows = list(reader._python_rows(io.BytesIO(line)))
+    return rows[0] if len(rows) == 1 and not len(rejects) else None
 
 
 def _fast(lines: list[bytes], o: Origin) -> tuple[int, pa.StructArray]:
     """How many of ``lines`` the fast path takes, and the rows it makes of them."""
     builder = FAST()
-    taken = builder.add(lines, 0, 7, native.context(o), 1000)
+    taken = builder.add(lines, 0, 1, native.context(o), 1000)
     arrays = native.arrays(builder.finish(), RAW_STRUCT)
     for a in arrays:
         a.validate(full=True)
@@ -74,7 +67,7 @@ def _check(line: bytes) -> bool:
         taken, got = _fast([line], o)
         takes.append(taken == 1)
         if taken:
-            row = _python_row(line, 7, o)
+            row = _python_row(line, o)
             assert row is not None, line
             assert got.equals(pa.array([row], type=RAW_STRUCT)), line
     return takes[0]
@@ -135,8 +128,12 @@ def _with(key: bytes, value: bytes) -> bytes:
     EVENT[:-1],                                      # cut short
     _with(b'"kind"', b'"EventList"'),                # not an Event
     _with(b'"kind"', b"null"),
-    _with(b'"k8s_audit_level"', b'"x"'),             # ViaQ records
-    _with(b'"log_type"', b'"audit"'),
+    _with(b'"log_type"', b'"application"'),          # claimed by no wrapper
+    _with(b'"log_type"', b"null"),
+    _with(b'"k8s_audit_level"', b'"x"')[:-1] + b',"log":"x","time":"t"}',  # a docker record
+    _with(b'"k8s_audit_level"', b'"x"')[:-1] + b',"log":"x"}',  # any "log": left to Python
+    _with(b'"k8s_audit_level"', b"5"),               # a level that is not a string
+    _with(b'"log_type"', b'"audit"')[:-1] + b',"openshift":{"cluster_id":7}}',
     EVENT.replace(b'"auditID":"a1",', b""),          # no auditID
     _with(b'"x"', b"1.5"),                           # a float, even where it is not used
     _with(b'"x"', b"1e3"),
@@ -197,6 +194,15 @@ def test_lines_for_the_python_path(line: bytes) -> None:
     _with(b'"annotations"', b'{"a":null}'),
     _with(b'"responseStatus"', b'{"code":-2147483648}'),
     _with(b'"x"', b'{"deep":' + b"[" * 40 + b"]" * 40 + b"}"),
+    # OpenShift ViaQ records: the level of the first *_audit_level key, openshift.cluster_id
+    _with(b'"k8s_audit_level"', b'"RequestResponse"'),
+    _with(b'"log_type"', b'"audit"'),
+    _with(b'"log_type"', b'"audit"')[:-1] + b',"oauth_audit_level":"Metadata",'
+    b'"k8s_audit_level":"Request","oauth_audit_level":"None"}',
+    _with(b'"k8s_audit_level"', b'"Request"')[:-1] + b',"openshift":{"cluster_id":"c-1"}}',
+    _with(b'"k8s_audit_level"', b'"Request"')[:-1] + b',"openshift":{"cluster_id":""}}',
+    _with(b'"k8s_audit_level"', b'"Request"')[:-1] + b',"openshift":"c-2"}',
+    _with(b'"k8s_audit_level"', b"null").replace(b'"kind":"Event"', b'"kind":"EventList"'),
 ])
 def test_lines_for_the_fast_path(line: bytes) -> None:
     assert _check(line)
@@ -206,14 +212,15 @@ def test_lines_for_the_fast_path(line: bytes) -> None:
 
 _text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)
 _scalar = st.one_of(_text, _text, st.none(), st.booleans(), st.integers(-(2**63), 2**64),
-                    st.sampled_from(["system:serviceaccount:ns:sa", "apps/v1", "true", "", "/"]))
+                    st.sampled_from(["system:serviceaccount:ns:sa", "apps/v1", "true", "", "/",
+                                     "audit"]))
 """Floats and integers over 64 bits are in the fixed cases: here they would send nearly every
 Event to the Python path and leave the fast one untested."""
 _json = st.recursive(_scalar, lambda inner: st.one_of(
     st.lists(inner, max_size=4), st.dictionaries(_text, inner, max_size=4)), max_leaves=12)
 _KEYS = ["kind", "auditID", "stage", "level", "verb", "requestURI", "stageTimestamp", "timestamp",
          "requestReceivedTimestamp", "sourceIPs", "userAgent", "requestObject", "responseObject",
-         "apiVersion", "other"]
+         "apiVersion", "other", "k8s_audit_level", "oauth_audit_level", "log_type", "log"]
 _SUB = {
     "user": ["username", "uid", "groups", "extra", "other"],
     "impersonatedUser": ["username", "groups"],
@@ -221,21 +228,68 @@ _SUB = {
     "responseStatus": ["code", "status", "reason", "message"],
     "annotations": ["authorization.k8s.io/decision", "authorization.k8s.io/reason",
                     "audit.k8s.io/truncated", "other"],
+    "openshift": ["cluster_id", "other"],
 }
+
+
+_value = st.one_of(_text, _text, _text, st.none(), st.lists(st.one_of(_text, st.none()),
+                                                           max_size=3), _json)
+"""Mostly what a column holds (strings, lists of strings), sometimes anything."""
 
 
 @st.composite
 def events(draw: st.DrawFn) -> dict[str, Any]:
     ev: dict[str, Any] = {"auditID": draw(_scalar)}
     for key in draw(st.lists(st.sampled_from(_KEYS), max_size=10)):
-        ev[key] = draw(_json)
+        ev[key] = draw(_value)
     for key, subkeys in _SUB.items():
         if draw(st.booleans()):
-            ev[key] = (draw(st.dictionaries(st.sampled_from(subkeys), _json, max_size=5))
+            ev[key] = (draw(st.dictionaries(st.sampled_from(subkeys), _value, max_size=5))
                        if draw(st.integers(0, 9)) else draw(_json))
     if draw(st.booleans()):
         ev["kind"] = "Event"
     return ev
+
+
+_maybe_text = st.one_of(_text, _text, st.none(), st.sampled_from(["", "a/b", "audit", "true"]))
+_text_list = st.one_of(st.none(), st.lists(st.one_of(_text, st.none()), max_size=3))
+_TYPED: dict[str, st.SearchStrategy[Any]] = {
+    **{k: _maybe_text for k in ("stage", "level", "verb", "requestURI", "stageTimestamp",
+                                "timestamp", "requestReceivedTimestamp", "userAgent",
+                                "k8s_audit_level", "oauth_audit_level", "log_type")},
+    "kind": st.sampled_from(["Event", "Event", "EventList"]),
+    "sourceIPs": _text_list,
+    "requestObject": _json, "responseObject": _json, "other": _json,
+    "user": st.fixed_dictionaries({}, optional={
+        "username": st.one_of(_maybe_text, st.from_regex(r"system:serviceaccount:[a-z:]{0,6}",
+                                                         fullmatch=True)),
+        "uid": _maybe_text, "groups": _text_list,
+        "extra": st.one_of(st.none(), st.dictionaries(_text, _text_list, max_size=3))}),
+    "impersonatedUser": st.fixed_dictionaries({}, optional={"username": _maybe_text,
+                                                            "groups": _text_list}),
+    "objectRef": st.fixed_dictionaries({}, optional={k: _maybe_text for k in _SUB["objectRef"]}),
+    "responseStatus": st.fixed_dictionaries({}, optional={
+        "code": st.one_of(st.none(), st.integers(-(2**31), 2**31 - 1)), "status": _maybe_text,
+        "reason": _maybe_text, "message": _maybe_text}),
+    "annotations": st.one_of(st.none(), st.dictionaries(
+        st.one_of(_text, st.sampled_from(_SUB["annotations"])), _maybe_text, max_size=4)),
+    "openshift": st.fixed_dictionaries({}, optional={"cluster_id": _maybe_text}),
+}
+
+
+@st.composite
+def typed_events(draw: st.DrawFn) -> dict[str, Any]:
+    """Events whose values have their columns' types: the ones the fast path must take."""
+    ev: dict[str, Any] = {"auditID": draw(_maybe_text)}
+    for key in draw(st.lists(st.sampled_from(sorted(_TYPED)), max_size=14, unique=True)):
+        ev[key] = draw(_TYPED[key])
+    return ev
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(typed_events(), st.booleans())
+def test_generated_typed_events(ev: dict[str, Any], ascii_only: bool) -> None:
+    _check(json.dumps(ev, ensure_ascii=ascii_only).encode())
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -536,9 +536,12 @@ static const char *const top_keys[N_TOP] = {
     "requestReceivedTimestamp", "sourceIPs", "userAgent", "user", "impersonatedUser",
     "objectRef", "responseStatus", "annotations",
 };
-/* Other top-level keys: a body, a key the row does not read, a key of a record that is not an
- * Event (OpenShift ViaQ records carry an Event's keys too). */
-enum { SLOT_REQUEST = N_TOP, SLOT_RESPONSE, SLOT_OTHER, SLOT_NOT_EVENT };
+/* Other top-level keys: a body, a key the row does not read, and the keys that tell an OpenShift
+ * ViaQ record (an Event flattened with log_type, k8s_audit_level, openshift.cluster_id...) and
+ * a docker json-file record ("log") from an Event. */
+enum {
+    SLOT_REQUEST = N_TOP, SLOT_RESPONSE, SLOT_OTHER, SLOT_LOG_TYPE, SLOT_OPENSHIFT, SLOT_LOG,
+};
 
 /* Keys of the nested objects. */
 enum { U_USERNAME, U_UID, U_GROUPS, U_EXTRA, N_USER };
@@ -588,9 +591,21 @@ static int slot_of(const P *s)
         return SLOT_REQUEST;
     if (is_key(s, "responseObject"))
         return SLOT_RESPONSE;
-    if (is_key(s, "k8s_audit_level") || is_key(s, "log_type"))
-        return SLOT_NOT_EVENT;
+    if (is_key(s, "log_type"))
+        return SLOT_LOG_TYPE;
+    if (is_key(s, "openshift"))
+        return SLOT_OPENSHIFT;
+    if (is_key(s, "log"))
+        return SLOT_LOG;
     return SLOT_OTHER;
+}
+
+/* ViaQ moves the Event's level to k8s_audit_level, openshift_audit_level, oauth_audit_level... */
+static int is_audit_level_key(const P *s)
+{
+    static const char suffix[] = "_audit_level";
+    const Py_ssize_t n = (Py_ssize_t)sizeof suffix - 1;
+    return s->text_len >= n && memcmp(s->text + s->text_len - n, suffix, (size_t)n) == 0;
 }
 
 /* Validate and pass over a value the row does not use: what it accepts, the other parsers of
@@ -972,20 +987,21 @@ static int nonempty(Val v)
 }
 
 /* What the builder needs of the origin (auditlens.k8s.native.context, in its order), as UTF-8. */
+enum { X_TIME, X_CLUSTER, X_WRAPPER, X_VIAQ_WRAPPER, X_FILE, N_TEXT };
 typedef struct {
-    const char *text[4]; /* time, cluster, wrapper, file (NULL: None) */
-    Py_ssize_t len[4];
+    const char *text[N_TEXT]; /* NULL: None */
+    Py_ssize_t len[N_TEXT];
     int keep_objects, truncated;
 } Ctx;
 
 static int read_ctx(PyObject *ctx, Ctx *c)
 {
-    if (!PyTuple_Check(ctx) || PyTuple_GET_SIZE(ctx) != 6) {
-        PyErr_SetString(PyExc_TypeError, "ctx must be the 6-tuple of auditlens.k8s.native.context");
+    if (!PyTuple_Check(ctx) || PyTuple_GET_SIZE(ctx) != 7) {
+        PyErr_SetString(PyExc_TypeError, "ctx must be the tuple of auditlens.k8s.native.context");
         return -1;
     }
-    static const int at[4] = {0, 2, 3, 4};
-    for (int i = 0; i < 4; i++) {
+    static const int at[N_TEXT] = {0, 2, 3, 4, 5};
+    for (int i = 0; i < N_TEXT; i++) {
         PyObject *v = PyTuple_GET_ITEM(ctx, at[i]);
         c->text[i] = NULL;
         c->len[i] = 0;
@@ -1000,7 +1016,7 @@ static int read_ctx(PyObject *ctx, Ctx *c)
         }
     }
     c->keep_objects = PyObject_IsTrue(PyTuple_GET_ITEM(ctx, 1));
-    c->truncated = PyObject_IsTrue(PyTuple_GET_ITEM(ctx, 5));
+    c->truncated = PyObject_IsTrue(PyTuple_GET_ITEM(ctx, 6));
     return c->keep_objects < 0 || c->truncated < 0 ? -1 : 0;
 }
 
@@ -1032,6 +1048,11 @@ static int take_line(Builder *b, PyObject *raw, long long number, const Ctx *ctx
         status[N_STATUS] = {{NULL, 0}}, ann[N_ANN] = {{NULL, 0}};
     Py_ssize_t body_at[2] = {-1, -1}, body_len[2] = {0, 0};
     int rc = 0;
+    /* ViaQ: the first *_audit_level key (its name kept to match a repeat), log_type, openshift */
+    Val level = {NULL, 0}, log_type = {NULL, 0}, openshift = {NULL, 0}, cluster_id = {NULL, 0};
+    char level_name[64];
+    Py_ssize_t level_name_len = -1;
+    int k8s_level = 0, has_log = 0;
 
     /* 1. find and validate every value */
     s.p++;
@@ -1042,14 +1063,40 @@ static int take_line(Builder *b, PyObject *raw, long long number, const Ctx *ctx
         if (s.p >= s.end || *s.p != '"' || parse_string(&s) < 0)
             goto out;
         int slot = slot_of(&s);
-        if (slot == SLOT_NOT_EVENT)
-            goto out;
+        int take_level = 0;
+        if (is_audit_level_key(&s)) {
+            k8s_level |= is_key(&s, "k8s_audit_level");
+            if (level_name_len < 0) {
+                if (s.text_len > (Py_ssize_t)sizeof level_name)
+                    goto out;
+                memcpy(level_name, s.text, (size_t)s.text_len);
+                level_name_len = s.text_len;
+            }
+            take_level = is_key_n(&s, level_name, level_name_len);
+        }
         skip_ws(&s);
         if (s.p >= s.end || *s.p != ':')
             goto out;
         s.p++;
         skip_ws(&s);
-        if (slot < N_TOP) {
+        if (take_level) { /* the first such key's value; its last one if logged twice */
+            level.at = s.p;
+            level.kind = kind_of(*s.p);
+        }
+        if (slot == SLOT_LOG_TYPE || slot == SLOT_OPENSHIFT || slot == SLOT_LOG) {
+            Val *v = slot == SLOT_LOG_TYPE ? &log_type : &openshift;
+            has_log |= slot == SLOT_LOG;
+            v->at = s.p;
+            v->kind = kind_of(*s.p);
+            if (slot == SLOT_OPENSHIFT && v->kind == 'o') {
+                static const char *const keys[] = {"cluster_id"};
+                static const Py_ssize_t lens[] = {10};
+                if (pick(&s, keys, lens, 1, &cluster_id) < 0)
+                    goto out;
+            } else if (value_skip(&s) < 0) {
+                goto out;
+            }
+        } else if (slot < N_TOP) {
             top[slot].at = s.p; /* a key logged twice: the last value, as in a dict */
             top[slot].kind = kind_of(*s.p);
             Val *members = NULL;
@@ -1100,8 +1147,26 @@ static int take_line(Builder *b, PyObject *raw, long long number, const Ctx *ctx
     if (s.p != s.end || top[K_AUDIT_ID].kind == 0)
         goto out;
 
-    /* 2. the checks of the Python path (event.event_row) and of the column types */
-    if (top[K_KIND].kind != 0) { /* obj.get("kind", "Event") == "Event" */
+    /* 2. the checks of the Python path (frame, wrappers, event.event_row) and of the column types.
+     * A ViaQ record is one with k8s_audit_level or log_type "audit" (wrappers.WRAPPERS["viaq"]);
+     * its level is the first *_audit_level and its cluster openshift.cluster_id. */
+    int viaq = 0;
+    if (k8s_level || log_type.kind != 0) {
+        if (log_type.kind == 's') {
+            s.p = log_type.at;
+            if (parse_string(&s) < 0)
+                goto out;
+            viaq = is_key(&s, "audit");
+        }
+        viaq |= k8s_level;
+        if (!viaq || has_log) /* another wrapper's, or a docker record's: Python decides */
+            goto out;
+        top[K_LEVEL] = level;
+        if (openshift.kind != 'o')
+            cluster_id.kind = 0;
+        if (!is_string_or_null(cluster_id))
+            goto out;
+    } else if (top[K_KIND].kind != 0) { /* obj.get("kind", "Event") == "Event" */
         s.p = top[K_KIND].at;
         if (top[K_KIND].kind != 's' || parse_string(&s) < 0 || !is_key(&s, "Event"))
             goto out;
@@ -1156,7 +1221,7 @@ static int take_line(Builder *b, PyObject *raw, long long number, const Ctx *ctx
         Val alt = nonempty(top[K_TS]) ? top[K_TS] : top[K_RECEIVED_TS];
         if (put_string(&s, &b->str[C_ALT_TIME], alt) < 0)
             goto out;
-    } else if (put_ctx(&b->str[C_ALT_TIME], ctx, 0) < 0) {
+    } else if (put_ctx(&b->str[C_ALT_TIME], ctx, X_TIME) < 0) {
         goto out;
     }
     /* user, and the service account it names: system:serviceaccount:NS:NAME */
@@ -1238,8 +1303,11 @@ static int take_line(Builder *b, PyObject *raw, long long number, const Ctx *ctx
         truncated = is_key(&s, "true");
     }
     int64_t line = number;
-    if (put_ctx(&b->str[C_CLUSTER], ctx, 1) < 0 || put_ctx(&b->str[C_WRAPPER], ctx, 2) < 0
-            || put_ctx(&b->str[C_FILE], ctx, 3) < 0
+    int own_cluster = viaq && nonempty(cluster_id); /* cluster_id or the origin's cluster */
+    if ((own_cluster ? put_string(&s, &b->str[C_CLUSTER], cluster_id)
+                     : put_ctx(&b->str[C_CLUSTER], ctx, X_CLUSTER)) < 0
+            || put_ctx(&b->str[C_WRAPPER], ctx, viaq ? X_VIAQ_WRAPPER : X_WRAPPER) < 0
+            || put_ctx(&b->str[C_FILE], ctx, X_FILE) < 0
             || buf_put(&b->line, (const char *)&line, sizeof line) < 0
             || bits_put(&b->truncated, truncated) < 0)
         goto out;

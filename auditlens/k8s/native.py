@@ -39,7 +39,8 @@ off here)."""
 
 def context(o: Origin) -> tuple[Any, ...]:
     """What the builder needs to know of the origin, in its order."""
-    return (o.time, o.keep_objects, o.cluster, o.chain or "event", o.file, o.truncated)
+    return (o.time, o.keep_objects, o.cluster, o.wrapper, o.inner("viaq").wrapper, o.file,
+            o.truncated)
 
 
 class Chunk:
