@@ -154,13 +154,15 @@ def machine() -> list[str]:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     py = sys.executable
     pkgs = subprocess.run(
-        [py, "-c", ("import pyarrow, orjson, auditlens; print(pyarrow.__version__, "
-                    "orjson.__version__, getattr(auditlens, '__version__', '?'))")],
+        [py, "-c", ("import pyarrow, orjson, auditlens; from auditlens.k8s import native; "
+                    "print(pyarrow.__version__, orjson.__version__, "
+                    "getattr(auditlens, '__version__', '?'), native.Builder is not None)")],
         capture_output=True, text=True, check=True).stdout.split()
+    fast = "compiled" if pkgs[3] == "True" else "**not compiled** (pure-Python path)"
     return [
         f"- CPU: {cpu}, {os.cpu_count()} cores; RAM {mem:.0f} GiB; Linux {platform.release()}",
         (f"- Python {platform.python_version()}, pyarrow {pkgs[0]}, orjson {pkgs[1]}, "
-         f"auditlens {pkgs[2]}"),
+         f"auditlens {pkgs[2]}; the k8s C fast path: {fast}"),
         (f"- {version(['ausearch', '-v'])} (aureport from the same package), "
          f"{version(['jq', '--version'])}"),
     ]
@@ -241,6 +243,9 @@ def main() -> None:
              ours=True, short="auditlens lean"),
         Tool("auditlens `read_k8s_audit(jobs=2)`", [py, "-c", PY_K8S_JOBS, k], ours=True,
              short="auditlens 2 jobs"),
+        Tool("auditlens `read_k8s_audit`, pure-Python path (no C compiler at install)",
+             ["env", "AUDITLENS_PURE_PYTHON=1", py, "-c", PY_K8S, k], ours=True,
+             short="pure Python"),
         Tool("`jq -r` who/what columns → TSV", ["jq", "-r", JQ_FILTER, k]),
         Tool("`pyarrow.json.read_json`, explicit schema", [py, "-c", PY_ARROW_JSON, k]),
     ]
@@ -270,10 +275,12 @@ def main() -> None:
         Tool("auditlens `read_k8s_audit(jobs=2)`", [py, "-c", PY_K8S_JOBS, str(big)], ours=True,
              short="2 jobs"),
     ]
-    interleaved(scale_tools, args.rounds)
+    pair = Tool("two `read_k8s_audit` at once", [py, "-c", PY_TWICE, PY_K8S, str(big)])
+    interleaved([*scale_tools, pair], args.rounds)
     out += [f"### `jobs=2` on the k8s file concatenated 4 times ({mb(big):.0f} MB)", "",
-            "Start-up (Python and pyarrow in each worker, about a second) is a smaller part of a "
-            "longer read.", "", *table(scale_tools, mb(big)), "", speed_up(scale_tools), ""]
+            "Start-up (Python and pyarrow in each worker) is a smaller part of a longer read.", "",
+            *table(scale_tools, mb(big)), "", speed_up(scale_tools), "",
+            ceiling(scale_tools[0], pair), ""]
 
     if not args.skip_rss:
         print("peak RSS", flush=True)

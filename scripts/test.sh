@@ -6,6 +6,9 @@
 #   Debian's auditd (ausearch/aureport, the reference implementation) and what the end-to-end
 #   tests drive (openssh-server, sudo, nftables, iptables), and chromium for the HTML report's
 #   browser test. Without them those tests skip.
+# - A C compiler and the Python headers, so that the k8s reader's C fast path is built and its
+#   tests (which hold it equal to the Python path) run; without them auditlens installs and runs
+#   in pure Python and those tests skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +19,9 @@ command -v sudo >/dev/null 2>&1 || need_pkgs+=(sudo)
 command -v nft >/dev/null 2>&1 || [ -x /usr/sbin/nft ] || need_pkgs+=(nftables)
 command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need_pkgs+=(iptables)
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
+command -v cc >/dev/null 2>&1 || need_pkgs+=(gcc libc6-dev)
+python3 -c 'import os, sysconfig; raise SystemExit(not os.path.exists(os.path.join(
+    sysconfig.get_paths()["include"], "Python.h")))' || need_pkgs+=(python3-dev)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing reference tools: ${need_pkgs[*]}"
