@@ -95,6 +95,8 @@ def _line_chunks(stream: IO[bytes]) -> Iterator[list[bytes]]:
         raise
     if chunk:
         yield chunk
+
+
 _DOCKER = WRAPPERS["docker"].claims
 
 
@@ -112,6 +114,9 @@ class FileReader:
         self.pending: dict[tuple[str, Any], list[Any]] = {}
         # a multi-line JSON value being collected: [first line, parts, depth, bytes]
         self.value: list[Any] | None = None
+        # with the C fast path: rows of the Python path waiting in the builder's chunk, each with
+        # the number of builder rows before it
+        self.inserts: list[tuple[int, tuple]] = []
 
     # -- units --------------------------------------------------------------------------------
 
@@ -149,61 +154,51 @@ class FileReader:
 
     def rows(self, stream: IO[bytes]) -> Iterator[tuple | native.Chunk]:
         """The raw rows of a stream's lines, in order: tuples, or with the C fast path
-        :class:`~auditlens.k8s.native.Chunk` s of about ``batch_size`` rows. The builder takes
-        the plain Event lines; every other line goes through :meth:`one`, and its rows join the
-        chunk at the place of their line."""
-        if native.Builder is None:
-            yield from self._python_rows(stream)
-            return
-        builder = native.Builder()
-        ctx = native.context(self.origin)
-        size = self.batch_size
-        acc = self.account
-        inserts: list[tuple[int, tuple]] = []  # (C rows before it, row) of the other lines
+        :class:`~auditlens.k8s.native.Chunk` s of about ``batch_size`` rows."""
+        builder = native.Builder() if native.Builder is not None else None
         number = 0  # lines read so far
         try:
             for lines in _line_chunks(stream):
-                i, n = 0, len(lines)
-                while i < n:
-                    if self.value is None:  # a multi-line value takes the lines as they come
-                        j = builder.add(lines, i, number + 1, ctx, size - len(inserts))
-                        acc.lines_in_rows += j - i
-                        i = j
-                        if builder.rows + len(inserts) >= size or builder.full():
-                            yield native.Chunk(builder, inserts)
-                            inserts = []
-                            continue
-                        if i == n:
-                            break
-                    at = builder.rows
-                    inserts += [(at, row) for row in self.one(lines[i], number + i + 1)]
-                    i += 1
-                    if builder.rows + len(inserts) >= size:
-                        yield native.Chunk(builder, inserts)
-                        inserts = []
-                number += n
+                if builder is None:
+                    for raw in lines:
+                        number += 1
+                        yield from self.one(raw, number)
+                else:
+                    yield from self.fast(builder, lines, number)
+                    number += len(lines)
         except _READ_ERRORS as exc:
             number += 1
             self.reject_unit(number, 1, "the rest of the input could not be read (corrupt or "
                              f"truncated: {exc})", b"")
-        if builder.rows or inserts:
-            yield native.Chunk(builder, inserts)
-        acc.lines += number
-        yield from self.flush()
-
-    def _python_rows(self, stream: IO[bytes]) -> Iterator[tuple]:
-        number = 0
-        try:
-            for lines in _line_chunks(stream):
-                for raw in lines:
-                    number += 1
-                    yield from self.one(raw, number)
-        except _READ_ERRORS as exc:
-            number += 1
-            self.reject_unit(number, 1, "the rest of the input could not be read (corrupt or "
-                             f"truncated: {exc})", b"")
+        if builder is not None and (builder.rows or self.inserts):
+            yield native.Chunk(builder, self.inserts)
         self.account.lines += number
         yield from self.flush()
+
+    def fast(self, builder: Any, lines: list[bytes], before: int) -> Iterator[native.Chunk]:
+        """Lines ``before + 1``… with the C fast path: the builder takes the plain Event lines;
+        every other line goes through :meth:`one`, and its rows join the chunk at the place of
+        their line (``self.inserts``). A chunk goes out when it holds ``batch_size`` rows."""
+        ctx = native.context(self.origin)
+        size = self.batch_size
+        i, n = 0, len(lines)
+        while i < n:
+            if self.value is None:  # a multi-line value takes the lines as they come
+                j = builder.add(lines, i, before + 1, ctx, size - len(self.inserts))
+                self.account.lines_in_rows += j - i
+                i = j
+                if builder.rows + len(self.inserts) >= size or builder.full():
+                    yield native.Chunk(builder, self.inserts)
+                    self.inserts = []
+                    continue
+                if i == n:
+                    break
+            at = builder.rows
+            self.inserts += [(at, row) for row in self.one(lines[i], before + i + 1)]
+            i += 1
+            if builder.rows + len(self.inserts) >= size:
+                yield native.Chunk(builder, self.inserts)
+                self.inserts = []
 
     def one(self, raw: bytes, number: int) -> Iterator[tuple]:
         """The rows of one line (the Python path)."""
