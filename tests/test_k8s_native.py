@@ -12,12 +12,15 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
-from conftest import SAMPLE_LOGS, corpus_files
+from conftest import REPO, SAMPLE_LOGS, corpus_files
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -365,3 +368,25 @@ def test_batches_keep_input_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert max(b.num_rows for b in fast) <= 3
     assert pa.Table.from_batches(fast).equals(py)
     assert py["line"].to_pylist() == list(range(1, len(lines) + 1))
+
+
+# -- memory safety ----------------------------------------------------------------------------
+
+def _libasan() -> str | None:
+    if shutil.which("gcc") is None:
+        return None
+    out = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True, text=True)
+    path = out.stdout.strip()
+    return path if os.path.isabs(path) and os.path.exists(path) else None
+
+
+@pytest.mark.skipif(bool(os.environ.get("AUDITLENS_UNDER_ASAN")), reason="already under ASan")
+def test_under_address_sanitizer(corpora: Path) -> None:
+    """The C code parses attacker-controlled lines: these tests and a mutation fuzzer run against
+    a build with AddressSanitizer (scripts/asan_fastpath.sh), which aborts on any bad access."""
+    if _libasan() is None:
+        pytest.skip("gcc with AddressSanitizer (libasan) is not installed")
+    run = subprocess.run(["bash", str(REPO / "scripts" / "asan_fastpath.sh"), str(corpora), "5000"],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    assert "no fault" in run.stdout
