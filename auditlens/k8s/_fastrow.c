@@ -65,7 +65,7 @@ static inline int buf_byte(Buf *b, char c)
 }
 
 /* Parser state. A failed parse (-1) means "not for the fast path"; a Python error set at the
- * same time (only MemoryError) is passed on by row(). */
+ * same time (only MemoryError) is passed on by Builder.add(). */
 typedef struct {
     const unsigned char *p, *end;
     int depth;
@@ -1024,8 +1024,6 @@ static int put_ctx(StrCol *c, const Ctx *ctx, int i)
 {
     return ctx->text[i] == NULL ? str_end(c, 0) : str_put(c, ctx->text[i], ctx->len[i]);
 }
-
-static Buf scratch_body;
 
 /* One line into the builder: 1 when taken, 0 when it is for the Python path, -1 on MemoryError.
  * Nothing is appended before the whole line has been checked, so a line is taken or left whole. */
