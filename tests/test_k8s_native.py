@@ -2,9 +2,9 @@
 gives, value for value: on every real file, on the sample logs, on generated Events with every
 JSON type in every field, and it must leave to Python the lines it cannot do the same way.
 
-The Python path is the reference: ``pa.array([event_row(orjson.loads(line))], RAW_STRUCT)``, and
-the whole reader with ``native.Builder`` switched off (as it runs without a C compiler or with
-AUDITLENS_PURE_PYTHON=1).
+The Python path is the reference: the reader with ``native.Builder`` switched off (as it runs
+without a C compiler or with AUDITLENS_PURE_PYTHON=1), its rows as ``pa.array(rows, RAW_STRUCT)``
+stores them.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def test_real_files_without_bodies_read_the_same(monkeypatch: pytest.MonkeyPatch
 
 
 def test_the_fast_path_takes_the_real_one_line_events() -> None:
-    """Guard against a fast path that says None to everything (and so proves nothing)."""
+    """Guard against a fast path that takes nothing (and so would prove nothing)."""
     path = SAMPLE_LOGS / "k8s" / "kube-apiserver-audit.log"
     lines = path.read_bytes().splitlines(keepends=True)
     taken, _ = _fast(lines, Origin(str(path)))
