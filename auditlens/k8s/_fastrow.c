@@ -608,70 +608,9 @@ static int is_audit_level_key(const P *s)
     return s->text_len >= n && memcmp(s->text + s->text_len - n, suffix, (size_t)n) == 0;
 }
 
-/* Validate and pass over a value the row does not use: what it accepts, the other parsers of
- * this file accept too, so a line is taken or left whole. */
-static int value_skip(P *s)
-{
-    if (s->p >= s->end)
-        return -1;
-    switch (*s->p) {
-    case '"':
-        return parse_string(s);
-    case '{':
-    case '[': {
-        unsigned char close = *s->p == '{' ? '}' : ']';
-        int object = close == '}';
-        if (++s->depth > MAX_DEPTH)
-            return -1;
-        s->p++;
-        skip_ws(s);
-        if (s->p < s->end && *s->p == close) {
-            s->p++;
-            s->depth--;
-            return 0;
-        }
-        for (;;) {
-            if (object) {
-                if (s->p >= s->end || *s->p != '"' || parse_string(s) < 0)
-                    return -1;
-                skip_ws(s);
-                if (s->p >= s->end || *s->p != ':')
-                    return -1;
-                s->p++;
-                skip_ws(s);
-            }
-            if (value_skip(s) < 0)
-                return -1;
-            skip_ws(s);
-            if (s->p < s->end && *s->p == ',') {
-                s->p++;
-                skip_ws(s);
-                continue;
-            }
-            if (s->p < s->end && *s->p == close) {
-                s->p++;
-                s->depth--;
-                return 0;
-            }
-            return -1;
-        }
-    }
-    case 't':
-        return literal(s, "true", 4);
-    case 'f':
-        return literal(s, "false", 5);
-    case 'n':
-        return literal(s, "null", 4);
-    default: {
-        long long v;
-        return parse_int(s, &v);
-    }
-    }
-}
-
-/* Walks the members of the (already validated) object or array at `at`: the callback gets each
- * member (for an array, s->text_len is -1), with s->p on its value; it must pass over the value.
- * Returns -1 when the walk or a callback fails. */
+/* Walks the members of the object or array at `at`, checking its punctuation: the callback gets
+ * each member (for an array, s->text_len is -1) with s->p on its value, and must pass over the
+ * value. Stops on the closing bracket; -1 when the walk or a callback fails. */
 typedef int (*Member)(P *s, void *arg);
 
 static int walk(P *s, const unsigned char *at, Member each, void *arg)
@@ -703,6 +642,43 @@ static int walk(P *s, const unsigned char *at, Member each, void *arg)
             continue;
         }
         return s->p < s->end && *s->p == close ? 0 : -1;
+    }
+}
+
+/* Validate and pass over a value the row does not use: what it accepts, the other parsers of
+ * this file accept too, so a line is taken or left whole. */
+static int value_skip(P *s);
+
+static int skip_member(P *s, void *arg)
+{
+    (void)arg;
+    return value_skip(s);
+}
+
+static int value_skip(P *s)
+{
+    if (s->p >= s->end)
+        return -1;
+    switch (*s->p) {
+    case '"':
+        return parse_string(s);
+    case '{':
+    case '[':
+        if (++s->depth > MAX_DEPTH || walk(s, s->p, skip_member, NULL) < 0)
+            return -1;
+        s->p++; /* past the closing bracket, where the walk stopped */
+        s->depth--;
+        return 0;
+    case 't':
+        return literal(s, "true", 4);
+    case 'f':
+        return literal(s, "false", 5);
+    case 'n':
+        return literal(s, "null", 4);
+    default: {
+        long long v;
+        return parse_int(s, &v);
+    }
     }
 }
 
