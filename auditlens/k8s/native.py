@@ -1,9 +1,10 @@
 """The optional C fast path for one-line Events (``_fastrow.c``), and the switch to turn it off.
 
 A :class:`Builder` takes a chunk of lines and appends the raw row of every plain one-line Event
-straight into Arrow buffers, until it meets a line it leaves to the Python path (anything else,
-or something it does not handle); the reader passes that line to Python and goes on. The values
-are those of :func:`auditlens.k8s.event.event_row` on ``orjson.loads(line)`` as
+(or OpenShift ViaQ record) straight into Arrow buffers, until it meets a line it leaves to the
+Python path (anything else, or something it does not handle); the reader passes that line to
+Python and goes on. The values are those of the Python path's row (:func:`auditlens.k8s.event.
+event_row` on ``orjson.loads(line)``, through the ViaQ wrapper for those) as
 ``pa.array(rows, RAW_STRUCT)`` stores them: what a Python reader cannot do is skip building a
 Python object for every value of every Event, and that is most of its time.
 
