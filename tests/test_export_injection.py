@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from auditlens.export import Section, write_sections, write_table
 from auditlens.export.cells import FORMULA_STARTS, show_hidden
 from auditlens.export.html_assets import SCRIPT
+from auditlens.export.xlsx_writer import cell_text
 
 # any text, with the formula-starting characters made frequent enough to be drawn every run
 TEXTS = st.one_of(st.text(), st.tuples(st.sampled_from(FORMULA_STARTS), st.text()).map("".join))
@@ -124,6 +125,31 @@ def test_xlsx_control_characters_are_shown_not_fatal(tmp_path: Path) -> None:
     write_table(pa.table({"v": values}), tmp_path / "x.xlsx", "xlsx")
     got = [c.value for c in xlsx_cells(tmp_path / "x.xlsx")][1:]
     assert got == ["bell\\x07", "esc\\x1b[31m", "nul\\x00", "ok\ttab\nline"]
+
+
+def ooxml_decoded(text: str) -> str:
+    """Cell text as Excel shows it: each ``_xHHHH_`` is one character, read left to right."""
+    return re.sub(r"_x([0-9A-Fa-f]{4})_", lambda m: chr(int(m.group(1), 16)), text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["_", "x", "_x", "0041", "005F", "0d", "_x0041_",
+                                            "_x005F_", "A", "z"]), max_size=8).map("".join),
+                min_size=1, max_size=4))
+def test_xlsx_text_that_looks_like_an_escape_reads_back_as_logged(values: list[str]) -> None:
+    """Log text such as ``_x0041_`` must not show as "A" (Excel decodes ``_xHHHH_`` in cell text):
+    what the file holds, decoded the way Excel does, is the text as logged."""
+    assert [ooxml_decoded(cell_text(v)) for v in values] == [show_hidden(v) for v in values]
+
+
+def test_xlsx_escape_lookalikes_in_the_file(tmp_path: Path) -> None:
+    pytest.importorskip("openpyxl")
+    values = ["_x0041_", "a_x000D_b", "_x005F_x0041_", "_x00_", "_xZZZZ_"]
+    write_table(pa.table({"v": values}), tmp_path / "x.xlsx", "xlsx")
+    stored = [c.value for c in xlsx_cells(tmp_path / "x.xlsx")][1:]  # openpyxl does not decode
+    assert stored == ["_x005F_x0041_", "a_x005F_x000D_b", "_x005F_x005F_x005F_x0041_", "_x00_",
+                      "_xZZZZ_"]
+    assert [ooxml_decoded(v) for v in stored] == values
 
 
 def test_xlsx_sections_and_cover_are_neutralised_too(tmp_path: Path) -> None:

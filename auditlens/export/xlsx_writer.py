@@ -25,7 +25,10 @@ from .cells import Display, display_column, neutralise, show_hidden
 MAX_ROWS = 1_048_576
 MAX_COLUMNS = 16_384
 MAX_CELL_CHARS = 32_767
-_OOXML_ESCAPE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+_OOXML_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
+"""An underscore that starts ``_xHHHH_``, which OOXML readers decode as a character (ECMA-376
+22.9.2.19 ST_Xstring); stored as ``_x005F_`` (an escaped underscore). A look-ahead, so that in
+``_x005F_x0041_`` the underscore the two sequences share is escaped too."""
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 _EXACT_INT = 2**53
 
@@ -43,7 +46,7 @@ def _openpyxl() -> Any:
 def cell_text(text: str) -> str:
     """Text as an XLSX cell may hold it: neutralised, XML-legal, within the length limit."""
     text = show_hidden(neutralise(text))
-    text = _OOXML_ESCAPE.sub(r"_x005F_\1", text)
+    text = _OOXML_ESCAPE.sub("_x005F_", text)
     if len(text) > MAX_CELL_CHARS:
         cut = len(text) - (MAX_CELL_CHARS - 40)
         text = text[: MAX_CELL_CHARS - 40] + f"…[{cut} characters cut]"
