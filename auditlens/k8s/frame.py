@@ -156,6 +156,7 @@ class FileReader:
         """The raw rows of a stream's lines, in order: tuples, or with the C fast path
         :class:`~auditlens.k8s.native.Chunk` s of about ``batch_size`` rows."""
         builder = native.Builder() if native.Builder is not None else None
+        ctx = native.context(self.origin)
         number = 0  # lines read so far
         try:
             for lines in _line_chunks(stream):
@@ -164,7 +165,7 @@ class FileReader:
                         number += 1
                         yield from self.one(raw, number)
                 else:
-                    yield from self.fast(builder, lines, number)
+                    yield from self.fast(builder, ctx, lines, number)
                     number += len(lines)
         except _READ_ERRORS as exc:
             number += 1
@@ -175,11 +176,11 @@ class FileReader:
         self.account.lines += number
         yield from self.flush()
 
-    def fast(self, builder: Any, lines: list[bytes], before: int) -> Iterator[native.Chunk]:
+    def fast(self, builder: Any, ctx: tuple[Any, ...], lines: list[bytes],
+             before: int) -> Iterator[native.Chunk]:
         """Lines ``before + 1``… with the C fast path: the builder takes the plain Event lines;
         every other line goes through :meth:`one`, and its rows join the chunk at the place of
         their line (``self.inserts``). A chunk goes out when it holds ``batch_size`` rows."""
-        ctx = native.context(self.origin)
         size = self.batch_size
         i, n = 0, len(lines)
         while i < n:
