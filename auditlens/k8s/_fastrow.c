@@ -18,51 +18,13 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#include "../_columns.h"
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
 #define MAX_DEPTH 64
 #define MAX_KEYS_CHECKED 4096
-
-typedef struct {
-    char *p;
-    Py_ssize_t len, cap;
-} Buf;
-
-static int buf_reserve(Buf *b, Py_ssize_t more)
-{
-    if (b->len + more <= b->cap)
-        return 0;
-    Py_ssize_t cap = b->cap ? b->cap : 1024;
-    while (cap < b->len + more)
-        cap *= 2;
-    char *p = PyMem_Realloc(b->p, (size_t)cap);
-    if (p == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-static inline int buf_put(Buf *b, const char *s, Py_ssize_t n)
-{
-    if (buf_reserve(b, n) < 0)
-        return -1;
-    memcpy(b->p + b->len, s, (size_t)n);
-    b->len += n;
-    return 0;
-}
-
-static inline int buf_byte(Buf *b, char c)
-{
-    if (b->len >= b->cap && buf_reserve(b, 1) < 0)
-        return -1;
-    b->p[b->len++] = c;
-    return 0;
-}
 
 /* Parser state. A failed parse (-1) means "not for the fast path"; a Python error set at the
  * same time (only MemoryError) is passed on by Builder.add(). */
@@ -787,82 +749,8 @@ static int is_string_map(P *s, Val v, int list_values)
 
 /* -- Arrow columns --------------------------------------------------------------------------- */
 
-/* A bitmap being appended to: validity (1 = a value, 0 = null) or bool values. */
-typedef struct {
-    Buf bits;
-    Py_ssize_t n, zeros;
-} Bits;
-
-static inline int bits_put(Bits *b, int on)
-{
-    if ((b->n & 7) == 0 && buf_byte(&b->bits, 0) < 0)
-        return -1;
-    if (on)
-        b->bits.p[b->n >> 3] |= (char)(1 << (b->n & 7));
-    else
-        b->zeros++;
-    b->n++;
-    return 0;
-}
-
-static inline int put_i32(Buf *b, int32_t v)
-{
-    if (b->len + (Py_ssize_t)sizeof v > b->cap && buf_reserve(b, sizeof v) < 0)
-        return -1;
-    memcpy(b->p + b->len, &v, sizeof v);
-    b->len += sizeof v;
-    return 0;
-}
-
-/* string: validity, int32 offsets, UTF-8 data */
-typedef struct {
-    Bits valid;
-    Buf offsets, data;
-} StrCol;
-
-static int str_end(StrCol *c, int on)
-{
-    if (c->offsets.len == 0 && put_i32(&c->offsets, 0) < 0)
-        return -1;
-    return bits_put(&c->valid, on) < 0 || put_i32(&c->offsets, (int32_t)c->data.len) < 0 ? -1 : 0;
-}
-
-static int str_put(StrCol *c, const char *text, Py_ssize_t n)
-{
-    return buf_put(&c->data, text, n) < 0 ? -1 : str_end(c, 1);
-}
-
-/* list<string>: validity, int32 offsets into the items */
-typedef struct {
-    Bits valid;
-    Buf offsets;
-    StrCol items;
-} ListCol;
-
-static int list_end(ListCol *c, int on)
-{
-    if (c->offsets.len == 0 && put_i32(&c->offsets, 0) < 0)
-        return -1;
-    return bits_put(&c->valid, on) < 0 || put_i32(&c->offsets, (int32_t)c->items.valid.n) < 0
-           ? -1 : 0;
-}
-
-/* map<string, string> (values in `strings`) or map<string, list<string>> (in `lists`) */
-typedef struct {
-    Bits valid;
-    Buf offsets;
-    StrCol keys, strings;
-    ListCol lists;
-    int list_values;
-} MapCol;
-
-static int map_end(MapCol *c, int on)
-{
-    if (c->offsets.len == 0 && put_i32(&c->offsets, 0) < 0)
-        return -1;
-    return bits_put(&c->valid, on) < 0 || put_i32(&c->offsets, (int32_t)c->keys.valid.n) < 0
-           ? -1 : 0;
-}
+/* (The column types, StrCol, ListCol, MapCol..., and their entries for native.py are in
+ * auditlens/_columns.h.) */
 
 /* The string columns, in the order of RAW_FIELDS. */
 enum {
@@ -1298,74 +1186,6 @@ out:
 
 /* -- the Builder type -------------------------------------------------------------------------- */
 
-static PyObject *bytes_of(const Buf *b)
-{
-    return PyBytes_FromStringAndSize(b->p ? b->p : "", b->len);
-}
-
-/* A column as (kind, length, null count, validity, buffers..., children...) for native.py. */
-static PyObject *str_entry(StrCol *c)
-{
-    if (c->offsets.len == 0 && put_i32(&c->offsets, 0) < 0)
-        return NULL;
-    return Py_BuildValue("(snnNNN)", "s", c->valid.n, c->valid.zeros, bytes_of(&c->valid.bits),
-                         bytes_of(&c->offsets), bytes_of(&c->data));
-}
-
-static PyObject *list_entry(ListCol *c)
-{
-    if (c->offsets.len == 0 && put_i32(&c->offsets, 0) < 0)
-        return NULL;
-    PyObject *items = str_entry(&c->items);
-    if (items == NULL)
-        return NULL;
-    return Py_BuildValue("(snnNNN)", "l", c->valid.n, c->valid.zeros, bytes_of(&c->valid.bits),
-                         bytes_of(&c->offsets), items);
-}
-
-static PyObject *map_entry(MapCol *c, int list_values)
-{
-    if (c->offsets.len == 0 && put_i32(&c->offsets, 0) < 0)
-        return NULL;
-    PyObject *keys = str_entry(&c->keys);
-    PyObject *values = list_values ? list_entry(&c->lists) : str_entry(&c->strings);
-    if (keys == NULL || values == NULL) {
-        Py_XDECREF(keys);
-        Py_XDECREF(values);
-        return NULL;
-    }
-    return Py_BuildValue("(snnNNNN)", "m", c->valid.n, c->valid.zeros, bytes_of(&c->valid.bits),
-                         bytes_of(&c->offsets), keys, values);
-}
-
-static void bits_clear(Bits *b)
-{
-    b->bits.len = 0;
-    b->n = b->zeros = 0;
-}
-
-static void str_clear(StrCol *c)
-{
-    bits_clear(&c->valid);
-    c->offsets.len = c->data.len = 0;
-}
-
-static void list_clear(ListCol *c)
-{
-    bits_clear(&c->valid);
-    c->offsets.len = 0;
-    str_clear(&c->items);
-}
-
-static void map_clear(MapCol *c)
-{
-    bits_clear(&c->valid);
-    c->offsets.len = 0;
-    str_clear(&c->keys);
-    str_clear(&c->strings);
-    list_clear(&c->lists);
-}
-
 static void builder_clear(Builder *b)
 {
     b->rows = 0;
@@ -1379,36 +1199,6 @@ static void builder_clear(Builder *b)
     bits_clear(&b->code_valid);
     b->code.len = b->line.len = 0;
     bits_clear(&b->truncated);
-}
-
-static void buf_free(Buf *b)
-{
-    PyMem_Free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
-}
-
-static void str_free(StrCol *c)
-{
-    buf_free(&c->valid.bits);
-    buf_free(&c->offsets);
-    buf_free(&c->data);
-}
-
-static void list_free(ListCol *c)
-{
-    buf_free(&c->valid.bits);
-    buf_free(&c->offsets);
-    str_free(&c->items);
-}
-
-static void map_free(MapCol *c)
-{
-    buf_free(&c->valid.bits);
-    buf_free(&c->offsets);
-    str_free(&c->keys);
-    str_free(&c->strings);
-    list_free(&c->lists);
 }
 
 static void builder_dealloc(Builder *b)

@@ -11,6 +11,9 @@ Python object for every value of every Event, and that is most of its time.
 The extension is compiled at install time when a C compiler is there (``setup.py``); without one,
 or with ``AUDITLENS_PURE_PYTHON=1`` in the environment, everything runs in Python with the same
 output (tests/test_k8s_native.py holds the two equal).
+
+The builder's columns come as entries (written by ``auditlens/_columns.h``) that :func:`array_of`
+makes Arrow arrays of; the other C fast paths use it too.
 """
 
 from __future__ import annotations
@@ -73,27 +76,41 @@ def _buffer(data: bytes | None) -> pa.Buffer | None:
     return None if data is None else pa.py_buffer(data)
 
 
-def _array(entry: tuple[Any, ...], type_: pa.DataType) -> pa.Array:
-    """One column of ``Builder.finish()`` → an Arrow array of ``type_``. An entry is
-    (kind, length, null count, validity bitmap, buffers..., child entries...)."""
+def array_of(entry: tuple[Any, ...], type_: pa.DataType) -> pa.Array:
+    """One column entry of a C fast path (``Builder.finish()`` here; see ``auditlens/_columns.h``)
+    → an Arrow array of ``type_``. An entry is (kind, length, null count, validity bitmap,
+    buffers..., children...), the validity read only when the null count is not 0:
+
+    - "s" string: offsets, data;
+    - "l" list: offsets, the items' entry (of any kind);
+    - "m" map: offsets, the keys' entry, the values' entry;
+    - "t" struct: a list of the children's entries, in the order of ``type_``'s fields;
+    - anything else ("i" int32, "q" int64 or a timestamp, "b" bool...): the values buffer, of
+      the fixed-width ``type_``.
+    """
     kind, length, nulls, validity, *rest = entry
     buffers: list[pa.Buffer | None] = [_buffer(validity) if nulls else None]
     if kind == "s":
         return pa.Array.from_buffers(type_, length, buffers + [_buffer(b) for b in rest], nulls)
     if kind == "l":
-        item = _array(rest[1], type_.value_type)
+        item = array_of(rest[1], type_.value_type)
         return pa.Array.from_buffers(type_, length, buffers + [_buffer(rest[0])], nulls,
                                      children=[item])
     if kind == "m":
-        keys = _array(rest[1], type_.key_type)
-        items = _array(rest[2], type_.item_type)
+        keys = array_of(rest[1], type_.key_type)
+        items = array_of(rest[2], type_.item_type)
         entries = pa.StructArray.from_arrays([keys, items], fields=[type_.key_field,
                                                                     type_.item_field])
         return pa.Array.from_buffers(type_, length, buffers + [_buffer(rest[0])], nulls,
                                      children=[entries])
+    if kind == "t":
+        if len(rest[0]) != type_.num_fields:
+            raise ValueError(f"a struct entry of {len(rest[0])} children for {type_}")
+        children = [array_of(child, type_.field(i).type) for i, child in enumerate(rest[0])]
+        return pa.Array.from_buffers(type_, length, buffers, nulls, children=children)
     return pa.Array.from_buffers(type_, length, buffers + [_buffer(rest[0])], nulls)
 
 
 def arrays(columns: list[tuple[Any, ...]], struct: pa.StructType) -> list[pa.Array]:
     """``Builder.finish()`` → one array per field of ``struct`` (the raw row type)."""
-    return [_array(entry, struct.field(i).type) for i, entry in enumerate(columns)]
+    return [array_of(entry, struct.field(i).type) for i, entry in enumerate(columns)]
