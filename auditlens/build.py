@@ -16,7 +16,7 @@ import gc
 import operator
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 
@@ -44,6 +44,26 @@ def safe_array(values: list[Any], type_: pa.DataType) -> tuple[pa.Array, int]:
         else:
             kept.append(v)
     return pa.array(kept, type=type_), bad
+
+
+_T = TypeVar("_T")
+
+
+def gc_paused(items: Iterator[_T]) -> Iterator[_T]:
+    """``items`` with the cyclic GC paused while each is made, never while the consumer holds
+    the generator. Parsing makes millions of short-lived containers without cycles, and the
+    collector would otherwise walk the growing batch over and over for nothing."""
+    was = gc.isenabled()
+    try:
+        gc.disable()
+        for item in items:
+            if was:
+                gc.enable()
+            yield item
+            gc.disable()
+    finally:
+        if was:
+            gc.enable()
 
 
 class BatchBuilder:
@@ -92,27 +112,16 @@ class BatchBuilder:
 
     def batches(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[pa.RecordBatch]:
         """Batches of a row stream; the last, partial batch too (nothing when there were no rows).
+        The cyclic GC is paused while they are collected (``gc_paused``)."""
+        return gc_paused(self._batches(rows))
 
-        The cyclic GC is paused while a batch is collected (never while the consumer holds the
-        generator suspended): parsing makes millions of short-lived containers without cycles,
-        and the collector would otherwise walk the growing batch over and over for nothing."""
-        was = gc.isenabled()
-        try:
-            gc.disable()
-            for row in rows:
-                batch = self.append(row)
-                if batch is not None:
-                    if was:
-                        gc.enable()
-                    yield batch
-                    gc.disable()
-            if self._rows:
-                if was:
-                    gc.enable()
-                yield self.finish()
-        finally:
-            if was:
-                gc.enable()
+    def _batches(self, rows: Iterable[Mapping[str, Any]]) -> Iterator[pa.RecordBatch]:
+        for row in rows:
+            batch = self.append(row)
+            if batch is not None:
+                yield batch
+        if self._rows:
+            yield self.finish()
 
     def warn_if_coerced(self, what: str) -> None:
         """Values nulled at the Arrow boundary are never silent."""

@@ -3,9 +3,9 @@
 Every tool runs as its own process on the same input, interleaved (one of each per round, the
 order rotated between rounds) and repeated; the medians of wall time give throughput (MB/s) and
 the **ratio = auditlens throughput / reference throughput** (> 1: auditlens is faster). The peak
-RSS of ``auditlens parse`` (CLI, to Parquet) is measured at 1x and 4x the input size, and
-``jobs=2`` once more on the 4x Kubernetes file, and the compliance report (the main job) of the
-auditd log split into four node directories.
+RSS of ``auditlens parse`` (CLI, to Parquet) is measured at 1x and 4x the input size,
+``jobs=2`` on both 4x files, and the compliance report (the main job) of the auditd log split
+into four node directories.
 
 Usage: python benchmarks/run.py [DATA_DIR] [--rounds N] [--doc docs/benchmarks.md]
 (DATA_DIR defaults to benchmarks/.data, made by make_inputs.py; ``bash benchmarks/run.sh`` does
@@ -154,15 +154,17 @@ def machine() -> list[str]:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     py = sys.executable
     pkgs = subprocess.run(
-        [py, "-c", ("import pyarrow, orjson, auditlens; from auditlens.k8s import native; "
+        [py, "-c", ("import pyarrow, orjson, auditlens; from auditlens.k8s import native as k; "
+                    "from auditlens.auditd import native as a; "
                     "print(pyarrow.__version__, orjson.__version__, "
-                    "getattr(auditlens, '__version__', '?'), native.Builder is not None)")],
+                    "getattr(auditlens, '__version__', '?'), a.Parser is not None and "
+                    "k.Builder is not None)")],
         capture_output=True, text=True, check=True).stdout.split()
-    fast = "compiled" if pkgs[3] == "True" else "**not compiled** (pure-Python path)"
+    fast = "compiled" if pkgs[3] == "True" else "**not compiled** (pure-Python paths)"
     return [
         f"- CPU: {cpu}, {os.cpu_count()} cores; RAM {mem:.0f} GiB; Linux {platform.release()}",
         (f"- Python {platform.python_version()}, pyarrow {pkgs[0]}, orjson {pkgs[1]}, "
-         f"auditlens {pkgs[2]}; the k8s C fast path: {fast}"),
+         f"auditlens {pkgs[2]}; the C fast paths (auditd and k8s): {fast}"),
         (f"- {version(['ausearch', '-v'])} (aureport from the same package), "
          f"{version(['jq', '--version'])}"),
     ]
@@ -223,17 +225,16 @@ def main() -> None:
     a = str(auditd_log)
     auditd_tools = [
         Tool("auditlens `read_auditd` (events table)", [py, "-c", PY_AUDITD, a], ours=True),
-        Tool("auditlens `read_auditd(jobs=2)`", [py, "-c", PY_AUDITD_JOBS, a], ours=True,
-             short="auditlens 2 jobs"),
+        Tool("auditlens `read_auditd`, pure-Python path (no C compiler at install)",
+             ["env", "AUDITLENS_PURE_PYTHON=1", py, "-c", PY_AUDITD, a], ours=True,
+             short="pure Python"),
         Tool("`ausearch --format csv -if`", ["ausearch", "--format", "csv", "-if", a]),
         Tool("`ausearch --raw -if`", ["ausearch", "--raw", "-if", a]),
         Tool("`aureport --summary -if`", ["aureport", "--summary", "-if", a]),
     ]
-    pair = Tool("two `read_auditd` at once", [py, "-c", PY_TWICE, PY_AUDITD, a])
-    interleaved([*auditd_tools, pair], args.rounds)
+    interleaved(auditd_tools, args.rounds)
     out += [f"### auditd: `{auditd_log.name}`, {mb(auditd_log):.0f} MB of real auditd log", "",
-            *table(auditd_tools, mb(auditd_log)), "", speed_up(auditd_tools), "",
-            ceiling(auditd_tools[0], pair), ""]
+            *table(auditd_tools, mb(auditd_log)), ""]
 
     print("k8s", flush=True)
     k = str(k8s_log)
@@ -268,19 +269,21 @@ def main() -> None:
             "Reading, the ten report sections and the XLSX file, as a user runs it.", "",
             *table(report_tools, mb(auditd_log)), ""]
 
-    print("k8s 4x, jobs", flush=True)
-    big = times4(k8s_log)
-    scale_tools = [
-        Tool("auditlens `read_k8s_audit`, one process", [py, "-c", PY_K8S, str(big)]),
-        Tool("auditlens `read_k8s_audit(jobs=2)`", [py, "-c", PY_K8S_JOBS, str(big)], ours=True,
-             short="2 jobs"),
-    ]
-    pair = Tool("two `read_k8s_audit` at once", [py, "-c", PY_TWICE, PY_K8S, str(big)])
-    interleaved([*scale_tools, pair], args.rounds)
-    out += [f"### `jobs=2` on the k8s file concatenated 4 times ({mb(big):.0f} MB)", "",
-            "Start-up (Python and pyarrow in each worker) is a smaller part of a longer read.", "",
-            *table(scale_tools, mb(big)), "", speed_up(scale_tools), "",
-            ceiling(scale_tools[0], pair), ""]
+    for kind, log, one, two, fn in (("auditd", auditd_log, PY_AUDITD, PY_AUDITD_JOBS, "read_auditd"),
+                                    ("k8s", k8s_log, PY_K8S, PY_K8S_JOBS, "read_k8s_audit")):
+        print(f"{kind} 4x, jobs", flush=True)
+        big = times4(log)
+        scale_tools = [
+            Tool(f"auditlens `{fn}`, one process", [py, "-c", one, str(big)]),
+            Tool(f"auditlens `{fn}(jobs=2)`", [py, "-c", two, str(big)], ours=True,
+                 short="2 jobs"),
+        ]
+        pair = Tool(f"two `{fn}` at once", [py, "-c", PY_TWICE, one, str(big)])
+        interleaved([*scale_tools, pair], args.rounds)
+        out += [f"### `jobs=2` on the {kind} file concatenated 4 times ({mb(big):.0f} MB)", "",
+                "Start-up (Python and pyarrow in each worker) is a smaller part of a longer read.",
+                "", *table(scale_tools, mb(big)), "", speed_up(scale_tools), "",
+                ceiling(scale_tools[0], pair), ""]
 
     if not args.skip_rss:
         print("peak RSS", flush=True)

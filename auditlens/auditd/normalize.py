@@ -256,52 +256,62 @@ class _Ctx:
         return got
 
     def _text(self, rec: Record, name: str, raw: str, enriched: str | None) -> str:
-        if name in UID_FIELDS:
-            if is_unset(raw):
-                return "unset"
-            got = self.ids.user(raw, enriched, self.node)
-            return got if got is not None else itp.unquote(raw)[0]
-        if name in GID_FIELDS:
-            if is_unset(raw):
-                return "unset"
-            got = self.ids.group(raw, enriched, self.node)
-            return got if got is not None else itp.unquote(raw)[0]
-        if enriched is not None:
-            return itp.unquote(enriched)[0]
-        if name == "ses":
-            return "unset" if is_unset(raw) else raw
-        if name == "syscall":
-            nr = itp.to_int(raw)
-            got = itp.syscall_of(self.arch, nr) if (self.arch and nr is not None) else None
-            return got or raw
-        if name == "saddr":
-            sa = itp.decode_sockaddr(raw, big_endian=self.arch in itp.BIG_ENDIAN_ARCHES)
-            return sa.text if sa else raw
-        if name == "sig":
-            n = itp.to_int(raw)
-            return _SIGNALS.get(n, raw) if n is not None else raw
-        if name == "key":
-            text, quoted = itp.unquote(raw)
-            if not quoted and not itp.is_hex(text):
-                return ""  # not a rule key (e.g. the IPC key=0 of an AVC), as auparse renders it
-            v = itp.decode_value(raw, True) or ""
-            return v.replace("\x01", ",")
-        if name == "acct":
-            return (itp.decode_value(raw, True) or "").rstrip(":")
-        return itp.decode_value(raw, itp.encoded(rec.type, name)) or ""
+        return render_value(self.ids, self.node, self.arch, rec.type, name, raw, enriched)
 
     def absolute(self, name: str) -> str:
-        """A relative PATH name joined to the event's CWD, as auparse shows it."""
-        if not name or name.startswith("/") or name == "(null)":
-            return name
         cwd = next((r for r in self.cur.recs if r.type == "CWD"), None)
-        base = itp.field(cwd, "cwd") if cwd is not None else None
-        if not base or not base.startswith("/"):
-            return name
-        return posixpath.normpath(posixpath.join(base, name))
+        return absolute(name, itp.field(cwd, "cwd") if cwd is not None else None)
 
     def int_of(self, pos: tuple[int, int]) -> int | None:
         return itp.to_int(self.cur.raw(pos))
+
+
+def render_value(ids: IdNames, node: str | None, arch: str | None, rtype: str, name: str,
+                 raw: str, enriched: str | None) -> str:
+    """A field's value as ausearch shows it (auparse_interpret_field); a PATH name is joined to
+    the event's CWD by ``_Ctx.text`` first. Shared with the C fast path (``native.Render``)."""
+    if name in UID_FIELDS:
+        if is_unset(raw):
+            return "unset"
+        got = ids.user(raw, enriched, node)
+        return got if got is not None else itp.unquote(raw)[0]
+    if name in GID_FIELDS:
+        if is_unset(raw):
+            return "unset"
+        got = ids.group(raw, enriched, node)
+        return got if got is not None else itp.unquote(raw)[0]
+    if enriched is not None:
+        return itp.unquote(enriched)[0]
+    if name == "ses":
+        return "unset" if is_unset(raw) else raw
+    if name == "syscall":
+        nr = itp.to_int(raw)
+        got = itp.syscall_of(arch, nr) if (arch and nr is not None) else None
+        return got or raw
+    if name == "saddr":
+        sa = itp.decode_sockaddr(raw, big_endian=arch in itp.BIG_ENDIAN_ARCHES)
+        return sa.text if sa else raw
+    if name == "sig":
+        n = itp.to_int(raw)
+        return _SIGNALS.get(n, raw) if n is not None else raw
+    if name == "key":
+        text, quoted = itp.unquote(raw)
+        if not quoted and not itp.is_hex(text):
+            return ""  # not a rule key (e.g. the IPC key=0 of an AVC), as auparse renders it
+        v = itp.decode_value(raw, True) or ""
+        return v.replace("\x01", ",")
+    if name == "acct":
+        return (itp.decode_value(raw, True) or "").rstrip(":")
+    return itp.decode_value(raw, itp.encoded(rtype, name)) or ""
+
+
+def absolute(name: str, base: str | None) -> str:
+    """A relative PATH name joined to the event's working directory ``base``, as auparse shows it."""
+    if not name or name.startswith("/") or name == "(null)":
+        return name
+    if not base or not base.startswith("/"):
+        return name
+    return posixpath.normpath(posixpath.join(base, name))
 
 
 # --- the normaliser ---------------------------------------------------------------------------
@@ -322,7 +332,7 @@ class _Out:
     key: tuple[int, int] | None = None
 
 
-_MODE_KINDS = {0o100000: "file", 0o040000: "directory", 0o020000: "character-device",
+MODE_KINDS = {0o100000: "file", 0o040000: "directory", 0o020000: "character-device",
                0o060000: "block-device", 0o010000: "fifo", 0o120000: "symlink", 0o140000: "socket"}
 
 
@@ -501,7 +511,7 @@ class _Normalizer:
             if mode:
                 m = itp.to_int(c.raw(mode), 8)
                 if m is not None:
-                    kind = _MODE_KINDS.get(m & 0o170000)
+                    kind = MODE_KINDS.get(m & 0o170000)
                     if kind:
                         self.o.obj_kind = kind
 

@@ -15,10 +15,8 @@ A compressed input that breaks off mid-stream counts as one more line, rejected 
 from __future__ import annotations
 
 import io
-import lzma
 import re
 import warnings
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -28,7 +26,8 @@ from ..build import BatchBuilder
 from ..errors import SourceError
 from ..rejects import Rejecter, RejectLog
 from ..schema import AUDITD_EVENTS, AUDITD_RECORDS, TableSchema
-from ..sources import InputFile, Source, expand_sources, iter_lines
+from ..sources import READ_ERRORS, InputFile, Source, expand_sources, iter_lines
+from . import native
 from .assemble import Assembler
 from .event_row import event_row
 from .ids import IdNames, IdSource
@@ -37,7 +36,6 @@ from .model import Event, Record
 
 __all__ = ["open_auditd", "open_auditd_records", "read_auditd", "read_auditd_records"]
 
-_READ_ERRORS = (OSError, EOFError, lzma.LZMAError, zlib.error)
 _US_PER_SEC = 1_000_000
 
 
@@ -64,7 +62,7 @@ def _records(inputs: list[InputFile], rejecter: Rejecter, account: _Account,
             lines = ((n, raw) for n, raw in lines if keep(raw))
         try:
             yield from lexed(name, lines, rejecter, account)
-        except _READ_ERRORS as exc:
+        except READ_ERRORS as exc:
             number = account.lines - before  # lines are numbered from 1, each counted once
             account.lines += 1
             rejecter.reject(
@@ -192,6 +190,18 @@ def _table(stream: _Stream, schema: TableSchema, account: _Account) -> pa.Table:
     return table.replace_schema_metadata(meta)
 
 
+class _NativeStream(_Stream):
+    """The same batches from the C fast path (:mod:`.native`)."""
+
+    def __init__(self, events: native.Events, inputs: list[InputFile], builder: BatchBuilder,
+                 rejecter: Rejecter) -> None:
+        super().__init__(iter(()), builder, rejecter, "auditd event")
+        self.events, self.inputs = events, inputs
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        return self.events.batches(self.inputs)
+
+
 def _event_stream(source: Source, passwd: IdSource, group: IdSource, errors: str,
                   rejects: RejectLog | None, batch_size: int,
                   account: _Account) -> _Stream:
@@ -199,8 +209,11 @@ def _event_stream(source: Source, passwd: IdSource, group: IdSource, errors: str
     inputs = expand_sources(source)
     ids = _ids(passwd, group)
     builder = BatchBuilder(AUDITD_EVENTS, batch_size)
-    events = Assembler().assemble(_records(inputs, rejecter, account))
-    rows = _event_rows(events, ids, strict=rejecter.mode == "raise")
+    strict = rejecter.mode == "raise"
+    if native.Parser is not None:
+        events = native.Events(ids, rejecter, account, builder, strict)
+        return _NativeStream(events, inputs, builder, rejecter)
+    rows = _event_rows(Assembler().assemble(_records(inputs, rejecter, account)), ids, strict)
     return _Stream(rows, builder, rejecter, "auditd event")
 
 

@@ -21,6 +21,7 @@ from typing import IO, Any
 import orjson
 
 from ..rejects import Rejecter
+from ..sources import READ_ERRORS, line_chunks
 from . import native
 from .event import Origin, event_row, why_malformed
 from .wrappers import WRAPPERS, Bad, Decoded, decode_text, decode_value, loads
@@ -34,14 +35,6 @@ _OPENERS = (b"{", b"[", b",", b":")
 _BOM = b"\xef\xbb\xbf"
 MAX_VALUE_LINES = 1_000_000
 MAX_VALUE_BYTES = 256 * 1024 * 1024
-_READ_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError)
-try:  # decompressors raise their own errors on a corrupt stream
-    import lzma
-    import zlib
-
-    _READ_ERRORS += (lzma.LZMAError, zlib.error)
-except ImportError:  # pragma: no cover
-    pass
 
 
 def depth_change(line: bytes) -> int:
@@ -77,24 +70,6 @@ _NOT_JSON = object()
 _CHUNK_LINES = 1024
 BATCH_ROWS = 16_384
 """Rows per RecordBatch (``open_k8s_audit``'s default ``batch_size``)."""
-
-
-def _line_chunks(stream: IO[bytes]) -> Iterator[list[bytes]]:
-    """The stream's lines in lists of up to ``_CHUNK_LINES``. A read error comes after the
-    lines read before it, so they are counted and read like any others."""
-    chunk: list[bytes] = []
-    try:
-        for raw in stream:
-            chunk.append(raw)
-            if len(chunk) == _CHUNK_LINES:
-                yield chunk
-                chunk = []
-    except _READ_ERRORS:
-        if chunk:
-            yield chunk
-        raise
-    if chunk:
-        yield chunk
 
 
 _DOCKER = WRAPPERS["docker"].claims
@@ -159,7 +134,7 @@ class FileReader:
         ctx = native.context(self.origin)
         number = 0  # lines read so far
         try:
-            for lines in _line_chunks(stream):
+            for lines in line_chunks(stream, _CHUNK_LINES):
                 if builder is None:
                     for raw in lines:
                         number += 1
@@ -167,7 +142,7 @@ class FileReader:
                 else:
                     yield from self.fast(builder, ctx, lines, number)
                     number += len(lines)
-        except _READ_ERRORS as exc:
+        except READ_ERRORS as exc:
             number += 1
             self.reject_unit(number, 1, "the rest of the input could not be read (corrupt or "
                              f"truncated: {exc})", b"")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from .compression import open_decompressed
 from .inputs import InputFile, Source, expand_sources
-from .lines import iter_lines
+from .lines import READ_ERRORS, iter_lines, line_chunks
 
-__all__ = ["InputFile", "Source", "expand_sources", "iter_lines", "open_decompressed"]
+__all__ = ["READ_ERRORS", "InputFile", "Source", "expand_sources", "iter_lines", "line_chunks",
+           "open_decompressed"]

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import lzma
+import zlib
+from collections.abc import Iterable, Iterator
 from typing import IO
 
+READ_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, lzma.LZMAError, zlib.error)
+"""What reading a stream raises when the input is cut short or corrupt (decompressors raise
+their own errors)."""
 
-def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+
+def iter_lines(stream: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
     """Yield ``(line_number, line)`` with the line ending (``\\n`` or ``\\r\\n``) removed.
 
     A last line without a newline is still a line; an empty input has none.
@@ -16,3 +22,22 @@ def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
         if line.endswith(b"\n"):
             line = line[:-2] if line.endswith(b"\r\n") else line[:-1]
         yield number, line
+
+
+def line_chunks(stream: IO[bytes], size: int = 1024) -> Iterator[list[bytes]]:
+    """The stream's lines (endings kept) in lists of up to ``size``, for readers that hand many
+    lines to C at once. A read error (``READ_ERRORS``) comes after the lines read before it, so
+    they are counted and read like any others."""
+    chunk: list[bytes] = []
+    try:
+        for raw in stream:
+            chunk.append(raw)
+            if len(chunk) == size:
+                yield chunk
+                chunk = []
+    except READ_ERRORS:
+        if chunk:
+            yield chunk
+        raise
+    if chunk:
+        yield chunk

@@ -1,0 +1,357 @@
+"""The optional C fast path of the auditd events reader (``_fastaudit.c``) and its Python side.
+
+A :class:`Parser` lexes and assembles the lines of a read and makes the AUDITD_EVENTS row of
+every SYSCALL event of SYSCALL, EXECVE, CWD, PATH, PROCTITLE and EOE records straight into Arrow
+buffers. It leaves to this module what it does not do the same way: the lines it does not lex
+(:func:`parse_line` lexes them here and the record goes back into the parser's assembler, or the
+line is rejected) and the events it declines, whose rows ``full_event_row`` makes here as on the
+Python path. Values that need the project's tables (user names, syscall names, decoding) come
+from :class:`Render`, which the parser asks once per distinct value.
+
+Compiled at install time when a C compiler is there (``setup.py``); without one, or with
+``AUDITLENS_PURE_PYTHON=1`` in the environment, the reader runs in Python with the same output
+(tests/test_auditd_native.py holds the two equal).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from collections.abc import Iterator
+from typing import IO, Any
+
+import pyarrow as pa
+
+from ..build import BatchBuilder, gc_paused
+from ..k8s.native import array_of
+from ..rejects import Rejecter
+from ..schema.auditd import AUDITD_EVENTS, PATH_ITEM
+from ..sources import READ_ERRORS, InputFile, line_chunks
+from . import interpret as itp
+from . import normalize as nz
+from .assemble import is_single_record_type
+from .ids import IdNames
+from .lexer import LexError, parse_line
+from .model import Event, Record
+
+
+def _load() -> Any:
+    if os.environ.get("AUDITLENS_PURE_PYTHON"):
+        return None
+    try:
+        from ._fastaudit import Parser
+    except ImportError:  # not compiled (no C compiler at install time): the Python path
+        return None
+    return Parser
+
+
+Parser: Any = _load()
+"""The fast path's parser type, or None: the reader looks it up at each read (tests switch it
+off here)."""
+
+# what the parser asks Render for (the numbers of _fastaudit.c's R_* enum)
+(R_SINGLE, R_TEXT, R_PATH_TEXT, R_USER, R_GROUP, R_DECODED, R_ARCH, R_SYSCALL, R_ERRNO, R_CWD,
+ R_PROCTITLE, R_PATH_NAME, R_HANDLED, R_SADDR) = range(14)
+# which branch of the normaliser's syscall() a class takes (_fastaudit.c's PL_* enum)
+(PL_FILE, PL_LDMOD, PL_MOUNT, PL_KIND_ONLY, PL_ELSE, PL_DECLINE, PL_SOCKET, PL_PID, PL_PROGRAM,
+ PL_MEMORY) = range(10)
+_DECLINED_CLASSES = frozenset({"mac-load", "mac-config", "mac-enforce", "iptables",
+                               "promiscuous", "bpf", "ev-listen"})
+_OTHER_EVENT_TYPES = frozenset({"AVC", "USER_AVC", "SYSCALL"})
+"""Record types that make the parser decline a SYSCALL event besides the normaliser's
+companion records: access decisions (the row's AVC columns) and a second SYSCALL record."""
+_KIND_ONLY_CLASSES = frozenset({"mac-err", "system-time", "system-name", "file-unldmod"})
+_MODE_ORDER = (0o100000, 0o040000, 0o020000, 0o060000, 0o010000, 0o120000, 0o140000)
+"""The mode bits in the order of _fastaudit.c's MODE_BITS."""
+
+
+def _arch(enriched: str | None, raw: str | None) -> str | None:
+    """event_row's arch: the ENRICHED ARCH, else the name of arch=."""
+    return enriched or (itp.arch_of(raw) if raw else None)
+
+
+class Render:
+    """The interpretation of one value, as the Python path gives it; called by the parser only
+    for values it has not seen in this read (so never on the hot path)."""
+
+    def __init__(self, ids: IdNames) -> None:
+        self.ids = ids
+
+    def __call__(self, kind: int, *p: str | None) -> Any:
+        if kind == R_SINGLE:
+            return is_single_record_type(p[0] or "")
+        if kind == R_TEXT:
+            if p[0] == "t":
+                return p[1]
+            _, rtype, name, raw, enriched, node, earch, arch = p
+            return nz.render_value(self.ids, node, _arch(earch, arch), rtype or "", name or "",
+                                   raw or "", enriched)
+        if kind == R_PATH_TEXT:
+            raw, cwd = p
+            base = itp.decode_value(cwd, itp.encoded("CWD", "cwd")) if cwd is not None else None
+            return nz.absolute(itp.decode_value(raw, True) or "", base)
+        if kind == R_USER:
+            return self.ids.user(*p)
+        if kind == R_GROUP:
+            return self.ids.group(*p)
+        if kind == R_DECODED:
+            rtype, name, raw = p
+            value = itp.decoded_clean(rtype or "", name or "", raw or "")
+            if name == "acct" and value is not None:
+                value = value.rstrip(":") or None
+            return value
+        if kind == R_ARCH:
+            return _arch(None, p[0])
+        if kind == R_SYSCALL:
+            arch, nr = _arch(p[0], p[1]), itp.to_int(p[2])
+            return (itp.syscall_of(arch, nr) if arch and nr is not None else None) or p[3]
+        if kind == R_ERRNO:
+            return itp.errno_of(int(p[0] or "0"))
+        if kind == R_CWD:
+            return itp.clean(itp.decode_value(p[0], itp.encoded("CWD", "cwd")))
+        if kind == R_PROCTITLE:
+            return itp.proctitle(p[0])
+        if kind == R_PATH_NAME:
+            return itp.clean(itp.decode_value(p[0], itp.encoded("PATH", "name")))
+        if kind == R_HANDLED:
+            return p[0] not in nz.rules().companions and p[0] not in _OTHER_EVENT_TYPES
+        if kind == R_SADDR:
+            dec = itp.decode_sockaddr(p[0], big_endian=_arch(p[1], p[2]) in itp.BIG_ENDIAN_ARCHES)
+            return None if dec is None else (dec.family, dec.address, dec.port)
+        raise ValueError(f"unknown render kind {kind}")
+
+
+def _plan(syscall: str, objclass: str) -> tuple[Any, ...]:
+    """What normalize's syscall() does for a syscall of a class, for the parser."""
+    r = nz.rules()
+    act, kind = r.class_actions.get(objclass), r.class_kinds.get(objclass)
+    if objclass in r.file_offsets:
+        offset = r.file_offsets[objclass] + (r.fd_variants.get(syscall, 0) if objclass != "file" else 0)
+        return (PL_FILE, act, kind, offset, objclass == "file", objclass == "make-dev")
+    if objclass == "file-ldmod":
+        return (PL_LDMOD, act, kind, 0)
+    if objclass == "file-mount":
+        return (PL_MOUNT, act, kind, 0)
+    if objclass.startswith("socket-"):
+        return (PL_SOCKET, act, kind, 0)
+    if objclass == "pid":
+        return (PL_PID, act, kind, 0)
+    if objclass in ("uid", "gid", "scheduler"):
+        return (PL_PROGRAM, act, kind, 0)
+    if objclass == "system-memory":
+        return (PL_MEMORY, act, kind, 0)
+    if objclass in _DECLINED_CLASSES:
+        return (PL_DECLINE, None, None, 0)
+    if objclass in _KIND_ONLY_CLASSES:
+        return (PL_KIND_ONLY, act, kind, 0)
+    return (PL_ELSE, act, kind, 0)
+
+
+def context() -> dict[str, Any]:
+    """The normaliser's constants, as the parser reads them."""
+    r = nz.rules()
+    kinds = r.acct["kinds"]
+    return {
+        "event_kind": nz.event_kind("SYSCALL"),
+        "privileged": kinds["privileged"], "unset": kinds["unset"], "system": kinds["system"],
+        "user": kinds["user"], "other": kinds["other"],
+        "privileged_uid": r.acct["privileged_uid"], "max_system_uid": r.acct["max_system_uid"],
+        "max_user_uid": r.acct["max_user_uid"],
+        "interpreters": tuple(r.interpreter_prefixes),
+        "plans": {name: _plan(name, cls) for name, cls in r.syscall_classes.items()},
+        "unknown_plan": _plan("", "unknown"),
+        "unknown_kind": r.class_kinds["unknown"],
+        "triggered": "triggered-audit-rule", "triggered_unknown": "triggered-unknown-audit-rule",
+        "made_character_device": "made-character-device",
+        "made_block_device": "made-block-device", "make_device": "make-device",
+        "file_kind": "file",
+        "mode_kinds": tuple(nz.MODE_KINDS[m] for m in _MODE_ORDER),
+        "killed_list": "killed-list-of-pids", "killed_pid": "killed-pid",
+        "allocated": "allocated-memory", "allocated_in": "allocated-memory-in", "empty": "",
+        "columns": tuple(AUDITD_EVENTS.names),
+        "path_fields": tuple(f.name for f in PATH_ITEM),
+    }
+
+
+_CHUNK_LINES = 1024
+_BLOCK_BYTES = 1 << 20
+
+
+def _plain(stream: IO[bytes]) -> bool:
+    """A stream read straight from a file or pipe (not decompressed): read in blocks."""
+    return isinstance(stream, io.BufferedReader) and isinstance(stream.raw, io.FileIO)
+
+
+def _strip(raw: bytes) -> bytes:
+    """A line without its ending, as ``iter_lines`` gives it."""
+    if raw.endswith(b"\n"):
+        return raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
+    return raw
+
+
+class Events:
+    """The batches of one read on the fast path (what ``reader._event_rows`` and a
+    ``BatchBuilder`` give on the Python path: the same rows, in batches of ``batch_size``)."""
+
+    def __init__(self, ids: IdNames, rejecter: Rejecter, account: Any, builder: BatchBuilder,
+                 strict: bool, *, track: bool = False) -> None:
+        self.ids, self.rejecter, self.account, self.builder = ids, rejecter, account, builder
+        self.strict = strict
+        self.size = builder.batch_size
+        self.track = track
+        self.parser = Parser(Render(ids), context(), track)
+        self.emitted = 0
+        self.tails: list[tuple[int, Event]] = []
+        """With ``track`` (a parallel worker's piece): the events still open at its end, each
+        with the number of rows before it."""
+        self.files: list[str] = []
+        self.read = 0
+        self.failures = 0
+        self.first_error = ""
+
+    def _event(self, records: list[Any]) -> Event:
+        recs: list[Record] = []
+        for item in records:
+            if isinstance(item, Record):
+                recs.append(item)
+            else:
+                raw, file, line = item
+                recs.append(parse_line(raw, self.files[file], line))
+        first = recs[0]
+        return Event(first.node, first.serial, first.sec, first.msec, recs)
+
+    def _settle(self) -> Iterator[pa.RecordBatch]:
+        """Take what the parser holds: the row of a declined event (made here, on the Python
+        path) and a full batch. True-ish when anything was taken."""
+        from .reader import full_event_row
+
+        parser = self.parser
+        for at, records, tail in parser.take_declined():
+            if tail:
+                self.tails.append((self.emitted + at, self._event(records)))
+                continue
+            row, error = full_event_row(self._event(records), self.ids, self.strict)
+            if error is not None:
+                self.failures += 1
+                self.first_error = self.first_error or error
+            parser.put_row(row)
+        if parser.rows >= self.size or parser.full:
+            yield self._batch()
+
+    def _batch(self) -> pa.RecordBatch:
+        self.emitted += self.parser.rows
+        schema = self.builder.arrow
+        cols = [array_of(e, f.type) for e, f in zip(self.parser.finish(), schema)]
+        return pa.RecordBatch.from_arrays(cols, schema=schema)
+
+    def _python_line(self, raw: bytes, index: int, number: int) -> None:
+        name = self.files[index]
+        line = _strip(raw)
+        try:
+            record = parse_line(line, name, number)
+        except LexError as exc:
+            self.rejecter.reject(name, number, exc.reason, line)
+            return
+        self.parser.inject(record, record.node, record.type, record.sec, record.msec,
+                           record.serial, index, number, self.files, self.size)
+
+    def _block(self, block: bytes, first: int, index: int) -> Iterator[pa.RecordBatch]:
+        """The lines of a block of whole lines (the last may lack its newline), numbered from
+        ``first``. The parser takes lines until it holds something to take (a declined event, a
+        full batch) or meets a line for Python."""
+        pos, number, size = 0, first, len(block)
+        parser = self.parser
+        while True:
+            pos, taken_lines = parser.add_block(block, pos, number, index, self.files, self.size)
+            number += taken_lines
+            taken = parser.rows >= self.size or parser.full or parser.has_declined
+            yield from self._settle()
+            if taken:
+                continue
+            if pos >= size:
+                return
+            end = block.find(b"\n", pos) + 1 or size
+            self._python_line(block[pos:end], index, number)
+            pos, number = end, number + 1
+            yield from self._settle()
+
+    def _file(self, stream: IO[bytes], index: int) -> Iterator[pa.RecordBatch]:
+        """A plain file's lines, read in blocks; a read error comes after the lines before the
+        block it broke (the line iteration of other streams stops closer to it)."""
+        carry = b""
+        while True:
+            data = stream.read(_BLOCK_BYTES)
+            if not data:
+                break
+            block = carry + data if carry else data
+            cut = block.rfind(b"\n") + 1
+            carry = block[cut:]
+            if cut:
+                block = block[:cut] if carry else block
+                lines = block.count(b"\n")
+                self.account.lines += lines
+                yield from self._block(block, self.read + 1, index)
+                self.read += lines
+        if carry:
+            self.account.lines += 1
+            yield from self._block(carry, self.read + 1, index)
+            self.read += 1
+
+    def _chunks(self, stream: IO[bytes], index: int) -> Iterator[pa.RecordBatch]:
+        """Any other stream's lines (decompressed, a caller's object), read line by line so
+        that a read error comes where the Python path has it."""
+        for lines in line_chunks(stream, _CHUNK_LINES):
+            self.account.lines += len(lines)
+            yield from self._block(b"".join(lines), self.read + 1, index)
+            self.read += len(lines)
+
+    def batches(self, inputs: list[InputFile]) -> Iterator[pa.RecordBatch]:
+        """The read's batches."""
+        return gc_paused(self._batches(inputs))
+
+    def blob_batches(self, name: str, blob: bytes) -> Iterator[pa.RecordBatch]:
+        """The batches of the lines in ``blob`` (a byte range of a plain file, whole lines),
+        numbered from 1."""
+        self.files.append(name)
+        return gc_paused(self._blob(blob))
+
+    def _blob(self, blob: bytes) -> Iterator[pa.RecordBatch]:
+        self.account.lines += blob.count(b"\n") + (1 if blob and not blob.endswith(b"\n") else 0)
+        yield from self._block(blob, 1, 0)
+        yield from self._end()
+
+    def _batches(self, inputs: list[InputFile]) -> Iterator[pa.RecordBatch]:
+        from .reader import _release
+
+        for inp in inputs:
+            self.files.append(inp.name)
+            index = len(self.files) - 1
+            stream = inp.open()
+            self.read = 0  # lines of this input so far
+            try:
+                yield from (self._file if _plain(stream) else self._chunks)(stream, index)
+            except READ_ERRORS as exc:
+                self.account.lines += 1
+                self.rejecter.reject(
+                    inp.name, self.read + 1,
+                    f"the rest of the input could not be read (corrupt or truncated: {exc})", b"")
+            finally:
+                _release(inp, stream)
+        yield from self._end()
+
+    def _end(self) -> Iterator[pa.RecordBatch]:
+        """The end of the input: the events still open go out (or, tracked, become tails)."""
+        while self.parser.flush(self.files, self.size, self.track) or self.parser.has_declined:
+            yield from self._settle()
+        yield from self._settle()
+        if self.parser.rows:
+            yield self._batch()
+        self.builder.coerced += self.parser.coerced
+        if self.failures and not self.track:
+            from .reader import failure_warning
+
+            warnings.warn(failure_warning(self.failures, self.first_error), stacklevel=3)
+
+
+__all__ = ["Events", "Parser", "Render", "context"]
