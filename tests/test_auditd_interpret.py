@@ -80,6 +80,16 @@ def test_execve_lost_argument_is_none_and_argc_is_kept() -> None:
     assert itp.execve_argv([r1]) == ["a", None, "c"]
 
 
+def test_execve_hostile_argc_or_index_is_capped() -> None:
+    """argc=2147483648 or a99999999999=x made a list of billions (out of memory); the list stops
+    at MAX_ARGV, the arguments logged below it kept."""
+    r = rec("EXECVE", {"argc": "2147483648", "a0": '"a"'})
+    argv = itp.execve_argv([r])
+    assert argv is not None and len(argv) == itp.MAX_ARGV and argv[0] == "a" and argv[-1] is None
+    far = itp.execve_argv([rec("EXECVE", {"a0": '"a"', "a99999999999": '"x"'})])
+    assert far is not None and len(far) == itp.MAX_ARGV and far[0] == "a"
+
+
 def test_execve_absent_is_none() -> None:
     assert itp.execve_argv([rec("SYSCALL", {})]) is None
 

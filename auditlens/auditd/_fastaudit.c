@@ -102,19 +102,70 @@ static int digits64(const char *p, const char *end, const char **stop, int64_t *
     return 0;
 }
 
+/* The fields being lexed; past SCAN_FIELDS of them, a hash set of their keys finds a key
+ * logged twice (a scan of all earlier keys made a line of many fields quadratic). */
 typedef struct {
     Field *f;
     int n, cap;
+    int32_t *set; /* field index + 1, 0 empty */
+    int setcap;
 } Fields;
+
+#define SCAN_FIELDS 32
+
+static uint64_t fnv(const char *p, Py_ssize_t n);
+
+static int set_put(const char *text, Fields *fs, int i)
+{
+    uint64_t h = fnv(text + fs->f[i].k, fs->f[i].kn);
+    int m = fs->setcap - 1, j = (int)(h & (uint64_t)m);
+    while (fs->set[j])
+        j = (j + 1) & m;
+    fs->set[j] = i + 1;
+    return 0;
+}
+
+static int set_grow(const char *text, Fields *fs)
+{
+    int cap = fs->setcap ? fs->setcap * 2 : 4 * SCAN_FIELDS;
+    int32_t *t = PyMem_Calloc((size_t)cap, sizeof(int32_t));
+    if (t == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    PyMem_Free(fs->set);
+    fs->set = t;
+    fs->setcap = cap;
+    for (int i = 0; i < fs->n; i++)
+        set_put(text, fs, i);
+    return 0;
+}
+
+/* whether the key is one of the fields' keys already */
+static int seen_key(const char *text, const Fields *fs, const char *key, int32_t kn)
+{
+    if (fs->set == NULL) {
+        for (int i = 0; i < fs->n; i++) {
+            const Field *f = &fs->f[i];
+            if (f->kn == kn && text[f->k] == key[0] && memcmp(text + f->k, key, (size_t)kn) == 0)
+                return 1;
+        }
+        return 0;
+    }
+    uint64_t h = fnv(key, kn);
+    int m = fs->setcap - 1, j = (int)(h & (uint64_t)m);
+    for (; fs->set[j]; j = (j + 1) & m) {
+        const Field *f = &fs->f[fs->set[j] - 1];
+        if (f->kn == kn && memcmp(text + f->k, key, (size_t)kn) == 0)
+            return 1;
+    }
+    return 0;
+}
 
 static int add_field(const char *text, Fields *fs, int32_t k, int32_t kn, int32_t v, int32_t vn)
 {
-    const char *key = text + k;
-    for (int i = 0; i < fs->n; i++) { /* a key logged twice keeps its first value */
-        const Field *f = &fs->f[i];
-        if (f->kn == kn && text[f->k] == key[0] && memcmp(text + f->k, key, (size_t)kn) == 0)
-            return 0;
-    }
+    if (seen_key(text, fs, text + k, kn)) /* a key logged twice keeps its first value */
+        return 0;
     if (fs->n == fs->cap) {
         int ncap = fs->cap ? fs->cap * 2 : 16;
         Field *f = PyMem_Realloc(fs->f, sizeof(Field) * (size_t)ncap);
@@ -126,6 +177,10 @@ static int add_field(const char *text, Fields *fs, int32_t k, int32_t kn, int32_
         fs->cap = ncap;
     }
     fs->f[fs->n++] = (Field){k, kn, v, vn};
+    if (fs->n >= SCAN_FIELDS && 2 * fs->n > fs->setcap)
+        return set_grow(text, fs);
+    if (fs->set != NULL)
+        set_put(text, fs, fs->n - 1);
     return 0;
 }
 
@@ -261,9 +316,12 @@ static int lex(PyObject *line, const char *s, Py_ssize_t n, int32_t file, int64_
     r->serial = serial;
     r->file = file;
     r->number = number;
-    Fields fs = {NULL, 0, 0}, es = {NULL, 0, 0};
-    if (lex_pairs(s, body, cut ? cut : end, &fs) < 0 ||
-        (cut && lex_pairs(s, cut + 1, end, &es) < 0)) {
+    Fields fs = {NULL, 0, 0, NULL, 0}, es = {NULL, 0, 0, NULL, 0};
+    int rc = lex_pairs(s, body, cut ? cut : end, &fs) < 0 ||
+             (cut && lex_pairs(s, cut + 1, end, &es) < 0);
+    PyMem_Free(fs.set);
+    PyMem_Free(es.set);
+    if (rc) {
         r->fields = fs.f;
         r->efields = es.f;
         rec_free(r);
@@ -1220,7 +1278,7 @@ static int utf8_ok(const unsigned char *s, Py_ssize_t n)
 }
 
 typedef struct {
-    int64_t idx, part; /* part -1: a whole argument */
+    int64_t idx, part, seq; /* part -1: a whole argument; seq: the order logged */
     Part value;
 } Arg;
 
@@ -1272,12 +1330,15 @@ static int arg_bytes(Buf *b, Part v)
     return 0;
 }
 
+/* by argument, then part (the whole argument first), then the order logged */
 static int arg_cmp(const void *a, const void *b)
 {
     const Arg *x = a, *y = b;
     if (x->idx != y->idx)
         return x->idx < y->idx ? -1 : 1;
-    return 0;
+    if (x->part != y->part)
+        return x->part < y->part ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
 /* execve_argv into P->argbuf: per argument (start, length) or -1 for None, in argv order. */
@@ -1321,25 +1382,18 @@ static int execve_argv(E *e, Row *row, int64_t **spans)
                 continue;
             if (kind == 1)
                 part = -1;
-            /* replace an earlier value of the same (idx, part) */
-            Py_ssize_t j;
-            for (j = 0; j < nargs; j++)
-                if (args[j].idx == idx && args[j].part == part)
-                    break;
-            if (j == nargs) {
-                if (nargs == cap) {
-                    cap = cap ? cap * 2 : 16;
-                    Arg *na = PyMem_Realloc(args, sizeof(Arg) * (size_t)cap);
-                    if (na == NULL) {
-                        PyErr_NoMemory();
-                        rc = FAIL;
-                        goto done;
-                    }
-                    args = na;
+            if (nargs == cap) {
+                cap = cap ? cap * 2 : 16;
+                Arg *na = PyMem_Realloc(args, sizeof(Arg) * (size_t)cap);
+                if (na == NULL) {
+                    PyErr_NoMemory();
+                    rc = FAIL;
+                    goto done;
                 }
-                nargs++;
+                args = na;
             }
-            args[j] = (Arg){idx, part, value};
+            args[nargs] = (Arg){idx, part, nargs, value};
+            nargs++;
         }
     }
     if (!seen) {
@@ -1362,41 +1416,33 @@ static int execve_argv(E *e, Row *row, int64_t **spans)
         goto done;
     }
     *spans = sp;
-    qsort(args, (size_t)nargs, sizeof(Arg), arg_cmp); /* by index; parts sorted below */
+    /* sorted, the last value of each (idx, part) is the last of its run (dict assignment) */
+    qsort(args, (size_t)nargs, sizeof(Arg), arg_cmp);
     Buf *b = &P->argbuf;
     b->len = 0;
     Py_ssize_t j = 0;
     for (int64_t i = 0; i < n; i++) {
         while (j < nargs && args[j].idx < i)
             j++;
-        Py_ssize_t start = b->len;
-        Py_ssize_t whole = -1, first_part = -1, last = j;
-        for (; last < nargs && args[last].idx == i; last++) {
-            if (args[last].part < 0)
-                whole = last;
-            else if (first_part < 0)
-                first_part = last;
-        }
-        if (whole >= 0) {
-            if (arg_bytes(b, args[whole].value) < 0) {
+        Py_ssize_t start = b->len, last = j;
+        while (last < nargs && args[last].idx == i)
+            last++;
+        if (j < last && args[j].part < 0) { /* a whole argument: its last value */
+            Py_ssize_t w = j;
+            while (w + 1 < last && args[w + 1].part < 0)
+                w++;
+            if (arg_bytes(b, args[w].value) < 0) {
                 rc = FAIL;
                 goto done;
             }
-        } else if (first_part >= 0) {
-            /* chunks in part order: selection over the few parts of this argument */
-            int64_t prev = -1;
-            for (;;) {
-                Py_ssize_t best = -1;
-                for (Py_ssize_t q = j; q < last; q++)
-                    if (args[q].part > prev && (best < 0 || args[q].part < args[best].part))
-                        best = q;
-                if (best < 0)
-                    break;
-                if (arg_bytes(b, args[best].value) < 0) {
+        } else if (j < last) { /* chunks in part order, the last value of each */
+            for (Py_ssize_t q = j; q < last; q++) {
+                if (q + 1 < last && args[q + 1].part == args[q].part)
+                    continue;
+                if (arg_bytes(b, args[q].value) < 0) {
                     rc = FAIL;
                     goto done;
                 }
-                prev = args[best].part;
             }
         } else {
             sp[2 * i] = -1;
@@ -2116,15 +2162,20 @@ static int expired(const HeapItem *it, const Rec *now)
 {
     if (it->bigsec == NULL && !now->sec_big)
         return it->sec < now->sec - 2;
-    if (it->bigsec == NULL) /* now is beyond int64 */
-        return 1;
     if (!now->sec_big) /* the event's second is beyond int64, now is not */
         return 0;
+    /* now is beyond int64: sec < now - 2 in Python's integers */
+    PyObject *sec = it->bigsec;
+    if (sec == NULL)
+        sec = PyLong_FromLongLong(it->sec);
+    else
+        Py_INCREF(sec);
     PyObject *two = PyLong_FromLong(2);
     PyObject *limit = two ? PyNumber_Subtract(PyTuple_GET_ITEM(now->big, 2), two) : NULL;
+    int lt = limit && sec ? PyObject_RichCompareBool(sec, limit, Py_LT) : 0;
     Py_XDECREF(two);
-    int lt = limit ? PyObject_RichCompareBool(it->bigsec, limit, Py_LT) : 0;
     Py_XDECREF(limit);
+    Py_XDECREF(sec);
     PyErr_Clear();
     return lt == 1;
 }

@@ -191,12 +191,18 @@ def _arg_bytes(value: str) -> bytes:
     return decode_hex_bytes(text)
 
 
+MAX_ARGV = 1 << 20
+"""Entries of an argv at most: Linux passes at most a few hundred thousand arguments (the
+argument strings share ARG_MAX), and a hostile ``argc=2147483648`` or ``a99999999999=x`` must not
+make a list of billions (the EXECVE record itself stays in the records table)."""
+
+
 def execve_argv(records: Iterable[Record]) -> list[str | None] | None:
     """The argv of an execve from its EXECVE record(s).
 
     Handles ``argc``, ``aN="…"`` or hex, long arguments split as ``aN_len=`` + ``aN[0]=…
     aN[1]=…`` and arguments spread over several EXECVE records. A missing argument (lost
-    record) is None, so the list still has ``argc`` entries.
+    record) is None, so the list still has ``argc`` entries (at most ``MAX_ARGV``).
     """
     whole: dict[int, bytes] = {}
     parts: dict[int, dict[int, bytes]] = {}
@@ -225,7 +231,7 @@ def execve_argv(records: Iterable[Record]) -> list[str | None] | None:
     if not seen:
         return None
     highest = max([*whole, *parts], default=-1) + 1
-    n = argc if argc is not None and argc >= highest else highest
+    n = min(argc if argc is not None and argc >= highest else highest, MAX_ARGV)
     argv: list[str | None] = []
     for i in range(n):
         if i in whole:
