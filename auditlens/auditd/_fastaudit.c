@@ -1,22 +1,24 @@
 /* The optional C fast path of the auditd events reader (see auditlens/auditd/native.py).
  *
- * A Parser takes the lines of one input after another, lexes the kernel records it can lex the
- * way auditlens.auditd.lexer does, groups records into events exactly as
- * auditlens.auditd.assemble.Assembler does, and for each complete event whose every record it
- * handles (a SYSCALL event of SYSCALL, EXECVE, CWD, PATH, PROCTITLE and EOE records) appends the
- * AUDITD_EVENTS row straight into Arrow buffers: event_row() and normalize() of the Python path,
- * transcribed. Everything else is left to Python:
+ * A Parser takes blocks of lines of one input after another, lexes the kernel records the way
+ * auditlens.auditd.lexer does (RAW or ENRICHED), groups records into events exactly as
+ * auditlens.auditd.assemble.Assembler does, and for each complete SYSCALL event (its first
+ * record) appends the AUDITD_EVENTS row straight into Arrow buffers: event_row() and normalize()
+ * of the Python path, transcribed. Everything else is left to Python:
  *
- *   - a line it cannot lex (not printable ASCII, another header form, a user-space message,
- *     ENRICHED fields, a numeric type, numbers over 64 bits...) stops add(); Python lexes it and
- *     gives the record back with inject() (or rejects the line), so assembly stays here;
- *   - an event with any other record, or a value it would store differently (an int that does
- *     not fit its column, an argument that is not UTF-8...), is "declined": its records go back
- *     to Python (take_declined()) with the number of rows before it, and Python makes its row.
+ *   - a line it does not lex (not printable ASCII, another header form, a user-space message,
+ *     a numeric type, numbers over 64 bits...) stops add_block(); Python lexes it and gives the
+ *     record back with inject() (or rejects the line), so assembly stays here;
+ *   - an event of another kind (user space, AVC, a companion record that changes the
+ *     normaliser's class...) or with a value it would store differently (an int that does not
+ *     fit its column, an argument that is not UTF-8...) is "declined": its records go back to
+ *     Python (take_declined()), which makes the row and hands it back in order (put_row()).
  *
- * Values whose interpretation needs the project's tables (user names, syscall names, hex
- * decoding of names...) come from a Python callable, memoised here per (kind, key text): the
- * values repeat, so the Python functions that define them run a few thousand times per read.
+ * The assembler pauses whenever the caller has something to take (a declined event, a full
+ * batch) and goes on where it stopped, so batches have exactly `limit` rows. Values whose
+ * interpretation needs the project's tables (user names, syscall names, hex decoding...) come
+ * from a Python callable, memoised here per (kind, key text): the values repeat, so the Python
+ * functions that define them run a few thousand times per read.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>

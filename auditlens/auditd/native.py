@@ -1,12 +1,13 @@
 """The optional C fast path of the auditd events reader (``_fastaudit.c``) and its Python side.
 
 A :class:`Parser` lexes and assembles the lines of a read and makes the AUDITD_EVENTS row of
-every SYSCALL event of SYSCALL, EXECVE, CWD, PATH, PROCTITLE and EOE records straight into Arrow
-buffers. It leaves to this module what it does not do the same way: the lines it does not lex
-(:func:`parse_line` lexes them here and the record goes back into the parser's assembler, or the
-line is rejected) and the events it declines, whose rows ``full_event_row`` makes here as on the
-Python path. Values that need the project's tables (user names, syscall names, decoding) come
-from :class:`Render`, which the parser asks once per distinct value.
+every SYSCALL event straight into Arrow buffers. It leaves to this module what it does not do
+the same way: the lines it does not lex (:func:`parse_line` lexes them here and the record goes
+back into the parser's assembler, or the line is rejected) and the events it declines (user
+space, AVC, a few syscall classes...), whose rows ``full_event_row`` makes here as on the Python
+path and the parser stores in their places. Values that need the project's tables (user names,
+syscall names, decoding) come from :class:`Render`, which the parser asks once per distinct
+value.
 
 Compiled at install time when a C compiler is there (``setup.py``); without one, or with
 ``AUDITLENS_PURE_PYTHON=1`` in the environment, the reader runs in Python with the same output

@@ -3,7 +3,9 @@
 The pipeline is lexer (line → Record) → assembler (records → events) → ``event_row``
 (interpretation and who/what) → batch builder (rows → Arrow). Inputs are read one line at a
 time and events leave the assembler as soon as they are complete, so ``open_*`` streams with
-bounded memory whatever the input size.
+bounded memory whatever the input size. When the optional C extension is compiled, the events
+table is made by :mod:`.native` instead: the same pipeline in C for what it handles, this
+module's functions for the rest, the same output.
 
 Nothing is lost: every input line becomes part of a row or a reject (file, line, reason, raw).
 ``read_*`` record the account in the table's schema metadata: ``auditlens.lines`` (lines read)
