@@ -5,7 +5,7 @@
  * int32: the caller keeps a column's data (and a list's items) below 2**31.
  *
  * A column is handed to Python by its *_entry function as a tuple, turned into an Arrow array by
- * auditlens.k8s.native.array_of(entry, type):
+ * auditlens.fastpath.array_of(entry, type):
  *     (kind, length, null count, validity bitmap, buffers..., children...)
  * with kind  "s" string     ..., offsets, data
  *            "l" list       ..., offsets, item entry
@@ -331,7 +331,7 @@ COL_STATIC void fix_free(FixCol *c)
 }
 
 /* (kind, length, null count, validity, values): kind "i" for int32, "q" for int64 (a timestamp
- * too: native.array_of takes its type from the caller); SystemError if a value of another width
+ * too: fastpath.array_of takes its type from the caller); SystemError if a value of another width
  * was appended. */
 COL_STATIC PyObject *fix_entry(FixCol *c, const char *kind)
 {

@@ -1,5 +1,5 @@
 """The column entries of the C fast paths (auditlens/_columns.h) as
-:func:`auditlens.k8s.native.array_of` turns them into Arrow arrays: entries made by hand here, with
+:func:`auditlens.fastpath.array_of` turns them into Arrow arrays: entries made by hand here, with
 the bytes the header's columns write (little-endian int32/int64, LSB-first bitmaps), so these run
 without the C extension.
 """
@@ -12,7 +12,7 @@ import struct
 import pyarrow as pa
 import pytest
 
-from auditlens.k8s.native import array_of
+from auditlens.fastpath import array_of
 
 
 def bitmap(*bits: int) -> bytes:

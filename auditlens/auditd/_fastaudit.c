@@ -104,11 +104,28 @@ static int digits64(const char *p, const char *end, const char **stop, int64_t *
     return 0;
 }
 
+/* Room for one more of n items in a growing array (capacity doubled from `first`). */
+static int grow(void *items, Py_ssize_t *cap, Py_ssize_t n, size_t size, Py_ssize_t first)
+{
+    if (n < *cap)
+        return 0;
+    Py_ssize_t ncap = *cap ? *cap * 2 : first;
+    void *p = PyMem_Realloc(*(void **)items, size * (size_t)ncap);
+    if (p == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    *(void **)items = p;
+    *cap = ncap;
+    return 0;
+}
+
 /* The fields being lexed; past SCAN_FIELDS of them, a hash set of their keys finds a key
  * logged twice (a scan of all earlier keys made a line of many fields quadratic). */
 typedef struct {
     Field *f;
-    int n, cap;
+    int n;
+    Py_ssize_t cap;
     int32_t *set; /* field index + 1, 0 empty */
     int setcap;
 } Fields;
@@ -168,16 +185,8 @@ static int add_field(const char *text, Fields *fs, int32_t k, int32_t kn, int32_
 {
     if (seen_key(text, fs, text + k, kn)) /* a key logged twice keeps its first value */
         return 0;
-    if (fs->n == fs->cap) {
-        int ncap = fs->cap ? fs->cap * 2 : 16;
-        Field *f = PyMem_Realloc(fs->f, sizeof(Field) * (size_t)ncap);
-        if (f == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        fs->f = f;
-        fs->cap = ncap;
-    }
+    if (grow(&fs->f, &fs->cap, fs->n, sizeof(Field), 16) < 0)
+        return -1;
     fs->f[fs->n++] = (Field){k, kn, v, vn};
     if (fs->n >= SCAN_FIELDS && 2 * fs->n > fs->setcap)
         return set_grow(text, fs);
@@ -318,7 +327,7 @@ static int lex(PyObject *line, const char *s, Py_ssize_t n, int32_t file, int64_
     r->serial = serial;
     r->file = file;
     r->number = number;
-    Fields fs = {NULL, 0, 0, NULL, 0}, es = {NULL, 0, 0, NULL, 0};
+    Fields fs = {0}, es = {0};
     int rc = lex_pairs(s, body, cut ? cut : end, &fs) < 0 ||
              (cut && lex_pairs(s, cut + 1, end, &es) < 0);
     PyMem_Free(fs.set);
@@ -1384,15 +1393,9 @@ static int execve_argv(E *e, Row *row, int64_t **spans)
                 continue;
             if (kind == 1)
                 part = -1;
-            if (nargs == cap) {
-                cap = cap ? cap * 2 : 16;
-                Arg *na = PyMem_Realloc(args, sizeof(Arg) * (size_t)cap);
-                if (na == NULL) {
-                    PyErr_NoMemory();
-                    rc = FAIL;
-                    goto done;
-                }
-                args = na;
+            if (grow(&args, &cap, nargs, sizeof(Arg), 16) < 0) {
+                rc = FAIL;
+                goto done;
             }
             args[nargs] = (Arg){idx, part, nargs, value};
             nargs++;
@@ -2116,16 +2119,8 @@ static PyObject *big_sec(const Rec *r)
 
 static int heap_push(Parser *P, Ev *ev)
 {
-    if (P->nheap == P->heapcap) {
-        Py_ssize_t cap = P->heapcap ? P->heapcap * 2 : 1024;
-        HeapItem *h = PyMem_Realloc(P->heap, sizeof(HeapItem) * (size_t)cap);
-        if (h == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-        P->heap = h;
-        P->heapcap = cap;
-    }
+    if (grow(&P->heap, &P->heapcap, P->nheap, sizeof(HeapItem), 1024) < 0)
+        return -1;
     const Rec *r = ev->first;
     P->heap[P->nheap] = (HeapItem){r->sec, big_sec(r), ++P->seq, ev};
     ev->in_heap = 1;
@@ -2903,7 +2898,7 @@ static PyObject *parser_take_declined(Parser *P, PyObject *unused)
     return out;
 }
 
-/* finish() -> the columns of the rows made (entries for auditlens.k8s.native.array_of) */
+/* finish() -> the columns of the rows made (entries for auditlens.fastpath.array_of) */
 static PyObject *parser_finish(Parser *P, PyObject *unused)
 {
     PyObject *cols = PyList_New(0);

@@ -17,7 +17,6 @@ Compiled at install time when a C compiler is there (``setup.py``); without one,
 from __future__ import annotations
 
 import io
-import os
 import warnings
 from collections.abc import Iterator
 from typing import IO, Any
@@ -25,7 +24,7 @@ from typing import IO, Any
 import pyarrow as pa
 
 from ..build import BatchBuilder, gc_paused
-from ..k8s.native import array_of
+from ..fastpath import array_of, load
 from ..rejects import Rejecter
 from ..schema.auditd import AUDITD_EVENTS, PATH_ITEM
 from ..sources import READ_ERRORS, InputFile, line_chunks
@@ -36,18 +35,7 @@ from .ids import IdNames
 from .lexer import LexError, parse_line
 from .model import Event, Record
 
-
-def _load() -> Any:
-    if os.environ.get("AUDITLENS_PURE_PYTHON"):
-        return None
-    try:
-        from ._fastaudit import Parser
-    except ImportError:  # not compiled (no C compiler at install time): the Python path
-        return None
-    return Parser
-
-
-Parser: Any = _load()
+Parser: Any = load("auditlens.auditd._fastaudit", "Parser")
 """The fast path's parser type, or None: the reader looks it up at each read (tests switch it
 off here)."""
 

@@ -12,31 +12,20 @@ The extension is compiled at install time when a C compiler is there (``setup.py
 or with ``AUDITLENS_PURE_PYTHON=1`` in the environment, everything runs in Python with the same
 output (tests/test_k8s_native.py holds the two equal).
 
-The builder's columns come as entries (written by ``auditlens/_columns.h``) that :func:`array_of`
-makes Arrow arrays of; the other C fast paths use it too.
+The builder's columns come as entries (written by ``auditlens/_columns.h``) that
+:func:`auditlens.fastpath.array_of` makes Arrow arrays of.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pyarrow as pa
 
+from ..fastpath import array_of, load
 from .event import Origin
 
-
-def _load() -> Any:
-    if os.environ.get("AUDITLENS_PURE_PYTHON"):
-        return None
-    try:
-        from ._fastrow import Builder
-    except ImportError:  # not compiled (no C compiler at install time): the Python path
-        return None
-    return Builder
-
-
-Builder: Any = _load()
+Builder: Any = load("auditlens.k8s._fastrow", "Builder")
 """The fast path's builder type, or None: the reader looks it up at each file (tests switch it
 off here)."""
 
@@ -70,45 +59,6 @@ class Chunk:
             done = at
         out.extend(range(done, n))
         return out
-
-
-def _buffer(data: bytes | None) -> pa.Buffer | None:
-    return None if data is None else pa.py_buffer(data)
-
-
-def array_of(entry: tuple[Any, ...], type_: pa.DataType) -> pa.Array:
-    """One column entry of a C fast path (``Builder.finish()`` here; see ``auditlens/_columns.h``)
-    → an Arrow array of ``type_``. An entry is (kind, length, null count, validity bitmap,
-    buffers..., children...), the validity read only when the null count is not 0:
-
-    - "s" string: offsets, data;
-    - "l" list: offsets, the items' entry (of any kind);
-    - "m" map: offsets, the keys' entry, the values' entry;
-    - "t" struct: a list of the children's entries, in the order of ``type_``'s fields;
-    - anything else ("i" int32, "q" int64 or a timestamp, "b" bool...): the values buffer, of
-      the fixed-width ``type_``.
-    """
-    kind, length, nulls, validity, *rest = entry
-    buffers: list[pa.Buffer | None] = [_buffer(validity) if nulls else None]
-    if kind == "s":
-        return pa.Array.from_buffers(type_, length, buffers + [_buffer(b) for b in rest], nulls)
-    if kind == "l":
-        item = array_of(rest[1], type_.value_type)
-        return pa.Array.from_buffers(type_, length, buffers + [_buffer(rest[0])], nulls,
-                                     children=[item])
-    if kind == "m":
-        keys = array_of(rest[1], type_.key_type)
-        items = array_of(rest[2], type_.item_type)
-        entries = pa.StructArray.from_arrays([keys, items], fields=[type_.key_field,
-                                                                    type_.item_field])
-        return pa.Array.from_buffers(type_, length, buffers + [_buffer(rest[0])], nulls,
-                                     children=[entries])
-    if kind == "t":
-        if len(rest[0]) != type_.num_fields:
-            raise ValueError(f"a struct entry of {len(rest[0])} children for {type_}")
-        children = [array_of(child, type_.field(i).type) for i, child in enumerate(rest[0])]
-        return pa.Array.from_buffers(type_, length, buffers, nulls, children=children)
-    return pa.Array.from_buffers(type_, length, buffers + [_buffer(rest[0])], nulls)
 
 
 def arrays(columns: list[tuple[Any, ...]], struct: pa.StructType) -> list[pa.Array]:
