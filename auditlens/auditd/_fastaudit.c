@@ -936,25 +936,32 @@ static int starts_interp(PyObject *how, const K *k)
     return 0;
 }
 
-static int how_from_exe(E *e, Out *o, const K *k, Pos p)
+/* The exe field at p, or for a script interpreter (python, sh, bash, perl) the comm found from
+ * the field before it on (how_from_exe and program_object). */
+static int exe_or_comm(E *e, const K *k, Pos p, Pos *out)
 {
-    PyObject *how = text(e, p);
-    if (how == NULL)
+    PyObject *exe = text(e, p);
+    if (exe == NULL)
         return FAIL;
-    o->how = how;
-    int interp = starts_interp(how, k);
+    int interp = starts_interp(exe, k);
     if (interp < 0)
         return FAIL;
+    *out = p;
     if (interp) {
         if (!(p.f > 0 && goto_field(e, p.f - 1)))
             first_record(e);
         Pos c = find(e, "comm");
-        if (c.r >= 0) {
-            o->how = text(e, c);
-            if (o->how == NULL)
-                return FAIL;
-        }
+        if (c.r >= 0)
+            *out = c;
     }
+    return OK;
+}
+
+static int how_from_exe(E *e, Out *o, const K *k, Pos p)
+{
+    Pos w;
+    if (exe_or_comm(e, k, p, &w) < 0 || (o->how = text(e, w)) == NULL)
+        return FAIL;
     return OK;
 }
 
@@ -1029,21 +1036,7 @@ static int program_object(E *e, Out *o, const K *k)
     Pos p = find(e, "exe");
     if (p.r < 0)
         return OK;
-    PyObject *exe = text(e, p);
-    if (exe == NULL)
-        return FAIL;
-    int interp = starts_interp(exe, k);
-    if (interp < 0)
-        return FAIL;
-    if (interp) {
-        if (!(p.f > 0 && goto_field(e, p.f - 1)))
-            first_record(e);
-        Pos c = find(e, "comm");
-        if (c.r >= 0)
-            p = c;
-    }
-    o->obj_prime = p;
-    return OK;
+    return exe_or_comm(e, k, p, &o->obj_prime) < 0 ? FAIL : OK;
 }
 
 /* _Normalizer.compound() for a SYSCALL event of the records handled here, then syscall(). */
