@@ -28,6 +28,7 @@ from ..fastpath import array_of, load
 from ..rejects import Rejecter
 from ..schema.auditd import AUDITD_EVENTS, PATH_ITEM
 from ..sources import READ_ERRORS, InputFile, line_chunks
+from ..sources.lines import strip_ending
 from . import interpret as itp
 from . import normalize as nz
 from .assemble import is_single_record_type
@@ -172,13 +173,6 @@ def _plain(stream: IO[bytes]) -> bool:
     return isinstance(stream, io.BufferedReader) and isinstance(stream.raw, io.FileIO)
 
 
-def _strip(raw: bytes) -> bytes:
-    """A line without its ending, as ``iter_lines`` gives it."""
-    if raw.endswith(b"\n"):
-        return raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
-    return raw
-
-
 class Events:
     """The batches of one read on the fast path (what ``reader._event_rows`` and a
     ``BatchBuilder`` give on the Python path: the same rows, in batches of ``batch_size``)."""
@@ -236,7 +230,7 @@ class Events:
 
     def _python_line(self, raw: bytes, index: int, number: int) -> None:
         name = self.files[index]
-        line = _strip(raw)
+        line = strip_ending(raw)
         try:
             record = parse_line(line, name, number)
         except LexError as exc:

@@ -17,11 +17,15 @@ def iter_lines(stream: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
 
     A last line without a newline is still a line; an empty input has none.
     """
-    number = 0
-    for number, line in enumerate(stream, 1):  # noqa: B007 - number is used after the loop
-        if line.endswith(b"\n"):
-            line = line[:-2] if line.endswith(b"\r\n") else line[:-1]
-        yield number, line
+    for number, line in enumerate(stream, 1):
+        yield number, strip_ending(line)
+
+
+def strip_ending(line: bytes) -> bytes:
+    """A line without its ending (``\\n`` or ``\\r\\n``)."""
+    if line.endswith(b"\n"):
+        return line[:-2] if line.endswith(b"\r\n") else line[:-1]
+    return line
 
 
 def line_chunks(stream: IO[bytes], size: int = 1024) -> Iterator[list[bytes]]:
