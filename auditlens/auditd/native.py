@@ -169,8 +169,10 @@ _BLOCK_BYTES = 1 << 20
 
 
 def _plain(stream: IO[bytes]) -> bool:
-    """A stream read straight from a file or pipe (not decompressed): read in blocks."""
-    return isinstance(stream, io.BufferedReader) and isinstance(stream.raw, io.FileIO)
+    """A stream read straight from a file or pipe, the progress bar's counting wrapper
+    included (``open_decompressed`` gives those as they are; decompressors are other types):
+    read in blocks."""
+    return isinstance(stream, io.BufferedReader)
 
 
 class Events:
