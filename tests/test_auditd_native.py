@@ -14,6 +14,7 @@ import bz2
 import gzip
 import io
 import lzma
+import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator
@@ -628,6 +629,27 @@ def test_errors_raise_gives_the_same_exception(where: str, tmp_path: Path) -> No
 
 def _python_single(source: Any, **kw: Any) -> Outcome:
     return _outcome(read_auditd, source, python=True, **kw)
+
+
+def test_reads_in_threads_do_not_share_state() -> None:
+    """Each read has its own parser (Dask's threaded scheduler reads files side by side, and a
+    render callback lets other threads run mid-event): reads in threads equal reads in turn."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    files = [f for f in SAMPLE_FILES if sniff_compression(f.read_bytes()[:6]) is None][:4] * 3
+    interval = sys.getswitchinterval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        alone = [read_auditd(f) for f in files]
+        sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+        try:
+            with ThreadPoolExecutor(4) as pool:
+                together = list(pool.map(read_auditd, files))
+        finally:
+            sys.setswitchinterval(interval)
+    assert len(files) >= 6 and sum(t.num_rows for t in alone) > 0
+    for a, b in zip(alone, together):
+        assert a.equals(b)
 
 
 def test_jobs_2_equals_the_python_table(id_files: IdFiles, tmp_path: Path) -> None:
