@@ -35,9 +35,10 @@ import os
 import pickle
 import tempfile
 import warnings
+from array import array
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -268,7 +269,8 @@ def _shift(table: pa.Table, offset: int) -> pa.Table:
     if not offset or not table.num_rows:
         return table
     i = table.schema.get_field_index("line")
-    return table.set_column(i, table.schema.field(i), pc.add(table.column(i), offset))
+    by = _int64s([offset])[0]  # a scalar from a buffer: converting the int imports pandas
+    return table.set_column(i, table.schema.field(i), pc.add(table.column(i), by))
 
 
 def _shift_rejects(items: list[InvalidLine], offset: int) -> list[InvalidLine]:
@@ -742,7 +744,7 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
         # carried events meet this piece: find the first local event with their key
         finals: dict[tuple[Any, int, int, int], tuple[int, int, int, str]] = {}
         if self.carried and table.num_rows:
-            serials = pa.array({c.event.serial for c in self.carried}, pa.int64())
+            serials = _int64s({c.event.serial for c in self.carried})
             hits = table.filter(pc.is_in(table.column("serial"), value_set=serials))
             idx = pc.indices_nonzero(pc.is_in(table.column("serial"), value_set=serials))
             cols = [hits.column(n) for n in ("node", "serial", "time", "line", "record_count",
@@ -827,11 +829,10 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
         """What can go out in order: piece rows, and closed carried events (whose rows are
         built into one batch per run of them; one batch per event cost seconds on logs
         without EOE records, where thousands of events are open at every cut)."""
-        from .build import BatchBuilder
-        from .schema import AUDITD_EVENTS
+        from .auditd import native
 
         ready: list[pa.RecordBatch] = []
-        builder = BatchBuilder(AUDITD_EVENTS, _BATCH)
+        builder = native.row_batcher(_BATCH)
         out = self.out
         while out:
             head = out[0]
@@ -910,6 +911,13 @@ def _relex(piece: Piece, wanted: dict[tuple[Any, int, int, int], tuple[int, int,
                 if not left:
                     break
     return found
+
+
+def _int64s(values: Iterable[int]) -> pa.Array:
+    """An int64 array made from its buffer: ``pa.array`` of Python ints would import pandas in
+    the parent (half a second of CPU the workers need)."""
+    data = array("q", values)
+    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data.tobytes())])
 
 
 def _rebatch(batches: list[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

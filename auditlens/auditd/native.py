@@ -175,6 +175,48 @@ def _plain(stream: IO[bytes]) -> bool:
     return isinstance(stream, io.BufferedReader)
 
 
+def _batch_of(parser: Any) -> pa.RecordBatch:
+    """The rows a parser holds, as a batch (the parser starts afresh)."""
+    schema = AUDITD_EVENTS.arrow
+    cols = [array_of(e, f.type) for e, f in zip(parser.finish(), schema)]
+    return pa.RecordBatch.from_arrays(cols, schema=schema)
+
+
+def _no_render(kind: int, *parts: str | None) -> Any:
+    raise AssertionError("a RowBatcher's parser lexes nothing")
+
+
+class RowBatcher:
+    """``BatchBuilder(AUDITD_EVENTS)`` through the parser's ``put_row``: the same batches and
+    nulled values, without pyarrow's conversion of Python objects (whose first use imports
+    pandas, half a second the parallel reader's parent would take from its workers)."""
+
+    def __init__(self, batch_size: int) -> None:
+        self.parser = Parser(_no_render, context())
+        self.batch_size = batch_size
+
+    def __len__(self) -> int:
+        return int(self.parser.rows)
+
+    @property
+    def coerced(self) -> int:
+        return int(self.parser.coerced)
+
+    def append(self, row: dict[str, Any]) -> pa.RecordBatch | None:
+        self.parser.put_row(row)
+        return self.finish() if self.parser.rows >= self.batch_size else None
+
+    def finish(self) -> pa.RecordBatch:
+        return _batch_of(self.parser)
+
+
+def row_batcher(batch_size: int) -> RowBatcher | BatchBuilder:
+    """What turns Python event rows into batches: a RowBatcher when the fast path is there."""
+    if Parser is not None:
+        return RowBatcher(batch_size)
+    return BatchBuilder(AUDITD_EVENTS, batch_size)
+
+
 class Events:
     """The batches of one read on the fast path (what ``reader._event_rows`` and a
     ``BatchBuilder`` give on the Python path: the same rows, in batches of ``batch_size``)."""
@@ -226,9 +268,7 @@ class Events:
 
     def _batch(self) -> pa.RecordBatch:
         self.emitted += self.parser.rows
-        schema = self.builder.arrow
-        cols = [array_of(e, f.type) for e, f in zip(self.parser.finish(), schema)]
-        return pa.RecordBatch.from_arrays(cols, schema=schema)
+        return _batch_of(self.parser)
 
     def _python_line(self, raw: bytes, index: int, number: int) -> None:
         name = self.files[index]
