@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import operator
+import threading
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
@@ -47,23 +48,49 @@ def safe_array(values: list[Any], type_: pa.DataType) -> tuple[pa.Array, int]:
 
 
 _T = TypeVar("_T")
+_pause_lock = threading.Lock()
+_pauses = 0
+_paused_by_us = False
+
+
+def _pause() -> None:
+    global _pauses, _paused_by_us
+    with _pause_lock:
+        if _pauses == 0:
+            _paused_by_us = gc.isenabled()
+            if _paused_by_us:
+                gc.disable()
+        _pauses += 1
+
+
+def _resume() -> None:
+    global _pauses
+    with _pause_lock:
+        _pauses -= 1
+        if _pauses == 0 and _paused_by_us:
+            gc.enable()
 
 
 def gc_paused(items: Iterator[_T]) -> Iterator[_T]:
     """``items`` with the cyclic GC paused while each is made, never while the consumer holds
-    the generator. Parsing makes millions of short-lived containers without cycles, and the
-    collector would otherwise walk the growing batch over and over for nothing."""
-    was = gc.isenabled()
+    the generator (unless another thread's read is making a batch meanwhile). Parsing makes
+    millions of short-lived containers without cycles, and the collector would otherwise walk the
+    growing batch over and over for nothing. The switch is process-wide, so pauses are counted:
+    reads in several threads leave the collector on when the last one is done (each thread
+    restoring what it had seen left it off), and a caller who turned it off keeps it off."""
+    held = False
     try:
-        gc.disable()
+        _pause()
+        held = True
         for item in items:
-            if was:
-                gc.enable()
+            _resume()
+            held = False
             yield item
-            gc.disable()
+            _pause()
+            held = True
     finally:
-        if was:
-            gc.enable()
+        if held:
+            _resume()
 
 
 class BatchBuilder:

@@ -11,6 +11,7 @@ each time a read starts, so switching it is all a comparison needs.
 from __future__ import annotations
 
 import bz2
+import gc
 import gzip
 import io
 import lzma
@@ -638,6 +639,7 @@ def test_reads_in_threads_do_not_share_state() -> None:
 
     files = [f for f in SAMPLE_FILES if sniff_compression(f.read_bytes()[:6]) is None][:4] * 3
     interval = sys.getswitchinterval()
+    collecting = gc.isenabled()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         alone = [read_auditd(f) for f in files]
@@ -650,6 +652,8 @@ def test_reads_in_threads_do_not_share_state() -> None:
     assert len(files) >= 6 and sum(t.num_rows for t in alone) > 0
     for a, b in zip(alone, together):
         assert a.equals(b)
+    # the GC pause is process-wide: reads in threads once left the collector off for good
+    assert gc.isenabled() == collecting
 
 
 def test_jobs_2_equals_the_python_table(id_files: IdFiles, tmp_path: Path) -> None:
