@@ -127,10 +127,6 @@ class Piece:
             f.seek(self.start)
             return f.read() if self.end is None else f.read(self.end - self.start)
 
-    def plain_lines(self) -> Iterator[tuple[int, bytes]]:
-        """The piece's lines numbered from 1 (only for byte-range pieces)."""
-        return iter_lines(io.BytesIO(self.blob()))
-
     def lines(self) -> Generator[tuple[int, bytes], None, None]:
         """The piece's lines numbered from 1, read only as far as they are asked for."""
         if self.whole:
@@ -471,7 +467,7 @@ def _records_of(piece: Piece, rejecter: Rejecter, account: Any) -> Iterator[Any]
     if piece.whole:
         yield from ar._records([piece.input()], rejecter, account)
         return
-    yield from ar.lexed(piece.name, piece.plain_lines(), rejecter, account)
+    yield from ar.lexed(piece.name, piece.lines(), rejecter, account)
 
 
 def _worker_rejecter(errors: str, keep: bool) -> Rejecter:
@@ -745,8 +741,9 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
         finals: dict[tuple[Any, int, int, int], tuple[int, int, int, str]] = {}
         if self.carried and table.num_rows:
             serials = _int64s({c.event.serial for c in self.carried})
-            hits = table.filter(pc.is_in(table.column("serial"), value_set=serials))
-            idx = pc.indices_nonzero(pc.is_in(table.column("serial"), value_set=serials))
+            mask = pc.is_in(table.column("serial"), value_set=serials)
+            hits = table.filter(mask)
+            idx = pc.indices_nonzero(mask)
             cols = [hits.column(n) for n in ("node", "serial", "time", "line", "record_count",
                                              "record_types")]
             cols[2] = cols[2].cast(pa.int64())
@@ -807,9 +804,8 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
         # this piece's rows, with its own open events in their places
         table = _shift(table, offset)
         start = 0  # rows before `start` are out; dropped rows (carried events' ends) are skipped
-        dropped = sorted(drop_rows)
         marks = [(at, j) for j, (at, _) in enumerate(part.tails) if j not in drop_tails]
-        marks += [(i, -1) for i in dropped]
+        marks += [(i, -1) for i in drop_rows]
         for at, j in sorted(marks):  # a tail at row i goes before row i (dropped or not)
             if at > start:
                 self.out.append(table.slice(start, at - start))

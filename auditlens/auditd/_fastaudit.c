@@ -854,19 +854,17 @@ static Pos find(E *e, const char *name)
     return NOPOS;
 }
 
-/* _Ctx.text: a field's value as ausearch shows it (borrowed). */
+/* _Ctx.text: a field's value as ausearch shows it (borrowed). Positions come from find(),
+ * which is never asked for "type", so p is a field (p.f > 0). */
 static PyObject *text(E *e, Pos p)
 {
     const Rec *r = e->recs[p.r];
     Part type = {r->text + r->type_off, r->type_len};
-    if (p.f == 0)
-        return ask(e->P, R_TEXT, (Part[]){{"t", 1}, type}, 2); /* the type itself */
     Part name = fpart(r, p.f, 0), raw = fpart(r, p.f, 1);
     Part enriched = eget(r, name);
     if (part_is(name, "name") && enriched.n < 0 && rec_is(r, "PATH"))
         return ask(e->P, R_PATH_TEXT, (Part[]){raw, e->cwd}, 2);
-    return ask(e->P, R_TEXT,
-               (Part[]){{"f", 1}, type, name, raw, enriched, e->node, e->earch, e->arch}, 8);
+    return ask(e->P, R_TEXT, (Part[]){type, name, raw, enriched, e->node, e->earch, e->arch}, 7);
 }
 
 typedef struct {

@@ -72,9 +72,7 @@ class Render:
         if kind == R_SINGLE:
             return is_single_record_type(p[0] or "")
         if kind == R_TEXT:
-            if p[0] == "t":
-                return p[1]
-            _, rtype, name, raw, enriched, node, earch, arch = p
+            rtype, name, raw, enriched, node, earch, arch = p
             return nz.render_value(self.ids, node, _arch(earch, arch), rtype or "", name or "",
                                    raw or "", enriched)
         if kind == R_PATH_TEXT:
@@ -250,7 +248,7 @@ class Events:
 
     def _settle(self) -> Iterator[pa.RecordBatch]:
         """Take what the parser holds: the row of a declined event (made here, on the Python
-        path) and a full batch. True-ish when anything was taken."""
+        path) or an open event at the end of a tracked read, then a full batch."""
         from .reader import full_event_row
 
         parser = self.parser
@@ -265,6 +263,11 @@ class Events:
             parser.put_row(row)
         if parser.rows >= self.size or parser.full:
             yield self._batch()
+
+    def _holds(self) -> bool:
+        """Whether the parser stopped because it holds something to take (not for a line)."""
+        parser = self.parser
+        return bool(parser.rows >= self.size or parser.full or parser.has_declined)
 
     def _batch(self) -> pa.RecordBatch:
         self.emitted += self.parser.rows
@@ -290,7 +293,7 @@ class Events:
         while True:
             pos, taken_lines = parser.add_block(block, pos, number, index, self.files, self.size)
             number += taken_lines
-            taken = parser.rows >= self.size or parser.full or parser.has_declined
+            taken = self._holds()
             yield from self._settle()
             if taken:
                 continue
