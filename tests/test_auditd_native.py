@@ -656,6 +656,40 @@ def test_reads_in_threads_do_not_share_state() -> None:
     assert gc.isenabled() == collecting
 
 
+def test_a_long_block_lets_other_threads_run() -> None:
+    """``add_block`` may take a whole piece in one call (seconds); it lets the interpreter switch
+    threads now and then, or the parallel reader's pool threads (which feed its workers) and a
+    notebook's own threads would wait for the whole call (4 switches here when it only released
+    and took the GIL again in C)."""
+    import threading
+    import time
+
+    from auditlens.auditd import native
+    from auditlens.auditd.ids import IdNames
+
+    block = b"\n".join(line for i in range(40_000) for line in _event(i + 1)) + b"\n"
+    parser = native.Parser(native.Render(IdNames()), native.context(), False)
+    ticks, stop = [0], threading.Event()
+
+    def tick() -> None:
+        while not stop.is_set():
+            ticks[0] += 1
+            time.sleep(0)  # gives the GIL back; taking it again waits for the parser
+
+    thread = threading.Thread(target=tick)
+    thread.start()
+    try:
+        time.sleep(0.01)
+        before = ticks[0]
+        pos, lines = parser.add_block(block, 0, 1, 0, ["big.log"], 1 << 30)
+        during = ticks[0] - before
+    finally:
+        stop.set()
+        thread.join()
+    assert (pos, lines) == (len(block), 200_000) and parser.rows == 40_000
+    assert during >= 10
+
+
 def test_jobs_2_equals_the_python_table(id_files: IdFiles, tmp_path: Path) -> None:
     """Workers (with whichever path they take) and the merge in this process give the
     one-process Python table, rejects and warnings (their text; not where they point)."""

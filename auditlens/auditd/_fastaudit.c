@@ -2531,6 +2531,12 @@ static PyObject *parser_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     return (PyObject *)P;
 }
 
+#define YIELD_LINES 1024 /* lines between two checkpoints in add_block (~4 ms; a power of 2) */
+/* `lambda: None`: releasing and taking the GIL again in C does not let a waiting thread in (the
+ * taking counts as a switch, so the waiter never asks the holder to drop it); the interpreter's
+ * own check at the start of a Python function does (CPython's ceval_gil.c, FORCE_SWITCHING) */
+static PyObject *checkpoint;
+
 /* add_block(block, pos, first_line, file, files, limit) -> (pos, lines): the lines of a block
  * (whole lines; the last one may lack its newline) from byte pos on; records keep the block
  * alive. Returns where it stopped and how many lines it took (the line there is for Python
@@ -2574,6 +2580,15 @@ static PyObject *parser_add_block(Parser *P, PyObject *const *args, Py_ssize_t n
             return NULL;
         pos += n;
         lines++;
+        if ((lines & (YIELD_LINES - 1)) == 0) {
+            /* one call can take a whole piece (seconds): run a line of Python now and then, where
+             * the interpreter hands the GIL to a thread that asked for it (the process pool's
+             * threads that feed the parallel reader's workers) and runs signal handlers (Ctrl-C) */
+            PyObject *none = PyObject_CallNoArgs(checkpoint);
+            if (none == NULL)
+                return NULL;
+            Py_DECREF(none);
+        }
     }
     return Py_BuildValue("(nL)", pos, lines);
 }
@@ -3020,6 +3035,15 @@ PyMODINIT_FUNC PyInit__fastaudit(void)
 {
     if (PyType_Ready(&ParserType) < 0)
         return NULL;
+    if (checkpoint == NULL) {
+        PyObject *globals = Py_BuildValue("{sO}", "__builtins__", PyEval_GetBuiltins());
+        if (globals == NULL)
+            return NULL;
+        checkpoint = PyRun_String("lambda: None", Py_eval_input, globals, globals);
+        Py_DECREF(globals);
+        if (checkpoint == NULL)
+            return NULL;
+    }
     PyObject *m = PyModule_Create(&module);
     if (m == NULL)
         return NULL;
