@@ -17,6 +17,7 @@ import operator
 import threading
 import warnings
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pyarrow as pa
@@ -69,6 +70,16 @@ def _resume() -> None:
         _pauses -= 1
         if _pauses == 0 and _paused_by_us:
             gc.enable()
+
+
+@contextmanager
+def gc_pause() -> Iterator[None]:
+    """The cyclic GC paused for a block of work (counted like :func:`gc_paused`)."""
+    _pause()
+    try:
+        yield
+    finally:
+        _resume()
 
 
 def gc_paused(items: Iterator[_T]) -> Iterator[_T]:

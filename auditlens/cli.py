@@ -36,7 +36,7 @@ def _write_rejects(log: RejectLog, path: str | None) -> None:
 
 jobs_option = click.option(
     "-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
-    help="Worker processes (0: one per CPU); same output as with one.")
+    help="Processes that read: this one and N-1 workers (0: one per CPU); same output as with one.")
 source_type_option = click.option(
     "--source-type",
     type=click.Choice(["auto", "auditd", "k8s"]),

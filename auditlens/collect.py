@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -149,8 +150,9 @@ def _read_node(root: Path | None, files: list[str], errors: str, rejects: Reject
                        errors=errors, rejects=rejects, jobs=jobs)
 
 
-def _read_node_work(root: Path | None, files: list[str], errors: str) -> Any:
-    """:func:`_read_node` in a worker process: its table, rejects and warnings as a part."""
+def _read_node_work(group: tuple[Path | None, list[str]], errors: str) -> Any:
+    """:func:`_read_node` of ``(root, files)`` as a part: its table, rejects and warnings (for a
+    worker process; the parent reads some nodes this way too)."""
     from .parallel import _Part, _portable
 
     part = _Part()
@@ -158,7 +160,7 @@ def _read_node_work(root: Path | None, files: list[str], errors: str) -> Any:
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         try:
-            part.table = _read_node(root, files, errors, log)
+            part.table = _read_node(*group, errors, log)
         except Exception as exc:  # noqa: BLE001 - raised by the parent, in node order
             part.error = _portable(exc)
     part.rejects = list(log)
@@ -169,29 +171,25 @@ def _read_node_work(root: Path | None, files: list[str], errors: str) -> Any:
 def _node_tables(groups: list[tuple[Path | None, list[str]]], errors: str, rejects: RejectLog,
                  jobs: int) -> Iterator[pa.Table]:
     """Each node's table in node order. With ``jobs``, the nodes of a fleet are read side by
-    side in worker processes (one node alone: its files are cut into pieces instead), with the
-    tables, rejects and warnings one process gives, in the same order."""
+    side, by this process and worker processes (one node alone: its files are cut into pieces
+    instead), with the tables, rejects and warnings one process gives, in the same order."""
     if jobs == 1 or len(groups) == 1:
         for root, files in groups:
             yield _read_node(root, files, errors, rejects, jobs)
         return
-    from .parallel import _pool, _raise, check_jobs
+    from .parallel import _in_order, _pool, _raise, check_jobs
 
-    with _pool(min(check_jobs(jobs), len(groups))) as pool:
-        futures = [pool.submit(_read_node_work, root, files, errors) for root, files in groups]
-        try:
-            for future in futures:
-                part = future.result()
-                for category, message in part.warned:
-                    warnings.warn(message, category, stacklevel=2)
-                for item in part.rejects:
-                    rejects.add(item)
-                if part.error is not None:
-                    _raise(part.error, 0)
-                yield part.table
-        finally:
-            for future in futures:
-                future.cancel()
+    readers = min(check_jobs(jobs), len(groups))
+    with _pool(readers - 1) as pool:
+        work = partial(_read_node_work, errors=errors)
+        for _, part in _in_order(pool, readers - 1, work, groups, 2 * readers + 1):
+            for category, message in part.warned:
+                warnings.warn(message, category, stacklevel=2)
+            for item in part.rejects:
+                rejects.add(item)
+            if part.error is not None:
+                _raise(part.error, 0)
+            yield part.table
 
 
 def read_auditd_collection(files: list[str], *, errors: str, rejects: RejectLog,
@@ -221,8 +219,8 @@ def collect(
 ) -> Collection:
     """Read every auditd and Kubernetes audit log in ``sources`` (files, directories, globs).
 
-    ``jobs``: worker processes (0: one per CPU): nodes are read side by side, a single large
-    log is cut into pieces; the result is the same as with one."""
+    ``jobs``: processes reading (this one and jobs-1 workers; 0: one per CPU): nodes are read
+    side by side, a single large log is cut into pieces; the result is the same as with one."""
     from .k8s.reader import read_k8s_audit
     from .schema import K8S_EVENTS
 

@@ -1,4 +1,5 @@
-"""Parallel parsing (``jobs=``): files, and large files cut into pieces, in worker processes.
+"""Parallel parsing (``jobs=``): files, and large files cut into pieces, read by this process and
+``jobs - 1`` worker processes (see :func:`_in_order`).
 
 The output is the output of one process, row for row: same rows, same order, same rejects with
 the same file and line. How each reader gets there:
@@ -29,7 +30,6 @@ reader with ``jobs`` at import time need the usual ``if __name__ == "__main__":`
 
 from __future__ import annotations
 
-import gc
 import io
 import os
 import pickle
@@ -43,14 +43,14 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from functools import partial, wraps
-from itertools import islice
 from multiprocessing import get_context
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import progress
+from .build import gc_pause
 from .errors import AuditlensError, InvalidLine
 from .rejects import Rejecter, RejectLog
 from .sources import InputFile, Source, expand_sources, iter_lines
@@ -65,19 +65,15 @@ _T = TypeVar("_T")
 
 
 def _gc_paused(work: Callable[..., _T]) -> Callable[..., _T]:
-    """Run a worker function with the cyclic GC off: a piece's rows are many small objects
-    without cycles, and the collector walking them cost the workers half again the CPU time of
-    one process (measured); the worker's memory goes back when the piece is done."""
+    """Run a piece's work with the cyclic GC off: a piece's rows are many small objects without
+    cycles, and the collector walking them cost the workers half again the CPU time of one
+    process (measured). Counted pauses (:func:`build.gc_pause`): the parent reads pieces too,
+    possibly in several threads at once."""
 
     @wraps(work)
     def paused(*args: Any, **kwargs: Any) -> _T:
-        was = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_pause():
             return work(*args, **kwargs)
-        finally:
-            if was:
-                gc.enable()
 
     return paused
 
@@ -174,7 +170,9 @@ def _cuts(f: Any, size: int, chunk_bytes: int) -> list[int]:
 def _chunk_for(size: int, chunk_bytes: int, jobs: int) -> int:
     """The piece size for a file of ``size`` bytes: at most ``chunk_bytes``, and the file cut into
     a multiple of ``jobs`` pieces of about equal size. With 5 pieces for 2 workers, one worker
-    read the last piece alone while the other waited (measured: a fifth of the wall time)."""
+    read the last piece alone while the other waited (measured: a fifth of the wall time). Pieces
+    that shrink toward the end were tried for this too; they cost more than they saved (more
+    pieces: more system time, and auditd events carried over every cut)."""
     pieces = -(-size // chunk_bytes)
     pieces = -(-pieces // jobs) * jobs
     return -(-size // pieces)
@@ -210,24 +208,56 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
 
 
-def _in_order(pool: ProcessPoolExecutor, work: Callable[..., Any], pieces: list[Piece],
-              window: int) -> Iterator[tuple[Piece, Any]]:
-    """Results of ``work(piece)`` in piece order, with at most ``window`` pieces in flight."""
-    todo = iter(pieces)
-    flight: deque[tuple[Piece, Future[Any]]] = deque()
+@dataclass
+class _Slot(Generic[_T]):
+    """An item on its way: read by a worker (``future``) or by this process (``part``)."""
+
+    item: _T
+    future: Future[Any] | None = None
+    part: Any = None
+
+    def ready(self) -> bool:
+        return self.future is None or self.future.done()
+
+    def result(self) -> Any:
+        return self.part if self.future is None else self.future.result()
+
+
+def _in_order(pool: ProcessPoolExecutor, workers: int, work: Callable[[_T], Any],
+              items: list[_T], window: int) -> Iterator[tuple[_T, Any]]:
+    """``(item, work(item))`` in the order of ``items``, at most ``window`` items held at once.
+
+    The pool's ``workers`` always have an item waiting; this process reads the next item itself
+    whenever the result due next is not ready, instead of waiting. So ``jobs=N`` is N readers:
+    this process and N-1 workers, one worker fewer to start (a spawned worker spends ~0.4 s of
+    CPU importing Python and pyarrow before its first piece), and this process reads while the
+    workers start instead of idling."""
+    todo = deque(items)
+    held: deque[_Slot[_T]] = deque()
     try:
-        for piece in islice(todo, window):
-            flight.append((piece, pool.submit(work, piece)))
-        while flight:
-            piece, future = flight.popleft()
-            part = future.result()
-            nxt = next(todo, None)
-            if nxt is not None:
-                flight.append((nxt, pool.submit(work, nxt)))
-            yield piece, part
+        while held or todo:
+            if held and held[0].ready():
+                slot = held.popleft()
+                yield slot.item, slot.result()
+                continue
+            mine = None
+            if todo and len(held) < window:
+                mine = _Slot(todo.popleft())
+                held.append(mine)
+            waiting = sum(1 for s in held if s.future is not None and not s.future.done())
+            while todo and waiting < 2 * workers and len(held) < window:
+                slot = _Slot(todo.popleft())
+                slot.future = pool.submit(work, slot.item)
+                held.append(slot)
+                waiting += 1
+            if mine is not None:
+                mine.part = work(mine.item)
+            else:
+                held[0].result()  # wait for it
     finally:
-        for _, future in flight:
-            future.cancel()
+        for slot in held:
+            if slot.future is not None:
+                slot.future.cancel()
 
 
 def _portable(exc: BaseException) -> BaseException:
@@ -348,9 +378,11 @@ class _Merge:
         if self.pieces is None or len(self.pieces) < 2 or self.jobs < 2:
             yield from self._fallback()
             return
-        pool = _pool(min(self.jobs, len(self.pieces)))
+        workers = min(self.jobs, len(self.pieces)) - 1
+        pool = _pool(workers)
         try:
-            for piece, part in _in_order(pool, self.work(), self.pieces, 2 * self.jobs):
+            for piece, part in _in_order(pool, workers, self.work(), self.pieces,
+                                         2 * self.jobs + 1):
                 if piece.first:
                     self._offset = 0
                 error = part.error
@@ -415,20 +447,27 @@ class _Part:
     warned: list[tuple[type[Warning], str]] = field(default_factory=list)
 
     def __getstate__(self) -> dict[str, Any]:
-        """Sent from a worker: the table goes through a temporary Arrow IPC file, which the
-        parent maps without a copy. Pickled into the result pipe, a piece's table was copied
-        four times (pickle, pipe, unpickle) and cost the parent CPU that the workers needed."""
+        """Sent from a worker: everything goes through a temporary Arrow IPC file, which the
+        parent maps without a copy: the table as it is, the rest pickled into its metadata, and
+        only the file's name through the result pipe. Pickled into the pipe, a piece's table was
+        copied four times (pickle, pipe, unpickle); and the events open at a piece's end (a few
+        MB of records) kept the worker waiting on the pipe: the pool's thread in the parent reads
+        it 64 KB at a time, each time waiting for the GIL, which the parent's own reading holds
+        (measured: 0.7 s per 128 MB auditd piece)."""
         state = dict(self.__dict__)
-        if self.table is not None and self.table.num_rows:
-            try:
-                state["table"] = _to_file(self.table)
-            except OSError:  # no usable temporary directory: send it in the pipe
-                pass
-        return state
+        table = state["table"]
+        state["table"] = table is not None
+        try:
+            return {"file": _to_file(pa.table({}) if table is None else table,
+                                     pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))}
+        except OSError:  # no usable temporary directory: send it in the pipe
+            return self.__dict__
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if isinstance(state.get("table"), str):
-            state["table"] = _from_file(state["table"])
+        if "file" in state:
+            table, rest = _from_file(state["file"])
+            state = pickle.loads(rest)
+            state["table"] = table if state["table"] else None
         self.__dict__.update(state)
 
     def account_for(self, lines: int, coerced: int, rejecter: Rejecter) -> None:
@@ -438,26 +477,34 @@ class _Part:
         self.n_rejects = rejecter.count
 
 
-def _to_file(table: pa.Table) -> str:
+_REST = b"auditlens.part"
+"""The schema metadata key of a part's pickled state in its temporary file."""
+
+
+def _to_file(table: pa.Table, rest: bytes) -> str:
     fd, path = tempfile.mkstemp(prefix="auditlens-piece-", suffix=".arrow")
     os.close(fd)
+    schema = table.schema.with_metadata({**(table.schema.metadata or {}), _REST: rest})
     try:
-        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table)
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+            writer.write_table(table.replace_schema_metadata(schema.metadata))
     except BaseException:
         os.unlink(path)
         raise
     return path
 
 
-def _from_file(path: str) -> pa.Table:
-    """The table a worker wrote, memory-mapped; the file is unlinked at once (the mapping keeps
-    the data until the table is freed)."""
+def _from_file(path: str) -> tuple[pa.Table, bytes]:
+    """The table a worker wrote, memory-mapped, and the pickled rest; the file is unlinked at once
+    (the mapping keeps the data until the table is freed)."""
     try:
         with pa.memory_map(path) as source:
-            return pa.ipc.open_file(source).read_all()
+            table = pa.ipc.open_file(source).read_all()
     finally:
         os.unlink(path)
+    meta = dict(table.schema.metadata)
+    rest = meta.pop(_REST)
+    return table.replace_schema_metadata(meta or None), rest
 
 
 def _records_of(piece: Piece, rejecter: Rejecter, account: Any) -> Iterator[Any]:
@@ -1053,7 +1100,7 @@ def _events_chunk(chunk_bytes: int | None) -> int:
 def open_auditd(source: Source, *, passwd: Any, group: Any, errors: str,
                 rejects: RejectLog | None, jobs: int,
                 chunk_bytes: int | None = None) -> Iterator[pa.RecordBatch]:
-    """:func:`auditlens.open_auditd` with ``jobs`` worker processes."""
+    """:func:`auditlens.open_auditd` with ``jobs`` processes."""
     return _AuditdEventsMerge(source, errors, rejects, jobs, _events_chunk(chunk_bytes), passwd,
                               group).streamed()
 
@@ -1061,7 +1108,7 @@ def open_auditd(source: Source, *, passwd: Any, group: Any, errors: str,
 def read_auditd(source: Source, *, passwd: Any, group: Any, errors: str,
                 rejects: RejectLog | None, jobs: int,
                 chunk_bytes: int | None = None) -> pa.Table:
-    """:func:`auditlens.read_auditd` with ``jobs`` worker processes."""
+    """:func:`auditlens.read_auditd` with ``jobs`` processes."""
     from .schema import AUDITD_EVENTS
 
     merge = _AuditdEventsMerge(source, errors, rejects, jobs, _events_chunk(chunk_bytes), passwd,
@@ -1071,13 +1118,13 @@ def read_auditd(source: Source, *, passwd: Any, group: Any, errors: str,
 
 def open_auditd_records(source: Source, *, errors: str, rejects: RejectLog | None, jobs: int,
                         chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[pa.RecordBatch]:
-    """:func:`auditlens.open_auditd_records` with ``jobs`` worker processes."""
+    """:func:`auditlens.open_auditd_records` with ``jobs`` processes."""
     return _AuditdRecordsMerge(source, errors, rejects, jobs, chunk_bytes).streamed()
 
 
 def read_auditd_records(source: Source, *, errors: str, rejects: RejectLog | None, jobs: int,
                         chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> pa.Table:
-    """:func:`auditlens.read_auditd_records` with ``jobs`` worker processes."""
+    """:func:`auditlens.read_auditd_records` with ``jobs`` processes."""
     from .schema import AUDITD_RECORDS
 
     merge = _AuditdRecordsMerge(source, errors, rejects, jobs, chunk_bytes)
@@ -1102,14 +1149,14 @@ def _auditd_table(merge: _AuditdRecordsMerge, schema: pa.Schema) -> pa.Table:
 def open_k8s_audit(source: Source, *, errors: str, rejects: RejectLog | None,
                    keep_objects: bool, cluster: str | None, jobs: int,
                    chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[pa.RecordBatch]:
-    """:func:`auditlens.open_k8s_audit` with ``jobs`` worker processes."""
+    """:func:`auditlens.open_k8s_audit` with ``jobs`` processes."""
     return _K8sMerge(source, errors, rejects, jobs, chunk_bytes, keep_objects, cluster).streamed()
 
 
 def read_k8s_audit(source: Source, *, errors: str, rejects: RejectLog | None,
                    keep_objects: bool, cluster: str | None, jobs: int,
                    chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> pa.Table:
-    """:func:`auditlens.read_k8s_audit` with ``jobs`` worker processes."""
+    """:func:`auditlens.read_k8s_audit` with ``jobs`` processes."""
     from .schema import K8S_EVENTS
 
     merge = _K8sMerge(source, errors, rejects, jobs, chunk_bytes, keep_objects, cluster)

@@ -20,7 +20,7 @@ from conftest import SAMPLE_LOGS
 import auditlens
 from auditlens import parallel
 from auditlens.cli import cli
-from auditlens.errors import ParseError
+from auditlens.errors import InvalidLine, ParseError
 
 NODES = [str(SAMPLE_LOGS / "auditd" / "node-a"), str(SAMPLE_LOGS / "auditd" / "node-b")]
 
@@ -188,26 +188,53 @@ def test_large_files_are_cut_into_a_multiple_of_jobs(tmp_path: Path, size: int, 
     assert all(p.start % len(line) == 0 for p in pieces)  # cut after a newline
 
 
-def test_a_piece_table_travels_through_a_temporary_file(tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """Workers send a piece's table as a memory-mapped file that the parent unlinks at once; with
-    no usable temporary directory it goes through the pipe."""
+def test_a_part_travels_through_a_temporary_file(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers send a part as a memory-mapped file that the parent unlinks at once: the table,
+    and the rest (open events, rejects) pickled into its metadata, so the result pipe carries only
+    a name (a pipe the parent's pool thread reads 64 KB at a time kept workers waiting); with no
+    usable temporary directory all of it goes through the pipe."""
     import pickle
     import tempfile
 
     table = auditlens.read_auditd(f"{NODES[0]}/var/log/audit")
-    part = parallel._Part(table=table, lines=7)
+    bad = InvalidLine("x.log", 3, "not an audit record", "junk")
+    part = parallel._Part(table=table, lines=7, rejects=[bad], n_rejects=1,
+                          tails=[(5, ["record"] * 50_000)])
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     sent = pickle.dumps(part)
-    assert len(sent) < 10_000 < table.nbytes  # the rows are not in the pickle
+    assert len(sent) < 1_000 < table.nbytes  # neither the rows nor the open events
     assert len(list(tmp_path.iterdir())) == 1
     got = pickle.loads(sent)
-    assert got.table.equals(table) and got.lines == 7
+    assert got.table.equals(table, check_metadata=True) and got.lines == 7
+    assert got.rejects == [bad] and got.tails == part.tails
     assert list(tmp_path.iterdir()) == []  # unlinked by the receiver
+    failed = pickle.loads(pickle.dumps(parallel._Part(error=ValueError("boom"))))
+    assert failed.table is None and str(failed.error) == "boom"
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
     sent = pickle.dumps(part)
     assert len(sent) > table.nbytes // 2
     assert pickle.loads(sent).table.equals(table)
+
+
+def _pid_of(item: int) -> tuple[int, int]:
+    import os
+
+    return item * item, os.getpid()
+
+
+def test_this_process_reads_beside_its_workers() -> None:
+    """``jobs=N`` is this process and N-1 workers: results come in order, this process reads
+    the first item (while the workers start) and the worker gets items too."""
+    import os
+
+    with parallel._pool(1) as pool:
+        got = list(parallel._in_order(pool, 1, _pid_of, list(range(12)), 5))
+    assert [item for item, _ in got] == list(range(12))
+    assert [square for _, (square, _) in got] == [i * i for i in range(12)]
+    readers = [pid for _, (_, pid) in got]
+    assert readers[0] == os.getpid() and readers[1] != os.getpid()
+    assert len(set(readers)) == 2
 
 
 def _node(root: Path, name: str, lines: list[str]) -> None:

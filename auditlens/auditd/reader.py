@@ -242,8 +242,8 @@ def open_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = No
     ``group``: the logging node's files for naming uids of RAW logs (never this machine's).
     ``errors="collect"`` puts bad lines in ``rejects`` (warning when no RejectLog is given);
     ``errors="raise"`` stops at the first with a ParseError carrying file and line.
-    ``jobs``: worker processes (0: one per CPU) for files and large files cut into pieces; the
-    output is the same as with one (see :mod:`auditlens.parallel`).
+    ``jobs``: processes reading files and large files cut into pieces (this one and jobs-1
+    workers; 0: one per CPU); the output is the same as with one (see :mod:`auditlens.parallel`).
     """
     if _parallel(jobs):
         from .. import parallel

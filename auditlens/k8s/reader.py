@@ -151,8 +151,9 @@ def open_k8s_audit(source: Source, *, errors: str = "collect", rejects: RejectLo
     recognised per line. ``errors="collect"`` puts unreadable lines/objects in ``rejects``
     (warning when no RejectLog is given); ``errors="raise"`` stops at the first with a ParseError
     carrying file and line. ``keep_objects=False`` skips request/response bodies (faster).
-    ``cluster`` names the cluster for Events whose wrapper does not. ``jobs``: worker processes
-    (0: one per CPU), same output as with one (see :mod:`auditlens.parallel`).
+    ``cluster`` names the cluster for Events whose wrapper does not. ``jobs``: processes reading
+    (this one and jobs-1 workers; 0: one per CPU), same output as with one (see
+    :mod:`auditlens.parallel`).
     """
     if jobs != 1:
         from .. import parallel

@@ -300,7 +300,8 @@ def run_report(
 
     ``since``/``until``: datetimes, ISO 8601, anything dateutil parses, or relative forms
     (``24h``, ``7d``, ``today``, ``yesterday``). Output times are UTC unless ``tz`` names a zone.
-    ``jobs``: worker processes for reading (0: one per CPU); the report is the same.
+    ``jobs``: processes reading (this one and jobs-1 workers; 0: one per CPU); the report is
+    the same.
     """
     report = get_report(name)
     lo, hi = time_range(since, until)
