@@ -171,15 +171,15 @@ def _read_node_work(group: tuple[Path | None, list[str]], errors: str) -> Any:
 def _node_tables(groups: list[tuple[Path | None, list[str]]], errors: str, rejects: RejectLog,
                  jobs: int) -> Iterator[pa.Table]:
     """Each node's table in node order. With ``jobs``, the nodes of a fleet are read side by
-    side, by this process and worker processes (one node alone: its files are cut into pieces
-    instead), with the tables, rejects and warnings one process gives, in the same order."""
-    if jobs == 1 or len(groups) == 1:
-        for root, files in groups:
-            yield _read_node(root, files, errors, rejects, jobs)
-        return
+    side, by this process and worker processes, with the tables, rejects and warnings one
+    process gives, in the same order."""
     from .parallel import _in_order, _pool, _raise, check_jobs
 
     readers = min(check_jobs(jobs), len(groups))
+    if readers < 2:  # one node (its files are cut into pieces instead), or one CPU
+        for root, files in groups:
+            yield _read_node(root, files, errors, rejects, jobs)
+        return
     with _pool(readers - 1) as pool:
         work = partial(_read_node_work, errors=errors)
         for _, part in _in_order(pool, readers - 1, work, groups, 2 * readers + 1):

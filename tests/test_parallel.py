@@ -270,6 +270,22 @@ def test_a_fleet_report_reads_nodes_side_by_side(tmp_path: Path) -> None:
     assert err.value.line == 31 and err.value.file.endswith("n1/var/log/audit/audit.log")
 
 
+@pytest.mark.filterwarnings("ignore:.*line\\(s\\) were rejected")
+def test_jobs_0_on_one_cpu_reads_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``jobs=0`` is one reader per CPU: with one CPU, no pool (a pool of no workers is an
+    error), the same tables."""
+    from auditlens.collect import collect
+
+    def no_pool(jobs: int) -> None:
+        raise AssertionError("no pool with one reader")
+
+    want, events = collect(NODES), auditlens.read_auditd(NODES)
+    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(parallel, "_pool", no_pool)
+    assert collect(NODES, jobs=0).auditd.equals(want.auditd)
+    assert auditlens.read_auditd(NODES, jobs=0).equals(events)
+
+
 def test_cli_report_jobs_gives_the_same_report(tmp_path: Path) -> None:
     outs = []
     for jobs in ("1", "2"):
