@@ -182,7 +182,7 @@ def _node_tables(groups: list[tuple[Path | None, list[str]]], errors: str, rejec
         return
     with _pool(readers - 1) as pool:
         work = partial(_read_node_work, errors=errors)
-        for _, part in _in_order(pool, readers - 1, work, groups, 2 * readers + 1):
+        for _, part in _in_order(pool, readers - 1, work, groups):
             for category, message in part.warned:
                 warnings.warn(message, category, stacklevel=2)
             for item in part.rejects:

@@ -227,8 +227,9 @@ class _Slot(Generic[_T]):
 
 
 def _in_order(pool: ProcessPoolExecutor, workers: int, work: Callable[[_T], Any],
-              items: list[_T], window: int) -> Iterator[tuple[_T, Any]]:
-    """``(item, work(item))`` in the order of ``items``, at most ``window`` items held at once.
+              items: list[_T]) -> Iterator[tuple[_T, Any]]:
+    """``(item, work(item))`` in the order of ``items``, at most two items per reader (and one)
+    held at once, which bounds the memory of a streamed read.
 
     ``jobs=N`` is N readers: this process reads every N-th item (the first of each N) and the
     pool's N-1 workers the others. One worker fewer to start (a spawned worker spends ~0.4 s of
@@ -238,6 +239,7 @@ def _in_order(pool: ProcessPoolExecutor, workers: int, work: Callable[[_T], Any]
     own reading lets them, and a worker that found nothing queued waited (measured: 0.6 s of an
     8 s read)."""
     readers = workers + 1
+    window = 2 * readers + 1
     todo = deque(enumerate(items))
     held: deque[_Slot[_T]] = deque()
     try:
@@ -384,8 +386,7 @@ class _Merge:
         workers = min(self.jobs, len(self.pieces)) - 1
         pool = _pool(workers)
         try:
-            for piece, part in _in_order(pool, workers, self.work(), self.pieces,
-                                         2 * self.jobs + 1):
+            for piece, part in _in_order(pool, workers, self.work(), self.pieces):
                 if piece.first:
                     self._offset = 0
                 error = part.error

@@ -229,7 +229,7 @@ def test_this_process_reads_beside_its_workers() -> None:
     import os
 
     with parallel._pool(1) as pool:
-        got = list(parallel._in_order(pool, 1, _pid_of, list(range(12)), 5))
+        got = list(parallel._in_order(pool, 1, _pid_of, list(range(12))))
     assert [item for item, _ in got] == list(range(12))
     assert [square for _, (square, _) in got] == [i * i for i in range(12)]
     readers = [pid for _, (_, pid) in got]
