@@ -435,9 +435,10 @@ class _Part:
     n_rejects: int = 0
     coerced: int = 0
     error: BaseException | None = None
-    # auditd events
+    # auditd events: those open at the piece's end (rows before each, its records as the worker
+    # has them: see _Open) and their rows as if closed (native.Events.closed_tails)
     tails: list[tuple[int, list[Any]]] = field(default_factory=list)
-    tail_rows: list[dict[str, Any] | None] = field(default_factory=list)
+    tail_table: pa.Table | None = None
     stair_lines: list[int] = field(default_factory=list)
     stair_max: list[int] = field(default_factory=list)
     peak: int = 0
@@ -621,9 +622,7 @@ def _native_events_work(piece: Piece, errors: str, keep: bool, ids: Any) -> _Par
         part.peak, part.stair_lines, part.stair_max, big = events.parser.tracked()
         if big:
             return None
-        for rows, ev in events.tails:
-            part.tails.append((rows, ev.records))
-            part.tail_rows.append(None if strict else _prebuilt(ev, ids))
+        part.tails, part.tail_table = events.tails, events.closed_tails()
         part.table = pa.Table.from_batches(batches, schema=AUDITD_EVENTS.arrow)
     except Exception as exc:  # noqa: BLE001 - raised by the parent, in piece order
         part.error = _portable(exc)
@@ -668,6 +667,7 @@ def _auditd_events_work(piece: Piece, errors: str, keep: bool, ids: Any) -> _Par
         secs: list[int] = []
         top: int | None = None
         peak = 0
+        open_events: list[Any] = []
         for rec in _records_of(piece, rejecter, account):
             lines.append(rec.line)
             secs.append(rec.sec)
@@ -689,9 +689,10 @@ def _auditd_events_work(piece: Piece, errors: str, keep: bool, ids: Any) -> _Par
                     add(ev)
                 else:
                     part.tails.append((rows, ev.records))
-                    part.tail_rows.append(None if strict else _prebuilt(ev, ids))
+                    open_events.append(ev)
         if len(builder):
             batches.append(builder.finish())
+        part.tail_table = None if strict else _closed_tails(open_events, ids)
         part.table = pa.Table.from_batches(batches, schema=AUDITD_EVENTS.arrow)
     except Exception as exc:  # noqa: BLE001 - raised by the parent, in piece order
         part.error = _portable(exc)
@@ -699,14 +700,22 @@ def _auditd_events_work(piece: Piece, errors: str, keep: bool, ids: Any) -> _Par
     return part
 
 
-def _prebuilt(ev: Any, ids: Any) -> dict[str, Any] | None:
-    """The row of an event open at the end of a piece, built by the worker as if no record
-    followed: most such events (every event of the last seconds of a log without EOE records)
-    do close with what they have, and building them here keeps that work off the parent."""
+def _closed_tails(events: list[Any], ids: Any) -> pa.Table | None:
+    """``native.Events.closed_tails`` on the Python path."""
     from .auditd import reader as ar
+    from .build import BatchBuilder
+    from .schema import AUDITD_EVENTS
 
-    row, error = ar.full_event_row(ev, ids, False)
-    return None if error is not None else row
+    if not events:
+        return None
+    builder = BatchBuilder(AUDITD_EVENTS, len(events) + 1)  # one batch, from finish()
+    for ev in events:
+        row, error = ar.full_event_row(ev, ids, False)
+        if error is not None:
+            return None
+        builder.append(row)
+    batch = builder.finish()
+    return None if builder.coerced else pa.Table.from_batches([batch])
 
 
 def _suffix_max(values: list[int]) -> list[int]:
@@ -719,22 +728,88 @@ def _suffix_max(values: list[int]) -> list[int]:
     return out
 
 
+_Key = tuple[Any, int, int, int]
+"""An event's (node, serial, sec, msec)."""
+
+
 class _Open:
-    """An event still open at a cut, carried into the next piece; ``row`` once it is complete.
-    ``prebuilt``: the worker's row for the records it had (valid while no record is added)."""
+    """An event still open at a cut, carried into the following pieces until it closes.
 
-    __slots__ = ("event", "n_records", "prebuilt", "row")
+    Its records stay as the worker handed them (mostly lines not lexed: the worker's parser
+    lexed them in C) until they are needed, which is when records are added to it or its row
+    must be made here. Most open events close with the records they have, and their row is then
+    the worker's (``prebuilt``: its tail table and the row's index). ``row`` is set when the
+    event closes: that pair, or a row made here."""
 
-    def __init__(self, event: Any, prebuilt: dict[str, Any] | None = None) -> None:
-        self.event = event
-        self.row: dict[str, Any] | None = None
+    __slots__ = ("_event", "count", "first_type", "grown", "items", "key", "line", "name",
+                 "offset", "prebuilt", "row")
+
+    def __init__(self, items: list[Any], name: str, offset: int,
+                 first: tuple[_Key, int, int, str] | None,
+                 prebuilt: tuple[pa.Table, int] | None) -> None:
+        self.items, self.name, self.offset = items, name, offset
+        self._event: Any = None
         self.prebuilt = prebuilt
-        self.n_records = len(event.records)
+        self.row: dict[str, Any] | tuple[pa.Table, int] | None = None
+        self.grown = False
+        if first is None:  # no worker's row: the key and counts come from the records
+            records = self.event.records
+            head = records[0]
+            first = ((head.node, head.serial, head.sec, head.msec), head.line, len(records),
+                     head.type)
+        self.key, self.line, self.count, self.first_type = first
 
     @property
-    def key(self) -> tuple[Any, int, int, int]:
-        ev = self.event
-        return (ev.node, ev.serial, ev.sec, ev.msec)
+    def event(self) -> Any:
+        """The event, its records lexed here the first time it is asked for."""
+        if self._event is None:
+            from .auditd.lexer import parse_line
+            from .auditd.model import Event
+
+            records = []
+            for item in self.items:
+                if isinstance(item, tuple):  # (raw, file, line)
+                    records.append(parse_line(item[0], self.name, item[2] + self.offset))
+                else:
+                    item.line += self.offset
+                    records.append(item)
+            head = records[0]
+            self._event = Event(head.node, head.serial, head.sec, head.msec, records)
+        return self._event
+
+    def add(self, records: list[Any]) -> None:
+        """Records that continue the event: the worker's row no longer holds."""
+        self.event.records.extend(records)
+        self.count += len(records)
+        self.grown = True
+
+
+def _opens(piece: Piece, part: Any, offset: int) -> list[_Open]:
+    """The events open at the end of a piece, with their rows when the worker made them."""
+    table = part.tail_table
+    if table is None:
+        return [_Open(items, piece.name, offset, None, None) for _, items in part.tails]
+    table = _shift(table, offset)
+    return [_Open(items, piece.name, offset, first, (table, j))
+            for j, ((_, items), first) in enumerate(zip(part.tails, _firsts(table)))]
+
+
+def _firsts(table: pa.Table) -> Iterator[tuple[_Key, int, int, str]]:
+    """Key, line, record count and first record type of each row of an events table."""
+    cols = [table.column(n) for n in ("node", "serial", "time", "line", "record_count",
+                                      "record_types")]
+    cols[2] = cols[2].cast(pa.int64())
+    for node, serial, t, line, count, types in zip(*(c.to_pylist() for c in cols)):
+        yield (node, serial, *divmod(t // 1000, 1000)), line, count, types[0]
+
+
+def _cannot_join(first_type: str, records: int) -> bool:
+    """Whether an event that continues another cannot be its continuation, as the Assembler
+    decides; the parallel read then falls back to one process."""
+    from .auditd import assemble
+
+    return ((first_type != "EOE" and assemble.is_single_record_type(first_type))
+            or records >= assemble.MAX_RECORDS)
 
 
 class _AuditdEventsMerge(_AuditdRecordsMerge):
@@ -767,16 +842,28 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
     def _close(self, item: _Open) -> None:
         from .auditd import reader as ar
 
-        row = item.prebuilt
-        if row is not None and len(item.event.records) == item.n_records:
-            row["line"] = item.event.records[0].line  # the worker numbered lines from its cut
-            item.row = row
+        if item.prebuilt is not None and not item.grown:
+            item.row = item.prebuilt
             return
         row, error = ar.full_event_row(item.event, self.ids, self.errors == "raise")
         if error is not None:
             self.failures += 1
             self.first_error = self.first_error or error
         item.row = row  # built into a batch with its neighbours by _ready
+
+    def _finals(self, table: pa.Table) -> dict[_Key, tuple[int, int, int, str]]:
+        """The first row of this piece with the key of each carried event: (row, line, record
+        count, first record type)."""
+        finals: dict[_Key, tuple[int, int, int, str]] = {}
+        if not self.carried or not table.num_rows:
+            return finals
+        mask = pc.is_in(table.column("serial"),
+                        value_set=_int64s({c.key[1] for c in self.carried}))
+        rows = pc.indices_nonzero(mask).to_pylist()
+        for i, (key, line, count, first_type) in zip(rows, _firsts(table.filter(mask))):
+            if key not in finals or line < finals[key][1]:
+                finals[key] = (i, line, count, first_type)
+        return finals
 
     def take(self, piece: Piece, part: Any, offset: int) -> Iterator[pa.RecordBatch] | None:
         from .auditd import assemble
@@ -785,55 +872,36 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
         if queued + part.peak >= assemble.MAX_PENDING:
             return None
         table: pa.Table = part.table
-        for _, records in part.tails:
-            for r in records:
-                r.line += offset
-        # carried events meet this piece: find the first local event with their key
-        finals: dict[tuple[Any, int, int, int], tuple[int, int, int, str]] = {}
-        if self.carried and table.num_rows:
-            serials = _int64s({c.event.serial for c in self.carried})
-            mask = pc.is_in(table.column("serial"), value_set=serials)
-            hits = table.filter(mask)
-            idx = pc.indices_nonzero(mask)
-            cols = [hits.column(n) for n in ("node", "serial", "time", "line", "record_count",
-                                             "record_types")]
-            cols[2] = cols[2].cast(pa.int64())
-            for i, node, serial, t, line, count, types in zip(
-                    idx.to_pylist(), *(c.to_pylist() for c in cols)):
-                key = (node, serial, *divmod(t // 1000, 1000))
-                if key not in finals or line < finals[key][1]:
-                    finals[key] = (i, line, count, types[0])
-        tails = {(ev.node, ev.serial, ev.sec, ev.msec): (j, ev)
-                 for j, (_, records) in enumerate(part.tails)
-                 for ev in [_EventView(records)]}
+        # carried events meet this piece: their continuation is its first row or open event
+        # with their key, unless the log moved on past the event's timeout before it
+        finals = self._finals(table)
+        opens = _opens(piece, part, offset)
+        tails = {o.key: (j, o) for j, o in enumerate(opens)}
         drop_rows: set[int] = set()
         drop_tails: set[int] = set()
-        wanted: dict[tuple[Any, int, int, int], tuple[int, int, _Open]] = {}
+        wanted: dict[_Key, tuple[int, int, _Open]] = {}
         still: list[_Open] = []
-        timeout, max_records = assemble.END_OF_EVENT_TIMEOUT, assemble.MAX_RECORDS
         for item in self.carried:
-            key, ev = item.key, item.event
-            j = bisect_right(part.stair_max, ev.sec + timeout)
+            key = item.key
+            j = bisect_right(part.stair_max, key[2] + assemble.END_OF_EVENT_TIMEOUT)
             cut = part.stair_lines[j] if j < len(part.stair_lines) else None  # local line
             final = finals.get(key)
             tail = tails.get(key)
-            tail_line = tail[1].records[0].line - offset if tail else None
+            tail_line = tail[1].line - offset if tail else None
             first = min((x for x in (final and final[1], tail_line) if x is not None), default=None)
             if first is not None and (cut is None or first < cut):
                 if final is not None and final[1] == first:
                     i, line, count, first_type = final
-                    if (first_type != "EOE" and assemble.is_single_record_type(first_type)) \
-                            or len(ev.records) + count >= max_records:
+                    if _cannot_join(first_type, item.count + count):
                         return None
                     drop_rows.add(i)
                     wanted[key] = (line, count, item)
                 else:
                     assert tail is not None
-                    records = tail[1].records
-                    if (records[0].type != "EOE" and assemble.is_single_record_type(records[0].type)) \
-                            or len(ev.records) + len(records) >= max_records:
+                    more = tail[1]
+                    if _cannot_join(more.first_type, item.count + more.count):
                         return None
-                    ev.records.extend(records)
+                    item.add(more.event.records)
                     drop_tails.add(tail[0])
                     still.append(item)
             elif cut is not None:
@@ -845,7 +913,7 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
                 for r in records:
                     r.line += offset
                 item = wanted[key][2]
-                item.event.records.extend(records)
+                item.add(records)
                 self._close(item)
         self.lines += part.lines
         self.coerced += part.coerced
@@ -864,38 +932,59 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
             if j < 0:
                 start = at + 1
                 continue
-            item = _Open(_event_of(part.tails[j][1]), part.tail_rows[j])
-            self.out.append(item)
-            still.append(item)
+            self.out.append(opens[j])
+            still.append(opens[j])
         if start < table.num_rows:
             self.out.append(table.slice(start))
         self.carried = still
         return self._ready()
 
     def _ready(self) -> Iterator[pa.RecordBatch]:
-        """What can go out in order: piece rows, and closed carried events (whose rows are
-        built into one batch per run of them; one batch per event cost seconds on logs
-        without EOE records, where thousands of events are open at every cut)."""
+        """What can go out in order: piece rows, and closed carried events (the worker's rows
+        of a run of them as one slice of its table, rows made here built into one batch per
+        run; one batch per event cost seconds on logs without EOE records, where thousands of
+        events are open at every cut)."""
         from .auditd import native
 
         ready: list[pa.RecordBatch] = []
         builder = native.row_batcher(_BATCH)
+        run: list[Any] = []  # [table, first index, rows] of the worker's rows
+
+        def end_run() -> None:
+            if run:
+                ready.extend(run[0].slice(run[1], run[2]).to_batches())
+                run.clear()
+
+        def end_rows() -> None:
+            if len(builder):
+                ready.append(builder.finish())
+
         out = self.out
         while out:
             head = out[0]
             if isinstance(head, _Open):
                 if head.row is None:
                     break
-                full = builder.append(head.row)
-                if full is not None:
-                    ready.append(full)
+                if isinstance(head.row, tuple):
+                    end_rows()
+                    table, i = head.row
+                    if run and run[0] is table and run[1] + run[2] == i:
+                        run[2] += 1
+                    else:
+                        end_run()
+                        run[:] = [table, i, 1]
+                else:
+                    end_run()
+                    full = builder.append(head.row)
+                    if full is not None:
+                        ready.append(full)
             else:
-                if len(builder):
-                    ready.append(builder.finish())
+                end_run()
+                end_rows()
                 ready.extend(head.to_batches())
             out.popleft()
-        if len(builder):
-            ready.append(builder.finish())
+        end_run()
+        end_rows()
         self.coerced += builder.coerced
         return _rebatch(ready)
 
@@ -913,31 +1002,12 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
         super().warn()
 
 
-class _EventView:
-    """Key and records of a piece's open event (records as handed back by the worker)."""
-
-    __slots__ = ("msec", "node", "records", "sec", "serial")
-
-    def __init__(self, records: list[Any]) -> None:
-        first = records[0]
-        self.node, self.serial, self.sec, self.msec = first.node, first.serial, first.sec, first.msec
-        self.records = records
-
-
-def _event_of(records: list[Any]) -> Any:
-    from .auditd.model import Event
-
-    first = records[0]
-    return Event(first.node, first.serial, first.sec, first.msec, list(records))
-
-
-def _relex(piece: Piece, wanted: dict[tuple[Any, int, int, int], tuple[int, int, Any]]
-           ) -> dict[tuple[Any, int, int, int], list[Any]]:
+def _relex(piece: Piece, wanted: dict[_Key, tuple[int, int, Any]]) -> dict[_Key, list[Any]]:
     """Records of the named local events, read again from the piece: an event is the first
     ``count`` records with its key from its first line on."""
     from .auditd.lexer import LexError, parse_line
 
-    found: dict[tuple[Any, int, int, int], list[Any]] = {k: [] for k in wanted}
+    found: dict[_Key, list[Any]] = {k: [] for k in wanted}
     left = len(wanted)
     start = min(line for line, _, _ in wanted.values())
     with closing(piece.lines()) as lines:

@@ -19,6 +19,8 @@ from conftest import SAMPLE_LOGS
 
 import auditlens
 from auditlens import parallel
+from auditlens.auditd import native, reader
+from auditlens.auditd.model import Record
 from auditlens.cli import cli
 from auditlens.errors import InvalidLine, ParseError
 
@@ -94,6 +96,94 @@ def test_auditd_fallback_keeps_output_identical(tmp_path: Path) -> None:
     _, many, one, fell_back = _events(path, cut)
     assert fell_back
     assert many == one
+
+
+AUDIT_LOG = SAMPLE_LOGS / "auditd" / "node-a" / "var" / "log" / "audit" / "audit.log.1"
+
+
+@pytest.mark.parametrize("way", ["native", "python"])
+def test_open_events_come_with_the_workers_rows(way: str, monkeypatch: pytest.MonkeyPatch
+                                                ) -> None:
+    """A worker hands the events open at its piece's end over with their rows as if they closed
+    with the records they have (on these logs, without EOE records, most do), made by the piece's
+    own path: on the C path from lines it did not lex in Python. Those rows are the one-process
+    rows of the events that did close so."""
+    if way == "python":
+        monkeypatch.setattr(native, "Parser", None)
+    elif native.Parser is None:
+        pytest.skip("the auditd C fast path is not compiled")
+    want = {row["line"]: row for row in auditlens.read_auditd(str(AUDIT_LOG)).to_pylist()}
+    pieces = parallel.plan_pieces(auditlens.sources.expand_sources(str(AUDIT_LOG)), 3000, 2)
+    assert pieces is not None
+    offset = compared = 0
+    for piece in pieces:
+        part = parallel._auditd_events_work(piece, errors="collect", keep=True,
+                                            ids=reader._ids(None, None))
+        if part.tails:
+            assert part.tail_table is not None and part.tail_table.num_rows == len(part.tails)
+            lexed = [isinstance(item, Record) for _, items in part.tails for item in items]
+            assert all(lexed) if way == "python" else not any(lexed)
+            for row in parallel._shift(part.tail_table, offset).to_pylist():
+                one = want.get(row["line"])  # None: the rest of an event begun before the cut
+                if one is not None and one["record_count"] == row["record_count"]:
+                    assert row == one
+                    compared += 1
+        offset += part.lines
+    assert compared > 50
+
+
+def test_the_parent_uses_the_workers_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Events open at a cut go out with the worker's row unless records were added to them in
+    this process (which tiny pieces make common)."""
+    closed: list[tuple[bool, bool]] = []
+    close = parallel._AuditdEventsMerge._close
+
+    def spy(merge: parallel._AuditdEventsMerge, item: parallel._Open) -> None:
+        close(merge, item)
+        closed.append((isinstance(item.row, tuple), item.grown))
+
+    monkeypatch.setattr(parallel._AuditdEventsMerge, "_close", spy)
+    _, many, one, fell_back = _events(str(AUDIT_LOG), 3000)
+    assert many == one and not fell_back
+    assert all(worker != grown for worker, grown in closed)
+    assert sum(grown for _, grown in closed) > 10 and sum(w for w, _ in closed) > 100
+
+
+def test_failed_events_across_cuts_count_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An event whose row cannot be made (an interpretation bug) keeps its provenance columns
+    and counts once in the warning, whether it closed in a piece, at a cut with the worker's
+    row or with records added in this process. Workers are threads here, so that the broken
+    interpreter reaches them."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(native, "Parser", None)  # every row is made by event_row
+    monkeypatch.setattr(parallel, "_pool", ThreadPoolExecutor)
+    event_row = reader.event_row
+
+    def broken(ev: object, ids: object) -> dict[str, object]:
+        if ev.serial % 3 == 0:  # type: ignore[attr-defined]
+            raise RuntimeError("boom")
+        return event_row(ev, ids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reader, "event_row", broken)
+    tails: list[bool] = []
+    closed_tails = parallel._closed_tails
+
+    def spy(events: list[object], ids: object) -> pa.Table | None:
+        table = closed_tails(events, ids)
+        tails.append(table is None)
+        return table
+
+    monkeypatch.setattr(parallel, "_closed_tails", spy)
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        want = auditlens.read_auditd(NODES)
+        merge = parallel._AuditdEventsMerge(NODES, "collect", None, 2, 3000, None, None)
+        got = parallel._auditd_table(merge, want.schema)
+    assert got.equals(want, check_metadata=True) and not merge.fell_back
+    told = [str(w.message) for w in seen if "could not be interpreted" in str(w.message)]
+    assert len(told) == 2 and told[0] == told[1]
+    assert any(tails) and not all(tails)  # some pieces' open events had a failed row
 
 
 def test_auditd_records_table(corpora: Path) -> None:
@@ -200,7 +290,7 @@ def test_a_part_travels_through_a_temporary_file(tmp_path: Path,
     table = auditlens.read_auditd(f"{NODES[0]}/var/log/audit")
     bad = InvalidLine("x.log", 3, "not an audit record", "junk")
     part = parallel._Part(table=table, lines=7, rejects=[bad], n_rejects=1,
-                          tails=[(5, ["record"] * 50_000)])
+                          tails=[(5, ["record"] * 50_000)], tail_table=table.slice(0, 1))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     sent = pickle.dumps(part)
     assert len(sent) < 1_000 < table.nbytes  # neither the rows nor the open events
@@ -208,6 +298,7 @@ def test_a_part_travels_through_a_temporary_file(tmp_path: Path,
     got = pickle.loads(sent)
     assert got.table.equals(table, check_metadata=True) and got.lines == 7
     assert got.rejects == [bad] and got.tails == part.tails
+    assert got.tail_table is not None and got.tail_table.equals(table.slice(0, 1))
     assert list(tmp_path.iterdir()) == []  # unlinked by the receiver
     failed = pickle.loads(pickle.dumps(parallel._Part(error=ValueError("boom"))))
     assert failed.table is None and str(failed.error) == "boom"

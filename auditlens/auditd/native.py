@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..build import BatchBuilder, gc_paused
 from ..fastpath import array_of, load
@@ -227,9 +228,10 @@ class Events:
         self.track = track
         self.parser = Parser(Render(ids), context(), track)
         self.emitted = 0
-        self.tails: list[tuple[int, Event]] = []
+        self.tails: list[tuple[int, list[Any]]] = []
         """With ``track`` (a parallel worker's piece): the events still open at its end, each
-        with the number of rows before it."""
+        with the number of rows before it, as the parser hands them over: records not lexed,
+        ``(raw, file, line)``, and a Record for a line lexed in Python."""
         self.files: list[str] = []
         self.read = 0
         self.failures = 0
@@ -254,7 +256,7 @@ class Events:
         parser = self.parser
         for at, records, tail in parser.take_declined():
             if tail:
-                self.tails.append((self.emitted + at, self._event(records)))
+                self.tails.append((self.emitted + at, records))
                 continue
             row, error = full_event_row(self._event(records), self.ids, self.strict)
             if error is not None:
@@ -281,8 +283,11 @@ class Events:
         except LexError as exc:
             self.rejecter.reject(name, number, exc.reason, line)
             return
+        self._inject(record, index)
+
+    def _inject(self, record: Record, index: int) -> None:
         self.parser.inject(record, record.node, record.type, record.sec, record.msec,
-                           record.serial, index, number, self.files, self.size)
+                           record.serial, index, record.line, self.files, self.size)
 
     def _block(self, block: bytes, first: int, index: int) -> Iterator[pa.RecordBatch]:
         """The lines of a block of whole lines (the last may lack its newline), numbered from
@@ -370,16 +375,62 @@ class Events:
 
     def _end(self) -> Iterator[pa.RecordBatch]:
         """The end of the input: the events still open go out (or, tracked, become tails)."""
-        while self.parser.flush(self.files, self.size, self.track) or self.parser.has_declined:
-            yield from self._settle()
-        yield from self._settle()
-        if self.parser.rows:
-            yield self._batch()
+        yield from self._flush()
         self.builder.coerced += self.parser.coerced
         if self.failures and not self.track:
             from .reader import failure_warning
 
             warnings.warn(failure_warning(self.failures, self.first_error), stacklevel=3)
+
+    def _flush(self) -> Iterator[pa.RecordBatch]:
+        while self.parser.flush(self.files, self.size, self.track) or self.parser.has_declined:
+            yield from self._settle()
+        yield from self._settle()
+        if self.parser.rows:
+            yield self._batch()
+
+    def closed_tails(self) -> pa.Table | None:
+        """The rows of ``tails`` as if each event closed with the records it has, one per tail
+        in their order, made by a second parser from their lines. Most do close so (on a log
+        without EOE records every event of a piece's last seconds is open at its end), and
+        making their rows here, in C, keeps that work off the parallel reader's parent. None
+        where the parent must make them itself: strict reads (a failure raises where the event
+        closes), and rows that failed or lost a value (counted once, where they are used)."""
+        from .reader import _Account
+
+        if self.strict or not self.tails:
+            return None
+        again = Events(self.ids, Rejecter("collect", None), _Account(),
+                       BatchBuilder(AUDITD_EVENTS, self.size), strict=False)
+        again.files = self.files
+        index = {name: i for i, name in enumerate(self.files)}
+        lines = sorted(((index[item.file], item.line, item) if isinstance(item, Record)
+                        else (item[1], item[2], item) for _, records in self.tails
+                        for item in records), key=lambda x: (x[0], x[1]))
+        batches: list[pa.RecordBatch] = []
+        run: list[bytes] = []  # consecutive lines, lexed as one block
+        first = file = 0
+        for at, number, item in lines:
+            if run and (isinstance(item, Record) or at != file or number != first + len(run)):
+                batches += again._block(b"\n".join(run), first, file)
+                run = []
+            if isinstance(item, Record):
+                again._inject(item, at)
+                batches += again._settle()
+            else:
+                if not run:
+                    first, file = number, at
+                run.append(item[0])
+        if run:
+            batches += again._block(b"\n".join(run), first, file)
+        batches += again._flush()
+        if again.failures or again.rejecter.count or again.parser.coerced:
+            return None
+        table = pa.Table.from_batches(batches, schema=AUDITD_EVENTS.arrow)
+        table = table.take(pc.sort_indices(table, [("line", "ascending")]))
+        firsts = [records[0].line if isinstance(records[0], Record) else records[0][2]
+                  for _, records in self.tails]
+        return table if table.column("line").to_pylist() == firsts else None
 
 
 __all__ = ["Events", "Parser", "Render", "context"]
