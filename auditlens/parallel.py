@@ -225,36 +225,42 @@ class _Slot(Generic[_T]):
     def result(self) -> Any:
         return self.part if self.future is None else self.future.result()
 
+    def sent(self) -> bool:
+        return self.future is not None and not self.future.done()
+
 
 def _in_order(pool: ProcessPoolExecutor, workers: int, work: Callable[[_T], Any],
               items: list[_T]) -> Iterator[tuple[_T, Any]]:
     """``(item, work(item))`` in the order of ``items``, at most two items per reader (and one)
     held at once, which bounds the memory of a streamed read.
 
-    ``jobs=N`` is N readers: this process reads every N-th item (the first of each N) and the
-    pool's N-1 workers the others. One worker fewer to start (a spawned worker spends ~0.4 s of
-    CPU importing Python and pyarrow before its first piece), and this process reads while the
-    workers start instead of waiting. The shares are fixed, not taken on demand: feeding a worker
-    on demand is done by the pool's threads in this process, which run only when this process's
-    own reading lets them, and a worker that found nothing queued waited (measured: 0.6 s of an
-    8 s read)."""
+    ``jobs=N`` is N readers: this process and the pool's N-1 workers. This process reads the
+    first item while the workers start (a spawned worker spends ~0.4 s of CPU importing Python
+    and pyarrow before its first piece), and then, each time it is free, the next item not yet
+    sent, after sending the pool enough for every worker to have one item and one waiting. The
+    workers need nothing from this process while it reads (its threads, which would feed them,
+    run only when its own reading lets them: a worker fed on demand waited 0.6 s of an 8 s read),
+    and the slower reader reads fewer items (this process is slower per piece when its heap holds
+    a large table: 25 % per Kubernetes piece). Sent items cannot be taken back (the pool queues
+    them for its workers at once), so no more are sent than the workers can use."""
     readers = workers + 1
     window = 2 * readers + 1
-    todo = deque(enumerate(items))
+    todo = deque(items)
     held: deque[_Slot[_T]] = deque()
     try:
         while held or todo:
-            while todo and len(held) < window:
-                index, item = todo.popleft()
-                slot = _Slot(item)
-                if index % readers:
-                    slot.future = pool.submit(work, item)
-                held.append(slot)
-            if held[0].ready():
+            if held and held[0].ready():
                 slot = held.popleft()
                 yield slot.item, slot.result()
                 continue
-            mine = next((s for s in held if s.future is None and not s.ready()), None)
+            mine = None
+            if todo and len(held) < window:
+                mine = _Slot(todo.popleft())
+                held.append(mine)
+            while todo and len(held) < window and sum(s.sent() for s in held) < 2 * workers:
+                slot = _Slot(todo.popleft())
+                slot.future = pool.submit(work, slot.item)
+                held.append(slot)
             if mine is not None:
                 mine.part = work(mine.item)
             else:

@@ -328,6 +328,32 @@ def test_this_process_reads_beside_its_workers() -> None:
     assert len(set(readers)) == 2
 
 
+def _slow_here(item: tuple[int, int]) -> int:
+    """A piece that takes this process (``item[1]``) 0.1 s and a worker no time."""
+    import os
+    import time
+
+    if os.getpid() == item[1]:
+        time.sleep(0.1)
+    return os.getpid()
+
+
+def test_the_slower_reader_reads_less() -> None:
+    """Items are not shared out in fixed turns: this process reads the next item each time it
+    is free, so when it is the slower reader the worker reads more. With fixed turns this
+    process would read 45 of these 90 items; here about a third (the worker may get two items
+    ahead of it) and a few more while the worker starts."""
+    import os
+
+    me = os.getpid()
+    items = [(i, me) for i in range(90)]
+    with parallel._pool(1) as pool:
+        got = list(parallel._in_order(pool, 1, _slow_here, items))
+    assert [item for item, _ in got] == items
+    mine = sum(pid == me for _, pid in got)
+    assert got[0][1] == me and 20 <= mine <= 38
+
+
 def _node(root: Path, name: str, lines: list[str]) -> None:
     logs = root / name / "var" / "log" / "audit"
     logs.mkdir(parents=True)
