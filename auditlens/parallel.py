@@ -79,12 +79,37 @@ def _gc_paused(work: Callable[..., _T]) -> Callable[..., _T]:
 
 
 def check_jobs(jobs: int | None) -> int:
-    """``jobs`` as a worker count: None or 0 mean one per CPU; negative is a user mistake."""
+    """``jobs`` as a reader count: None or 0 mean one per CPU; negative is a user mistake. 1
+    (with a warning) when worker processes could not start."""
     if jobs is None or jobs == 0:
-        return os.cpu_count() or 1
-    if not isinstance(jobs, int) or jobs < 0:
+        count = os.cpu_count() or 1
+    elif not isinstance(jobs, int) or jobs < 0:
         raise ValueError(f"jobs must be a positive number (or 0 for one per CPU), not {jobs!r}")
-    return jobs
+    else:
+        count = jobs
+    if count > 1 and not _workers_can_start():
+        warnings.warn(f"jobs={jobs}: worker processes cannot start from a program read from "
+                      "standard input (each one runs the main program's file first); reading "
+                      "in this process", stacklevel=3)
+        return 1
+    return count
+
+
+def _workers_can_start() -> bool:
+    """Whether a spawned worker finds the main program: multiprocessing runs it again in each
+    worker, by module name or from its file, and a program read from stdin (``python -``) has
+    neither (each worker died, and the pool with it)."""
+    import sys
+    from multiprocessing import process
+
+    main = sys.modules.get("__main__")
+    if getattr(getattr(main, "__spec__", None), "name", None) is not None:
+        return True
+    path = getattr(main, "__file__", None)
+    if path is None:
+        return True
+    start = getattr(process, "ORIGINAL_DIR", None) or ""
+    return os.path.isfile(os.path.join(start, path))
 
 
 # -- pieces ------------------------------------------------------------------------------------

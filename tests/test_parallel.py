@@ -354,6 +354,22 @@ def test_the_slower_reader_reads_less() -> None:
     assert got[0][1] == me and 20 <= mine <= 38
 
 
+def test_jobs_in_a_program_read_from_stdin_read_in_this_process() -> None:
+    """Spawned workers run the main program's file first, which ``python -`` has not (each
+    worker died, and the pool with it, in a traceback): such a read warns and runs here."""
+    import subprocess
+    import sys
+
+    program = ("import auditlens\n"
+               f"print(auditlens.read_auditd({str(AUDIT_LOG)!r}, jobs=2).num_rows)\n")
+    done = subprocess.run([sys.executable, "-"], input=program, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(auditlens.read_auditd(str(AUDIT_LOG)).num_rows)
+    assert "cannot start from a program read from standard input" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def _node(root: Path, name: str, lines: list[str]) -> None:
     logs = root / name / "var" / "log" / "audit"
     logs.mkdir(parents=True)
