@@ -33,6 +33,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import sys
 import tempfile
 import warnings
 from array import array
@@ -43,7 +44,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from functools import partial, wraps
-from multiprocessing import get_context
+from multiprocessing import get_context, process
 from typing import Any, Generic, TypeVar
 
 import pyarrow as pa
@@ -99,9 +100,6 @@ def _workers_can_start() -> bool:
     """Whether a spawned worker finds the main program: multiprocessing runs it again in each
     worker, by module name or from its file, and a program read from stdin (``python -``) has
     neither (each worker died, and the pool with it)."""
-    import sys
-    from multiprocessing import process
-
     main = sys.modules.get("__main__")
     if getattr(getattr(main, "__spec__", None), "name", None) is not None:
         return True
@@ -794,18 +792,9 @@ class _Open:
     def event(self) -> Any:
         """The event, its records lexed here the first time it is asked for."""
         if self._event is None:
-            from .auditd.lexer import parse_line
-            from .auditd.model import Event
+            from .auditd.native import event_of
 
-            records = []
-            for item in self.items:
-                if isinstance(item, tuple):  # (raw, file, line)
-                    records.append(parse_line(item[0], self.name, item[2] + self.offset))
-                else:
-                    item.line += self.offset
-                    records.append(item)
-            head = records[0]
-            self._event = Event(head.node, head.serial, head.sec, head.msec, records)
+            self._event = event_of(self.items, [self.name], self.offset)
         return self._event
 
     def add(self, records: list[Any]) -> None:

@@ -216,6 +216,22 @@ def row_batcher(batch_size: int) -> RowBatcher | BatchBuilder:
     return BatchBuilder(AUDITD_EVENTS, batch_size)
 
 
+def event_of(items: list[Any], files: list[str], offset: int = 0) -> Event:
+    """The event of records as the parser hands them over (``take_declined``): a Record for a
+    line lexed in Python, else ``(raw, file index, line)``, lexed here; lines moved by
+    ``offset`` (a parallel piece's first line in its file)."""
+    records: list[Record] = []
+    for item in items:
+        if isinstance(item, Record):
+            item.line += offset
+            records.append(item)
+        else:
+            raw, file, line = item
+            records.append(parse_line(raw, files[file], line + offset))
+    first = records[0]
+    return Event(first.node, first.serial, first.sec, first.msec, records)
+
+
 class Events:
     """The batches of one read on the fast path (what ``reader._event_rows`` and a
     ``BatchBuilder`` give on the Python path: the same rows, in batches of ``batch_size``)."""
@@ -237,17 +253,6 @@ class Events:
         self.failures = 0
         self.first_error = ""
 
-    def _event(self, records: list[Any]) -> Event:
-        recs: list[Record] = []
-        for item in records:
-            if isinstance(item, Record):
-                recs.append(item)
-            else:
-                raw, file, line = item
-                recs.append(parse_line(raw, self.files[file], line))
-        first = recs[0]
-        return Event(first.node, first.serial, first.sec, first.msec, recs)
-
     def _settle(self) -> Iterator[pa.RecordBatch]:
         """Take what the parser holds: the row of a declined event (made here, on the Python
         path) or an open event at the end of a tracked read, then a full batch."""
@@ -258,7 +263,7 @@ class Events:
             if tail:
                 self.tails.append((self.emitted + at, records))
                 continue
-            row, error = full_event_row(self._event(records), self.ids, self.strict)
+            row, error = full_event_row(event_of(records, self.files), self.ids, self.strict)
             if error is not None:
                 self.failures += 1
                 self.first_error = self.first_error or error
