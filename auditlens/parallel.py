@@ -515,13 +515,50 @@ _REST = b"auditlens.part"
 """The schema metadata key of a part's pickled state in its temporary file."""
 
 
-def _to_file(table: pa.Table, rest: bytes) -> str:
-    fd, path = tempfile.mkstemp(prefix="auditlens-piece-", suffix=".arrow")
-    os.close(fd)
-    schema = table.schema.with_metadata({**(table.schema.metadata or {}), _REST: rest})
+_RAM_DIR = "/dev/shm"
+"""Linux's RAM-backed file system (tmpfs). A piece handed over there cost half of what it cost in
+``/tmp`` on ext4: writing 183 MB 0.08 s against 0.16 s, freeing it in the parent 0.065 s against
+0.15 s (the inode of an unlinked file on disk is released extent by extent); ``jobs=2`` read
+3–5 % faster in paired runs."""
+_RAM_SPARE = 1 << 30
+"""Free space left in :data:`_RAM_DIR` after a piece, for everyone else (Docker gives 64 MB)."""
+
+
+def _piece_dirs(nbytes: int) -> list[str]:
+    """Where a piece of ``nbytes`` goes, in order of preference: the RAM-backed directory when it
+    has room, then the temporary directory. A temporary directory the user chose (``TMPDIR``)
+    is the only one used: there the parent's mapped pieces can be paged out to disk, which a
+    table larger than memory needs."""
+    default = tempfile.gettempdir()
+    statvfs = getattr(os, "statvfs", None)  # not on Windows
+    if statvfs is None or any(os.environ.get(name) for name in ("TMPDIR", "TEMP", "TMP")):
+        return [default]
     try:
-        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
-            writer.write_table(table.replace_schema_metadata(schema.metadata))
+        ram = statvfs(_RAM_DIR)
+    except OSError:
+        return [default]
+    room = ram.f_bavail * ram.f_frsize >= 2 * nbytes + _RAM_SPARE
+    return [_RAM_DIR, default] if room else [default]
+
+
+def _to_file(table: pa.Table, rest: bytes) -> str:
+    schema = table.schema.with_metadata({**(table.schema.metadata or {}), _REST: rest})
+    table = table.replace_schema_metadata(schema.metadata)
+    *preferred, last = _piece_dirs(table.nbytes)
+    for folder in preferred:
+        try:
+            return _write_piece(table, folder)
+        except OSError:  # full, or not writable: the next one
+            pass
+    return _write_piece(table, last)
+
+
+def _write_piece(table: pa.Table, folder: str) -> str:
+    fd, path = tempfile.mkstemp(prefix="auditlens-piece-", suffix=".arrow", dir=folder)
+    os.close(fd)
+    try:
+        with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table)
     except BaseException:
         os.unlink(path)
         raise

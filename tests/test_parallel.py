@@ -291,7 +291,8 @@ def test_a_part_travels_through_a_temporary_file(tmp_path: Path,
     bad = InvalidLine("x.log", 3, "not an audit record", "junk")
     part = parallel._Part(table=table, lines=7, rejects=[bad], n_rejects=1,
                           tails=[(5, ["record"] * 50_000)], tail_table=table.slice(0, 1))
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr(tempfile, "tempdir", None)
     sent = pickle.dumps(part)
     assert len(sent) < 1_000 < table.nbytes  # neither the rows nor the open events
     assert len(list(tmp_path.iterdir())) == 1
@@ -306,6 +307,57 @@ def test_a_part_travels_through_a_temporary_file(tmp_path: Path,
     sent = pickle.dumps(part)
     assert len(sent) > table.nbytes // 2
     assert pickle.loads(sent).table.equals(table)
+
+
+def test_parts_go_to_the_ram_directory_when_it_has_room(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A part goes to the RAM-backed directory (half the cost of a disk-backed /tmp) only while it
+    leaves room there and the user chose no temporary directory; a full or unusable one falls
+    back to the temporary directory."""
+    import tempfile
+
+    ram, disk = tmp_path / "ram", tmp_path / "disk"
+    ram.mkdir()
+    disk.mkdir()
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", None)
+
+    def gettempdir() -> str:
+        tempfile.tempdir = str(disk)  # as the real one, which caches what it found
+        return str(disk)
+
+    monkeypatch.setattr(tempfile, "gettempdir", gettempdir)
+    monkeypatch.setattr(parallel, "_RAM_DIR", str(ram))
+    monkeypatch.setattr(parallel, "_RAM_SPARE", 0)
+    table = pa.table({"n": list(range(1000))})
+
+    def lands() -> str:
+        path = Path(parallel._to_file(table, b"rest"))
+        got, rest = parallel._from_file(str(path))
+        assert got.equals(table) and rest == b"rest" and not path.exists()
+        return path.parent.name
+
+    assert lands() == "ram"
+    monkeypatch.setattr(parallel, "_RAM_SPARE", 1 << 62)  # no room left after this part
+    assert lands() == "disk"
+    monkeypatch.setattr(parallel, "_RAM_SPARE", 0)
+    monkeypatch.setenv("TMPDIR", str(disk))  # the user's choice wins
+    assert lands() == "disk"
+    monkeypatch.delenv("TMPDIR")
+    monkeypatch.setattr(parallel, "_RAM_DIR", str(tmp_path / "missing"))
+    assert lands() == "disk"
+    real_write = parallel._write_piece
+
+    def full(part: pa.Table, folder: str) -> str:
+        if folder == str(ram):
+            raise OSError(28, "No space left on device")
+        return real_write(part, folder)
+
+    monkeypatch.setattr(parallel, "_RAM_DIR", str(ram))
+    monkeypatch.setattr(parallel, "_write_piece", full)
+    assert lands() == "disk"
+    assert list(ram.iterdir()) == [] and list(disk.iterdir()) == []
 
 
 def _pid_of(item: int) -> tuple[int, int]:
