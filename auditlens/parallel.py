@@ -30,6 +30,7 @@ reader with ``jobs`` at import time need the usual ``if __name__ == "__main__":`
 
 from __future__ import annotations
 
+import atexit
 import io
 import os
 import pickle
@@ -228,7 +229,22 @@ def plan_pieces(inputs: list[InputFile], chunk_bytes: int = DEFAULT_CHUNK_BYTES,
 
 
 def _pool(jobs: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
+                               initializer=_worker_started)
+
+
+def _worker_started() -> None:
+    """Run in each worker as it starts. A worker ends without the interpreter's teardown, which
+    the parent waits for at the end of every read (freeing every module: 0.05 s of 0.06 s): by
+    then it has written all it sends, and its standard streams are flushed here."""
+    atexit.register(_end_worker)
+
+
+def _end_worker() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
+    os._exit(0)
 
 
 _UNREAD = object()

@@ -8,6 +8,7 @@ sets and inside multi-line JSON values; each case also checks which path the mer
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from pathlib import Path
 
@@ -364,6 +365,33 @@ def _pid_of(item: int) -> tuple[int, int]:
     import os
 
     return item * item, os.getpid()
+
+
+class _Teardown:
+    write = staticmethod(os.write)  # bound now: no imports during the teardown
+
+    def __del__(self) -> None:
+        self.write(1, b"torn down\n")
+
+
+_KEPT: list[_Teardown] = []
+
+
+def _print_and_keep(item: int) -> int:
+    print(f"worker read {item}", end="")  # buffered (stdout is a file here) until flushed
+    _KEPT.append(_Teardown())  # freed only by the interpreter's teardown
+    return item
+
+
+def test_workers_end_without_the_interpreters_teardown(capfd: pytest.CaptureFixture[str]) -> None:
+    """The parent waits for its workers to end after every read; they skip the teardown
+    (freeing every module) but flush what they printed, and end with status 0."""
+    with parallel._pool(1) as pool:
+        assert pool.submit(_print_and_keep, 7).result() == 7
+        workers = list(pool._processes.values())
+    out = capfd.readouterr().out
+    assert "worker read 7" in out and "torn down" not in out
+    assert [worker.exitcode for worker in workers] == [0]
 
 
 def test_this_process_reads_beside_its_workers() -> None:
