@@ -362,8 +362,6 @@ def test_parts_go_to_the_ram_directory_when_it_has_room(tmp_path: Path,
 
 
 def _pid_of(item: int) -> tuple[int, int]:
-    import os
-
     return item * item, os.getpid()
 
 
@@ -397,8 +395,6 @@ def test_workers_end_without_the_interpreters_teardown(capfd: pytest.CaptureFixt
 def test_this_process_reads_beside_its_workers() -> None:
     """``jobs=N`` is this process and N-1 workers: results come in order, this process reads
     the first item (while the workers start) and the worker gets items too."""
-    import os
-
     with parallel._pool(1) as pool:
         got = list(parallel._in_order(pool, 1, _pid_of, list(range(12))))
     assert [item for item, _ in got] == list(range(12))
@@ -410,7 +406,6 @@ def test_this_process_reads_beside_its_workers() -> None:
 
 def _slow_here(item: tuple[int, int]) -> int:
     """A piece that takes this process (``item[1]``) 0.1 s and a worker no time."""
-    import os
     import time
 
     if os.getpid() == item[1]:
@@ -423,8 +418,6 @@ def test_the_slower_reader_reads_less() -> None:
     is free, so when it is the slower reader the worker reads more. With fixed turns this
     process would read 45 of these 90 items; here about a third (the worker may get two items
     ahead of it) and a few more while the worker starts."""
-    import os
-
     me = os.getpid()
     items = [(i, me) for i in range(90)]
     with parallel._pool(1) as pool:
