@@ -193,8 +193,12 @@ def table(tools: list[Tool], size: float) -> list[str]:
 def speed_up(tools: list[Tool]) -> str:
     """The ``jobs=2`` run against the single-process run of the same reader, same output."""
     single, parallel = tools[0], next(t for t in tools if "jobs=2" in t.name)
+    rounds = sorted(a / b for a, b in zip(single.times, parallel.times))
     return (f"`jobs=2` against one process: **{single.median / parallel.median:.2f}×** "
-            f"({single.median:.2f} s → {parallel.median:.2f} s, medians, start-up included).")
+            f"({single.median:.2f} s → {parallel.median:.2f} s, medians, start-up included). "
+            f"Round by round (the two runs of a round minutes apart at most, so slow drift of "
+            f"the machine cancels): median {statistics.median(rounds):.2f}×, "
+            f"{rounds[0]:.2f}–{rounds[-1]:.2f}×.")
 
 
 def ceiling(single: Tool, pair: Tool) -> str:
