@@ -540,33 +540,29 @@ _RAM_SPARE = 1 << 30
 """Free space left in :data:`_RAM_DIR` after a piece, for everyone else (Docker gives 64 MB)."""
 
 
-def _piece_dirs(nbytes: int) -> list[str]:
-    """Where a piece of ``nbytes`` goes, in order of preference: the RAM-backed directory when it
-    has room, then the temporary directory. A temporary directory the user chose (``TMPDIR``)
-    is the only one used: there the parent's mapped pieces can be paged out to disk, which a
-    table larger than memory needs."""
-    default = tempfile.gettempdir()
+def _ram_has_room(nbytes: int) -> bool:
+    """Whether a piece of ``nbytes`` goes to the RAM-backed directory: it has room for it, and
+    the user chose no temporary directory (``TMPDIR``), where the parent's mapped pieces can be
+    paged out to disk, which a table larger than memory needs."""
     statvfs = getattr(os, "statvfs", None)  # not on Windows
     if statvfs is None or any(os.environ.get(name) for name in ("TMPDIR", "TEMP", "TMP")):
-        return [default]
+        return False
     try:
         ram = statvfs(_RAM_DIR)
     except OSError:
-        return [default]
-    room = ram.f_bavail * ram.f_frsize >= 2 * nbytes + _RAM_SPARE
-    return [_RAM_DIR, default] if room else [default]
+        return False
+    return ram.f_bavail * ram.f_frsize >= 2 * nbytes + _RAM_SPARE
 
 
 def _to_file(table: pa.Table, rest: bytes) -> str:
     schema = table.schema.with_metadata({**(table.schema.metadata or {}), _REST: rest})
     table = table.replace_schema_metadata(schema.metadata)
-    *preferred, last = _piece_dirs(table.nbytes)
-    for folder in preferred:
+    if _ram_has_room(table.nbytes):
         try:
-            return _write_piece(table, folder)
-        except OSError:  # full, or not writable: the next one
+            return _write_piece(table, _RAM_DIR)
+        except OSError:  # full after all, or not writable: the temporary directory
             pass
-    return _write_piece(table, last)
+    return _write_piece(table, tempfile.gettempdir())
 
 
 def _write_piece(table: pa.Table, folder: str) -> str:
