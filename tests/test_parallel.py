@@ -7,9 +7,12 @@ sets and inside multi-line JSON values; each case also checks which path the mer
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import warnings
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
@@ -425,6 +428,119 @@ def test_the_slower_reader_reads_less() -> None:
     assert [item for item, _ in got] == items
     mine = sum(pid == me for _, pid in got)
     assert got[0][1] == me and 20 <= mine <= 38
+
+
+@pytest.mark.parametrize("tail", [b"", b"the last line, without its newline"])
+def test_a_piece_is_read_in_blocks_of_whole_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  tail: bytes) -> None:
+    """A worker reads its piece in blocks, so that this process can move the piece's end between
+    them: the blocks are the piece's bytes, cut only after a newline (a line longer than a block
+    comes whole in a later one), and its lines are the lines of those bytes."""
+    monkeypatch.setattr(parallel, "_BLOCK_BYTES", 64)
+    lines = [b"x" * n + b"\n" for n in (3, 70, 0, 150, 5, 63, 64, 1)] * 5
+    data = b"".join(lines) + tail
+    path = tmp_path / "audit.log"
+    path.write_bytes(data)
+    cut = len(b"".join(lines[:9]))
+    for start, end in ((0, cut), (cut, None), (0, None)):
+        piece = parallel.Piece(str(path), str(path), 0, start, end, whole=False)
+        blocks = list(piece.blocks())
+        assert b"".join(blocks) == data[start:end]
+        assert all(block.endswith(b"\n") for block in blocks[:-1])
+        assert len(blocks) > len(data[start:end]) // 150
+        want = [line.rstrip(b"\n") for line in io.BytesIO(data[start:end])]
+        assert [line for _, line in piece.lines()] == want
+
+
+def test_this_process_takes_over_the_rest_of_a_piece(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shared ends as a worker and this process use them (here both in this process): the
+    end of a piece being read moves back to a line start halfway through what the worker has not
+    claimed; the worker stops there and this process reads the rest, each line once. A piece
+    with little left is left alone, and so is one the worker claimed past the cut meanwhile."""
+    monkeypatch.setattr(parallel, "_BLOCK_BYTES", 1000)
+    monkeypatch.setattr(parallel, "_STEAL_MIN", 1000)
+    data = b"".join(b"line %d %s\n" % (i, b"y" * (i % 50)) for i in range(2000))
+    path = tmp_path / "audit.log"
+    path.write_bytes(data)
+    ends = parallel._Ends([parallel.Piece(str(path), str(path), 0, 0, None, whole=False)] * 2)
+    piece, other = ends.pieces
+    assert (piece.slot, other.slot) == (0, 1) and ends.left(piece) == len(data)
+    monkeypatch.setattr(parallel, "_shared_ends", ends.array)  # as in a worker
+    blocks = piece.blocks()
+    read = next(blocks)
+    assert ends.left(piece) == len(data) - 1000  # the next block is claimed
+    cut = ends.split(piece)
+    assert cut is not None and data[cut - 1:cut] == b"\n"
+    assert 0 <= cut - (1000 + len(data)) // 2 < 100  # the next line start past the middle
+    read += b"".join(blocks)
+    monkeypatch.setattr(parallel, "_shared_ends", None)  # this process
+    rest = b"".join(dataclasses.replace(piece, start=cut, slot=-1).blocks())
+    assert (read, rest) == (data[:cut], data[cut:])
+    assert ends.left(piece) == 0 and ends.split(piece) is None
+
+    line_start = parallel._line_start
+
+    def worker_moves_on(f: object, pos: int) -> int:
+        at = line_start(f, pos)
+        ends.array.get_obj()[3] = at + 1  # the worker claims past the cut before it is set
+        return at
+
+    monkeypatch.setattr(parallel, "_line_start", worker_moves_on)
+    assert ends.split(other) is None and ends.array[2] == parallel._FOREVER
+
+
+def _slow_worker_events(piece: parallel.Piece, **kw: object) -> object:
+    """The auditd events of a piece, read slowly in a worker (4 KB blocks, 5 ms each)."""
+    import time
+
+    if parallel._shared_ends is None:  # this process
+        return parallel._auditd_events_work(piece, **kw)
+    claim = parallel._claim
+
+    def slow(piece: parallel.Piece, pos: int) -> int:  # named as _claim names it
+        time.sleep(0.005)
+        return claim(piece, pos)
+
+    parallel._BLOCK_BYTES, parallel._claim = 4096, slow
+    try:
+        return parallel._auditd_events_work(piece, **kw)
+    finally:
+        parallel._claim = claim
+
+
+class _SlowWorkerMerge(parallel._AuditdEventsMerge):
+    def work(self) -> Callable[[parallel.Piece], object]:
+        return partial(_slow_worker_events, errors=self.errors, keep=self.log is not None,
+                       ids=self.ids)
+
+
+def test_the_rest_of_a_slow_workers_pieces_is_read_here_with_the_same_output(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a slow worker this process takes over the rest of its pieces again and again (in
+    real reads: at the end, the last second or so of the slower reader); the table and rejects
+    are still those of one process, events carried over every new cut included."""
+    monkeypatch.setattr(parallel, "_STEAL_MIN", 4096)
+    taken: list[parallel.Piece] = []
+    take_over = parallel._take_over
+
+    def counted(held: object, ends: parallel._Ends) -> object:
+        slot = take_over(held, ends)  # type: ignore[arg-type]
+        if slot is not None:
+            taken.append(slot.item)
+        return slot
+
+    monkeypatch.setattr(parallel, "_take_over", counted)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one, many = auditlens.RejectLog(), auditlens.RejectLog()
+        want = auditlens.read_auditd(NODES, rejects=one)
+        merge = _SlowWorkerMerge(NODES, "collect", many, 2, 100_000, None, None)
+        got = parallel._auditd_table(merge, want.schema)
+    assert len(taken) >= 3
+    assert not merge.fell_back
+    assert got.equals(want, check_metadata=True)
+    assert list(many) == list(one)
 
 
 def test_jobs_in_a_program_read_from_stdin_read_in_this_process() -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 import pyarrow as pa
@@ -348,15 +348,18 @@ class Events:
         """The read's batches."""
         return gc_paused(self._batches(inputs))
 
-    def blob_batches(self, name: str, blob: bytes) -> Iterator[pa.RecordBatch]:
-        """The batches of the lines in ``blob`` (a byte range of a plain file, whole lines),
-        numbered from 1."""
+    def block_batches(self, name: str, blocks: Iterable[bytes]) -> Iterator[pa.RecordBatch]:
+        """The batches of the lines in ``blocks`` (a byte range of a plain file in blocks of whole
+        lines), numbered from 1."""
         self.files.append(name)
-        return gc_paused(self._blob(blob))
+        return gc_paused(self._blocks(blocks))
 
-    def _blob(self, blob: bytes) -> Iterator[pa.RecordBatch]:
-        self.account.lines += blob.count(b"\n") + (1 if blob and not blob.endswith(b"\n") else 0)
-        yield from self._block(blob, 1, 0)
+    def _blocks(self, blocks: Iterable[bytes]) -> Iterator[pa.RecordBatch]:
+        for block in blocks:
+            lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+            self.account.lines += lines
+            yield from self._block(block, self.read + 1, 0)
+            self.read += lines
         yield from self._end()
 
     def _batches(self, inputs: list[InputFile]) -> Iterator[pa.RecordBatch]:
