@@ -307,6 +307,14 @@ class _Ends:
         values = [v for p in pieces for v in (_FOREVER if p.end is None else p.end, p.start)]
         self.array = get_context("spawn").Array("q", values)
 
+    @classmethod
+    def make(cls, pieces: list[Piece]) -> _Ends | None:
+        """Shared ends for ``pieces``; None (no take-overs) when no shared memory can be had."""
+        try:
+            return cls(pieces)
+        except OSError:
+            return None
+
     def _read(self, piece: Piece) -> tuple[int, int] | None:
         """(end, claimed) of ``piece``; None when the lock cannot be had (a worker died with
         it: then nothing more is shared)."""
@@ -567,7 +575,7 @@ class _Merge:
             yield from self._fallback()
             return
         workers = min(self.jobs, len(self.pieces)) - 1
-        ends = _Ends(self.pieces) if self.shared_ends else None
+        ends = _Ends.make(self.pieces) if self.shared_ends else None
         pool = _pool(workers, ends)
         pieces = self.pieces if ends is None else ends.pieces
         try:

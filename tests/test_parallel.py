@@ -543,6 +543,22 @@ def test_the_rest_of_a_slow_workers_pieces_is_read_here_with_the_same_output(
     assert list(many) == list(one)
 
 
+def test_without_shared_memory_a_read_goes_on_without_take_overs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No shared memory for the piece ends (a full /dev/shm and no usable temporary directory):
+    the read goes on as before take-overs existed, with the same output."""
+    tried: list[int] = []
+
+    def no_room(self: parallel._Ends, pieces: list[parallel.Piece]) -> None:
+        tried.append(len(pieces))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(parallel._Ends, "__init__", no_room)
+    _, many, one, fell_back = _events(NODES, 3000)
+    assert tried and tried[0] > 2
+    assert many == one and not fell_back
+
+
 def test_jobs_in_a_program_read_from_stdin_read_in_this_process() -> None:
     """Spawned workers run the main program's file first, which ``python -`` has not (each
     worker died, and the pool with it, in a traceback): such a read warns and runs here."""
