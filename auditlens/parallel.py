@@ -390,9 +390,10 @@ def _in_order(pool: ProcessPoolExecutor, workers: int, work: Callable[[_T], Any]
     run only when its own reading lets them: a worker fed on demand waited 0.6 s of an 8 s read),
     and the slower reader reads fewer items (this process is slower per piece when its heap holds
     a large table: 25 % per Kubernetes piece). Sent items cannot be taken back (the pool queues
-    them for its workers at once), so no more are sent than the workers can use; with ``ends``
-    (the items are its pieces) this process takes over the rest of a sent piece when it has
-    nothing else to do (:class:`_Ends`)."""
+    them for its workers at once), so no more are sent than the workers can use. With ``ends``
+    (the items are a read's pieces) sent pieces can be shortened: near the end this process sends
+    a piece it would have read when the workers have less than that left (:func:`_read_here`),
+    and, with nothing else to do, takes over the rest of a sent piece (:class:`_Ends`)."""
     readers = workers + 1
     window = 2 * readers + 1
     todo = deque(items)
