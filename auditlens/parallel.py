@@ -59,6 +59,7 @@ from .errors import AuditlensError, InvalidLine
 from .rejects import Rejecter, RejectLog
 from .sources import InputFile, Source, expand_sources, iter_lines
 from .sources.compression import sniff_compression
+from .sources.lines import whole_lines
 
 __all__ = ["DEFAULT_CHUNK_BYTES", "Piece", "check_jobs", "plan_pieces"]
 
@@ -166,21 +167,17 @@ class Piece:
         lack its newline). In a worker the piece's end is looked up before every block: this
         process may move it back, to read the rest itself (:meth:`_Ends.split`)."""
         with open(self.path, "rb") as f:
-            f.seek(self.start)
-            pos, carry = self.start, b""
-            while (upto := _claim(self, pos)) > pos:
-                data = f.read(upto - pos)
-                pos += len(data)
-                block = carry + data if carry else data
-                if pos < upto:  # the end of the file
-                    carry = block
-                    break
-                cut = block.rfind(b"\n") + 1
-                carry = block[cut:]
-                if cut:
-                    yield block[:cut]
-            if carry:
-                yield carry
+            yield from whole_lines(self._chunks(f))
+
+    def _chunks(self, f: Any) -> Iterator[bytes]:
+        f.seek(self.start)
+        pos = self.start
+        while (upto := _claim(self, pos)) > pos:
+            data = f.read(upto - pos)
+            pos += len(data)
+            yield data
+            if pos < upto:  # the end of the file
+                return
 
     def open(self) -> Any:
         """The piece as a binary stream: a byte range as is, a whole file decompressed."""
@@ -337,8 +334,8 @@ class _Ends:
 
     def split(self, piece: Piece) -> int | None:
         """Move the end of ``piece`` back; the new end, or None when too little is left."""
-        state = self._read(piece)
-        if piece.whole or state is None or state[0] - state[1] < 2 * _STEAL_MIN:
+        state = None if piece.whole else self._read(piece)
+        if state is None or state[0] - state[1] < 2 * _STEAL_MIN:
             return None
         end, claimed = state
         with open(piece.path, "rb") as f:
@@ -398,6 +395,12 @@ def _in_order(pool: ProcessPoolExecutor, workers: int, work: Callable[[_T], Any]
     window = 2 * readers + 1
     todo = deque(items)
     held: deque[_Slot[_T]] = deque()
+
+    def send() -> None:
+        slot = _Slot(todo.popleft())
+        slot.future = pool.submit(work, slot.item)
+        held.append(slot)
+
     try:
         while held or todo:
             if held and held[0].ready():
@@ -411,13 +414,9 @@ def _in_order(pool: ProcessPoolExecutor, workers: int, work: Callable[[_T], Any]
                     mine = _Slot(todo.popleft())
                     held.append(mine)
                 else:  # sent to be shared out: see _read_here
-                    slot = _Slot(todo.popleft())
-                    slot.future = pool.submit(work, slot.item)
-                    held.append(slot)
+                    send()
             while todo and len(held) < window and sum(s.sent() for s in held) < 2 * workers:
-                slot = _Slot(todo.popleft())
-                slot.future = pool.submit(work, slot.item)
-                held.append(slot)
+                send()
             if mine is None and ends is not None:
                 mine = _take_over(held, ends)
             if mine is not None:

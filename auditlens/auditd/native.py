@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Iterable, Iterator
+from functools import partial
 from typing import IO, Any
 
 import pyarrow as pa
@@ -29,7 +30,7 @@ from ..fastpath import array_of, load
 from ..rejects import Rejecter
 from ..schema.auditd import AUDITD_EVENTS, PATH_ITEM
 from ..sources import READ_ERRORS, InputFile, line_chunks
-from ..sources.lines import strip_ending
+from ..sources.lines import strip_ending, whole_lines
 from . import interpret as itp
 from . import normalize as nz
 from .assemble import is_single_record_type
@@ -317,24 +318,15 @@ class Events:
     def _file(self, stream: IO[bytes], index: int) -> Iterator[pa.RecordBatch]:
         """A plain file's lines, read in blocks; a read error comes after the lines before the
         block it broke (the line iteration of other streams stops closer to it)."""
-        carry = b""
-        while True:
-            data = stream.read(_BLOCK_BYTES)
-            if not data:
-                break
-            block = carry + data if carry else data
-            cut = block.rfind(b"\n") + 1
-            carry = block[cut:]
-            if cut:
-                block = block[:cut] if carry else block
-                lines = block.count(b"\n")
-                self.account.lines += lines
-                yield from self._block(block, self.read + 1, index)
-                self.read += lines
-        if carry:
-            self.account.lines += 1
-            yield from self._block(carry, self.read + 1, index)
-            self.read += 1
+        yield from self._whole(whole_lines(iter(partial(stream.read, _BLOCK_BYTES), b"")), index)
+
+    def _whole(self, blocks: Iterable[bytes], index: int) -> Iterator[pa.RecordBatch]:
+        """The lines of ``blocks`` of whole lines (the last may lack its newline), counted."""
+        for block in blocks:
+            lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+            self.account.lines += lines
+            yield from self._block(block, self.read + 1, index)
+            self.read += lines
 
     def _chunks(self, stream: IO[bytes], index: int) -> Iterator[pa.RecordBatch]:
         """Any other stream's lines (decompressed, a caller's object), read line by line so
@@ -355,11 +347,7 @@ class Events:
         return gc_paused(self._blocks(blocks))
 
     def _blocks(self, blocks: Iterable[bytes]) -> Iterator[pa.RecordBatch]:
-        for block in blocks:
-            lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
-            self.account.lines += lines
-            yield from self._block(block, self.read + 1, 0)
-            self.read += lines
+        yield from self._whole(blocks, 0)
         yield from self._end()
 
     def _batches(self, inputs: list[InputFile]) -> Iterator[pa.RecordBatch]:

@@ -21,6 +21,21 @@ def iter_lines(stream: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
         yield number, strip_ending(line)
 
 
+def whole_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The bytes of ``chunks`` again, cut only just after a newline: blocks of whole lines, the
+    last of which may lack its newline (the end of the input). Readers that hand C a block at a
+    time need lines whole; a line longer than a chunk comes whole in a later block."""
+    carry = b""
+    for data in chunks:
+        block = carry + data if carry else data
+        cut = block.rfind(b"\n") + 1
+        carry = block[cut:]
+        if cut:
+            yield block[:cut] if carry else block
+    if carry:
+        yield carry
+
+
 def strip_ending(line: bytes) -> bytes:
     """A line without its ending (``\\n`` or ``\\r\\n``)."""
     if line.endswith(b"\n"):
