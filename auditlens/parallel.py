@@ -59,7 +59,7 @@ from .errors import AuditlensError, InvalidLine
 from .rejects import Rejecter, RejectLog
 from .sources import InputFile, Source, expand_sources, iter_lines
 from .sources.compression import sniff_compression
-from .sources.lines import whole_lines
+from .sources.lines import Span, line_spans
 
 __all__ = ["DEFAULT_CHUNK_BYTES", "Piece", "check_jobs", "plan_pieces"]
 
@@ -160,14 +160,15 @@ class Piece:
             finally:
                 stream.close()
             return
-        yield from iter_lines(line for block in self.blocks() for line in io.BytesIO(block))
+        yield from iter_lines(line for block, start, end in self.spans()
+                              for line in io.BytesIO(block[start:end]))
 
-    def blocks(self) -> Iterator[bytes]:
-        """The bytes of a byte-range piece in blocks of whole lines (the last line of a file may
-        lack its newline). In a worker the piece's end is looked up before every block: this
-        process may move it back, to read the rest itself (:meth:`_Ends.split`)."""
+    def spans(self) -> Iterator[Span]:
+        """The bytes of a byte-range piece as spans of whole lines (the last line of a file may
+        lack its newline), read in blocks. In a worker the piece's end is looked up before every
+        block: this process may move it back, to read the rest itself (:meth:`_Ends.split`)."""
         with open(self.path, "rb") as f:
-            yield from whole_lines(self._chunks(f))
+            yield from line_spans(self._chunks(f))
 
     def _chunks(self, f: Any) -> Iterator[bytes]:
         f.seek(self.start)
@@ -527,7 +528,7 @@ class _Merge:
     """What every parallel read keeps: rejects, counts, warnings, delivered rows, the fallback."""
 
     what = ""
-    shared_ends = False  # whether its workers read byte ranges with Piece.blocks (see _Ends)
+    shared_ends = False  # whether its workers read byte ranges with Piece.spans (see _Ends)
 
     def __init__(self, source: Source, errors: str, rejects: RejectLog | None, jobs: int,
                  chunk_bytes: int) -> None:
@@ -845,7 +846,7 @@ def _native_events_work(piece: Piece, errors: str, keep: bool, ids: Any) -> _Par
         if piece.whole:
             batches = list(events.batches([piece.input()]))
         else:
-            batches = list(events.block_batches(piece.name, piece.blocks()))
+            batches = list(events.span_batches(piece.name, piece.spans()))
         part.peak, part.stair_lines, part.stair_max, big = events.parser.tracked()
         if big:
             return None

@@ -681,13 +681,30 @@ def test_a_long_block_lets_other_threads_run() -> None:
     try:
         time.sleep(0.01)
         before = ticks[0]
-        pos, lines = parser.add_block(block, 0, 1, 0, ["big.log"], 1 << 30)
+        pos, lines = parser.add_block(block, 0, len(block), 1, 0, ["big.log"], 1 << 30)
         during = ticks[0] - before
     finally:
         stop.set()
         thread.join()
     assert (pos, lines) == (len(block), 200_000) and parser.rows == 40_000
     assert during >= 10
+
+
+def test_add_block_reads_only_between_its_bounds() -> None:
+    """The reader hands C a span of a block it read (no copy of the lines): C takes the lines
+    between ``pos`` and ``end`` and nothing around them, and refuses bounds outside the block."""
+    from auditlens.auditd import native
+    from auditlens.auditd.ids import IdNames
+
+    lines = [line for i in range(3) for line in _event(i + 1)]
+    block = b"junk before\n" + b"\n".join(lines) + b"\njunk after"
+    start = block.index(b"\n") + 1
+    end = block.rindex(b"\n") + 1
+    parser = native.Parser(native.Render(IdNames()), native.context(), False)
+    assert parser.add_block(block, start, end, 1, 0, ["a.log"], 1 << 30) == (end, len(lines))
+    for pos, stop in ((-1, end), (end, start), (0, len(block) + 1)):
+        with pytest.raises(ValueError, match="within the block"):
+            parser.add_block(block, pos, stop, 1, 0, ["a.log"], 1 << 30)
 
 
 def test_jobs_2_equals_the_python_table(id_files: IdFiles, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import dataclasses
 import io
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
@@ -430,12 +430,17 @@ def test_the_slower_reader_reads_less() -> None:
     assert got[0][1] == me and 20 <= mine <= 38
 
 
+def _text(spans: Iterable[tuple[bytes, int, int]]) -> bytes:
+    return b"".join(block[start:end] for block, start, end in spans)
+
+
 @pytest.mark.parametrize("tail", [b"", b"the last line, without its newline"])
-def test_a_piece_is_read_in_blocks_of_whole_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                  tail: bytes) -> None:
+def test_a_piece_is_read_in_spans_of_whole_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 tail: bytes) -> None:
     """A worker reads its piece in blocks, so that this process can move the piece's end between
-    them: the blocks are the piece's bytes, cut only after a newline (a line longer than a block
-    comes whole in a later one), and its lines are the lines of those bytes."""
+    them: the spans are the piece's bytes, cut only after a newline (a line longer than a block
+    comes whole, as a block of its own), each block read once and not copied, and the piece's
+    lines are the lines of those bytes."""
     monkeypatch.setattr(parallel, "_BLOCK_BYTES", 64)
     lines = [b"x" * n + b"\n" for n in (3, 70, 0, 150, 5, 63, 64, 1)] * 5
     data = b"".join(lines) + tail
@@ -444,10 +449,12 @@ def test_a_piece_is_read_in_blocks_of_whole_lines(tmp_path: Path, monkeypatch: p
     cut = len(b"".join(lines[:9]))
     for start, end in ((0, cut), (cut, None), (0, None)):
         piece = parallel.Piece(str(path), str(path), 0, start, end, whole=False)
-        blocks = list(piece.blocks())
-        assert b"".join(blocks) == data[start:end]
-        assert all(block.endswith(b"\n") for block in blocks[:-1])
-        assert len(blocks) > len(data[start:end]) // 150
+        spans = list(piece.spans())
+        assert _text(spans) == data[start:end]
+        assert all(block[e - 1:e] == b"\n" for block, _, e in spans[:-1])
+        assert all(0 <= s < e <= len(block) <= parallel._BLOCK_BYTES or (s, e) == (0, len(block))
+                   for block, s, e in spans)
+        assert len(spans) > len(data[start:end]) // 150
         want = [line.rstrip(b"\n") for line in io.BytesIO(data[start:end])]
         assert [line for _, line in piece.lines()] == want
 
@@ -467,15 +474,15 @@ def test_this_process_takes_over_the_rest_of_a_piece(tmp_path: Path,
     piece, other = ends.pieces
     assert (piece.slot, other.slot) == (0, 1) and ends.left(piece) == len(data)
     monkeypatch.setattr(parallel, "_shared_ends", ends.array)  # as in a worker
-    blocks = piece.blocks()
-    read = next(blocks)
+    spans = piece.spans()
+    read = _text([next(spans)])
     assert ends.left(piece) == len(data) - 1000  # the next block is claimed
     cut = ends.split(piece)
     assert cut is not None and data[cut - 1:cut] == b"\n"
     assert 0 <= cut - (1000 + len(data)) // 2 < 100  # the next line start past the middle
-    read += b"".join(blocks)
+    read += _text(spans)
     monkeypatch.setattr(parallel, "_shared_ends", None)  # this process
-    rest = b"".join(dataclasses.replace(piece, start=cut, slot=-1).blocks())
+    rest = _text(dataclasses.replace(piece, start=cut, slot=-1).spans())
     assert (read, rest) == (data[:cut], data[cut:])
     assert ends.left(piece) == 0 and ends.split(piece) is None
 

@@ -13,6 +13,7 @@ import pytest
 from auditlens.detect import detect_file, detect_lines
 from auditlens.errors import SourceError
 from auditlens.sources import expand_sources, iter_lines
+from auditlens.sources.lines import line_spans
 
 AUDIT_LINE = b"type=USER_CMD msg=audit(1700000000.123:42): pid=1 uid=0 auid=1000 ses=3 msg='cmd=6C73 res=success'\n"
 
@@ -101,6 +102,28 @@ def test_iter_lines_keeps_every_line() -> None:
     data = b"a\r\nb\n\nc"
     assert list(iter_lines(io.BytesIO(data))) == [(1, b"a"), (2, b"b"), (3, b""), (4, b"c")]
     assert list(iter_lines(io.BytesIO(b""))) == []
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        [],
+        [b"a\nbb\n"],
+        [b"a\nb", b"b\nc\n"],  # a line cut between two chunks
+        [b"lo", b"n", b"g\n", b"x"],  # a line over three chunks; no final newline
+        [b"a\n", b"\nb\n", b"\n"],  # chunks starting and ending with a newline
+        [b"no newline at all"],
+    ],
+)
+def test_line_spans_are_the_bytes_cut_after_newlines(chunks: list[bytes]) -> None:
+    """The spans are the input again, each whole lines; a chunk is passed on as it is (not
+    copied) and only a line cut between chunks is a new block."""
+    spans = list(line_spans(chunks))
+    data = b"".join(chunks)
+    assert b"".join(block[s:e] for block, s, e in spans) == data
+    assert all(s < e and block[e - 1:e] == b"\n" for block, s, e in spans[:-1])
+    assert all(any(block is c for c in chunks) or (s, e) == (0, len(block)) for block, s, e in spans)
+    assert sum(block[s:e].count(b"\n") for block, s, e in spans) == data.count(b"\n")
 
 
 @pytest.mark.parametrize(

@@ -2537,33 +2537,34 @@ static PyObject *parser_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
  * own check at the start of a Python function does (CPython's ceval_gil.c, FORCE_SWITCHING) */
 static PyObject *checkpoint;
 
-/* add_block(block, pos, first_line, file, files, limit) -> (pos, lines): the lines of a block
- * (whole lines; the last one may lack its newline) from byte pos on; records keep the block
- * alive. Returns where it stopped and how many lines it took (the line there is for Python
- * when nothing is held). */
+/* add_block(block, pos, end, first_line, file, files, limit) -> (pos, lines): the lines of
+ * block[pos:end] (whole lines; the last one may lack its newline); records keep the block alive.
+ * The bounds spare the caller a copy of the lines it reads into the block. Returns where it
+ * stopped and how many lines it took (the line there is for Python when nothing is held). */
 static PyObject *parser_add_block(Parser *P, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 6 || !PyBytes_Check(args[0]) || !PyList_Check(args[4])) {
+    if (nargs != 7 || !PyBytes_Check(args[0]) || !PyList_Check(args[5])) {
         PyErr_SetString(PyExc_TypeError,
-                        "add_block(block: bytes, pos: int, first_line: int, file: int, files: list, limit: int)");
+                        "add_block(block: bytes, pos: int, end: int, first_line: int, file: int, "
+                        "files: list, limit: int)");
         return NULL;
     }
     PyObject *block = args[0];
     Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
-    long long first = PyLong_AsLongLong(args[2]);
-    long file = PyLong_AsLong(args[3]);
-    P->limit = PyLong_AsSsize_t(args[5]);
+    Py_ssize_t size = PyLong_AsSsize_t(args[2]);
+    long long first = PyLong_AsLongLong(args[3]);
+    long file = PyLong_AsLong(args[4]);
+    P->limit = PyLong_AsSsize_t(args[6]);
     if (PyErr_Occurred())
         return NULL;
     const char *base = PyBytes_AS_STRING(block);
-    Py_ssize_t size = PyBytes_GET_SIZE(block);
-    if (pos < 0 || pos > size) {
-        PyErr_SetString(PyExc_ValueError, "pos out of the block");
+    if (pos < 0 || size < pos || size > PyBytes_GET_SIZE(block)) {
+        PyErr_SetString(PyExc_ValueError, "pos and end must be within the block, pos <= end");
         return NULL;
     }
     long long lines = 0;
     for (;;) {
-        if (drain(P, args[4]) < 0)
+        if (drain(P, args[5]) < 0)
             return NULL;
         if (pos >= size || stopped(P))
             break;
@@ -2576,7 +2577,7 @@ static PyObject *parser_add_block(Parser *P, PyObject *const *args, Py_ssize_t n
             return NULL;
         if (rc == 0)
             break;
-        if (assemble(P, r, args[4]) < 0)
+        if (assemble(P, r, args[5]) < 0)
             return NULL;
         pos += n;
         lines++;
@@ -2986,7 +2987,7 @@ static PyObject *parser_full_py(Parser *P, void *closure)
 
 static PyMethodDef parser_methods[] = {
     {"add_block", (PyCFunction)(void (*)(void))parser_add_block, METH_FASTCALL,
-     "add_block(block, pos, first_line, file, files, limit) -> (pos, lines taken): stops at a "
+     "add_block(block, pos, end, first_line, file, files, limit) -> (pos, lines taken): stops at a "
      "line for Python (lex it, then inject() or reject it) or when rows + declined reach limit."},
     {"inject", (PyCFunction)(void (*)(void))parser_inject, METH_FASTCALL,
      "inject(record, node, type, sec, msec, serial, file, line, files): a record Python lexed."},

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import io
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from functools import partial
 from typing import IO, Any
 
@@ -30,7 +30,7 @@ from ..fastpath import array_of, load
 from ..rejects import Rejecter
 from ..schema.auditd import AUDITD_EVENTS, PATH_ITEM
 from ..sources import READ_ERRORS, InputFile, line_chunks
-from ..sources.lines import strip_ending, whole_lines
+from ..sources.lines import Span, line_spans, strip_ending
 from . import interpret as itp
 from . import normalize as nz
 from .assemble import is_single_record_type
@@ -295,37 +295,38 @@ class Events:
         self.parser.inject(record, record.node, record.type, record.sec, record.msec,
                            record.serial, index, record.line, self.files, self.size)
 
-    def _block(self, block: bytes, first: int, index: int) -> Iterator[pa.RecordBatch]:
-        """The lines of a block of whole lines (the last may lack its newline), numbered from
-        ``first``. The parser takes lines until it holds something to take (a declined event, a
-        full batch) or meets a line for Python."""
-        pos, number, size = 0, first, len(block)
+    def _block(self, block: bytes, first: int, index: int, start: int = 0,
+               end: int | None = None) -> Generator[pa.RecordBatch, None, int]:
+        """The lines of ``block[start:end]`` (whole lines, the last may lack its newline),
+        numbered from ``first``; returns how many there were. The parser takes lines until it
+        holds something to take (a declined event, a full batch) or meets a line for Python."""
+        pos, number, size = start, first, len(block) if end is None else end
         parser = self.parser
         while True:
-            pos, taken_lines = parser.add_block(block, pos, number, index, self.files, self.size)
+            pos, taken_lines = parser.add_block(block, pos, size, number, index, self.files,
+                                                self.size)
             number += taken_lines
             taken = self._holds()
             yield from self._settle()
             if taken:
                 continue
             if pos >= size:
-                return
-            end = block.find(b"\n", pos) + 1 or size
-            self._python_line(block[pos:end], index, number)
-            pos, number = end, number + 1
+                return number - first
+            stop = block.find(b"\n", pos, size) + 1 or size
+            self._python_line(block[pos:stop], index, number)
+            pos, number = stop, number + 1
             yield from self._settle()
 
     def _file(self, stream: IO[bytes], index: int) -> Iterator[pa.RecordBatch]:
         """A plain file's lines, read in blocks; a read error comes after the lines before the
         block it broke (the line iteration of other streams stops closer to it)."""
-        yield from self._whole(whole_lines(iter(partial(stream.read, _BLOCK_BYTES), b"")), index)
+        yield from self._spans(line_spans(iter(partial(stream.read, _BLOCK_BYTES), b"")), index)
 
-    def _whole(self, blocks: Iterable[bytes], index: int) -> Iterator[pa.RecordBatch]:
-        """The lines of ``blocks`` of whole lines (the last may lack its newline), counted."""
-        for block in blocks:
-            lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
+    def _spans(self, spans: Iterable[Span], index: int) -> Iterator[pa.RecordBatch]:
+        """The lines of ``spans``, counted as they are read."""
+        for block, start, end in spans:
+            lines = yield from self._block(block, self.read + 1, index, start, end)
             self.account.lines += lines
-            yield from self._block(block, self.read + 1, index)
             self.read += lines
 
     def _chunks(self, stream: IO[bytes], index: int) -> Iterator[pa.RecordBatch]:
@@ -340,14 +341,14 @@ class Events:
         """The read's batches."""
         return gc_paused(self._batches(inputs))
 
-    def block_batches(self, name: str, blocks: Iterable[bytes]) -> Iterator[pa.RecordBatch]:
-        """The batches of the lines in ``blocks`` (a byte range of a plain file in blocks of whole
-        lines), numbered from 1."""
+    def span_batches(self, name: str, spans: Iterable[Span]) -> Iterator[pa.RecordBatch]:
+        """The batches of the lines in ``spans`` (a byte range of a plain file), numbered from
+        1."""
         self.files.append(name)
-        return gc_paused(self._blocks(blocks))
+        return gc_paused(self._from_spans(spans))
 
-    def _blocks(self, blocks: Iterable[bytes]) -> Iterator[pa.RecordBatch]:
-        yield from self._whole(blocks, 0)
+    def _from_spans(self, spans: Iterable[Span]) -> Iterator[pa.RecordBatch]:
+        yield from self._spans(spans, 0)
         yield from self._end()
 
     def _batches(self, inputs: list[InputFile]) -> Iterator[pa.RecordBatch]:

@@ -21,19 +21,34 @@ def iter_lines(stream: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
         yield number, strip_ending(line)
 
 
-def whole_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """The bytes of ``chunks`` again, cut only just after a newline: blocks of whole lines, the
-    last of which may lack its newline (the end of the input). Readers that hand C a block at a
-    time need lines whole; a line longer than a chunk comes whole in a later block."""
-    carry = b""
+Span = tuple[bytes, int, int]
+"""``(block, start, end)``: the whole lines ``block[start:end]``."""
+
+
+def line_spans(chunks: Iterable[bytes]) -> Iterator[Span]:
+    """The bytes of ``chunks`` again as spans of whole lines (the last line of the input may lack
+    its newline), for readers that hand C a block at a time. A chunk is not copied: its lines
+    are a span of it, and a line cut between chunks comes as a small block of its own (joining
+    the chunks and counting their lines took 6 % of a read)."""
+    carry: list[bytes] = []
     for data in chunks:
-        block = carry + data if carry else data
-        cut = block.rfind(b"\n") + 1
-        carry = block[cut:]
-        if cut:
-            yield block[:cut] if carry else block
+        start = 0
+        if carry:
+            start = data.find(b"\n") + 1
+            if not start:  # a line longer than a chunk goes on
+                carry.append(data)
+                continue
+            line = b"".join([*carry, data[:start]])
+            carry = []
+            yield line, 0, len(line)
+        end = max(start, data.rfind(b"\n") + 1)
+        if end > start:
+            yield data, start, end
+        if end < len(data):
+            carry.append(data[end:])
     if carry:
-        yield carry
+        line = b"".join(carry)
+        yield line, 0, len(line)
 
 
 def strip_ending(line: bytes) -> bytes:
