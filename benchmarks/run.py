@@ -52,6 +52,9 @@ PY_TWICE = ("import subprocess, sys\n"
             "                       stdout=subprocess.DEVNULL) for _ in range(2)]\n"
             "sys.exit(max(p.wait() for p in ps))")
 """Two one-process reads at once: what two cores give this workload when nothing is shared."""
+PY_LOOP = "x = 0\nfor i in range(30_000_000):\n    x += i"
+"""Pure interpreter arithmetic: no memory traffic, no I/O. Run alone and twice at once, it shows
+how much the machine's two cores slow each other whatever the program (a VM's vCPUs share a host)."""
 PY_K8S_LEAN = ("import sys, auditlens; "
                "t = auditlens.read_k8s_audit(sys.argv[1], keep_objects=False); print(t.num_rows)")
 PY_ARROW_JSON = """
@@ -209,6 +212,15 @@ def ceiling(single: Tool, pair: Tool) -> str:
             f"**{2 * single.median / pair.median:.2f}×**, the ceiling for `jobs=2`.")
 
 
+def loop_ceiling(alone: Tool, pair: Tool) -> str:
+    """What two cores give a program that shares nothing, round by round (the VM's own share)."""
+    rounds = sorted(2 * a / b for a, b in zip(alone.times, pair.times))
+    return (f"Two loops of pure Python arithmetic (no memory traffic, no I/O) started together "
+            f"against one alone, round by round: two cores give them "
+            f"**{statistics.median(rounds):.2f}×** (median; {rounds[0]:.2f}–{rounds[-1]:.2f}×), "
+            "whatever the program: how much this machine's cores slow each other.")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("data", type=Path, nargs="?", default=HERE / ".data")
@@ -288,12 +300,14 @@ def main() -> None:
                  short="2 jobs"),
         ]
         pair = Tool(f"two `{fn}` at once", [py, "-c", PY_TWICE, one, str(big)])
-        interleaved([*scale_tools, pair], jobs_rounds)
+        loops = [Tool("one loop", [py, "-c", PY_LOOP]),
+                 Tool("two loops at once", [py, "-c", PY_TWICE, PY_LOOP, ""])]
+        interleaved([*scale_tools, pair, *loops], jobs_rounds)
         out += [f"### `jobs=2` on the {kind} file concatenated 4 times ({mb(big):.0f} MB)", "",
                 "Start-up (Python and pyarrow in each worker) is a smaller part of a longer read. "
                 f"{jobs_rounds} rounds: a ratio of two medians drifts more than one median.",
                 "", *table(scale_tools, mb(big)), "", speed_up(scale_tools), "",
-                ceiling(scale_tools[0], pair), ""]
+                ceiling(scale_tools[0], pair), "", loop_ceiling(*loops), ""]
 
     if not args.skip_rss:
         print("peak RSS", flush=True)
