@@ -44,7 +44,7 @@ from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial, wraps
 from multiprocessing import get_context, process
@@ -313,17 +313,25 @@ class _Ends:
         except OSError:
             return None
 
-    def _read(self, piece: Piece) -> tuple[int, int] | None:
-        """(end, claimed) of ``piece``; None when the lock cannot be had (a worker died with
-        it: then nothing more is shared)."""
+    @contextmanager
+    def _locked(self) -> Iterator[Any]:
+        """The shared values under their lock; None when the lock cannot be had within a second
+        (a worker died holding it: then nothing more is shared)."""
         lock = self.array.get_lock()
         if not lock.acquire(timeout=1.0):
-            return None
+            yield None
+            return
         try:
-            raw = self.array.get_obj()
-            end, claimed = int(raw[2 * piece.slot]), int(raw[2 * piece.slot + 1])
+            yield self.array.get_obj()
         finally:
             lock.release()
+
+    def _read(self, piece: Piece) -> tuple[int, int] | None:
+        """(end, claimed) of ``piece``; None when nothing more is shared."""
+        with self._locked() as raw:
+            if raw is None:
+                return None
+            end, claimed = int(raw[2 * piece.slot]), int(raw[2 * piece.slot + 1])
         return (os.path.getsize(piece.path) if end == _FOREVER else end), claimed
 
     def left(self, piece: Piece) -> int:
@@ -341,16 +349,12 @@ class _Ends:
         end, claimed = state
         with open(piece.path, "rb") as f:
             cut = _line_start(f, claimed + (end - claimed) // 2)
-        lock = self.array.get_lock()
-        if cut >= end or not lock.acquire(timeout=1.0):
+        if cut >= end:
             return None
-        try:
-            raw = self.array.get_obj()
-            if int(raw[2 * piece.slot + 1]) > cut:  # the worker got there first
+        with self._locked() as raw:
+            if raw is None or int(raw[2 * piece.slot + 1]) > cut:  # the worker got there first
                 return None
             raw[2 * piece.slot] = cut
-        finally:
-            lock.release()
         return cut
 
 

@@ -196,12 +196,16 @@ def table(tools: list[Tool], size: float) -> list[str]:
 def speed_up(tools: list[Tool]) -> str:
     """The ``jobs=2`` run against the single-process run of the same reader, same output."""
     single, parallel = tools[0], next(t for t in tools if "jobs=2" in t.name)
-    rounds = sorted(a / b for a, b in zip(single.times, parallel.times))
     return (f"`jobs=2` against one process: **{single.median / parallel.median:.2f}×** "
             f"({single.median:.2f} s → {parallel.median:.2f} s, medians, start-up included). "
             f"Round by round (the two runs of a round minutes apart at most, so slow drift of "
-            f"the machine cancels): median {statistics.median(rounds):.2f}×, "
-            f"{rounds[0]:.2f}–{rounds[-1]:.2f}×.")
+            f"the machine cancels): median {round_by_round(single, parallel)}.")
+
+
+def round_by_round(slow: Tool, fast: Tool, factor: float = 1) -> str:
+    """The median and range of ``factor`` × slow / fast over the rounds, as "m×, lo–hi×"."""
+    rounds = sorted(factor * a / b for a, b in zip(slow.times, fast.times))
+    return f"{statistics.median(rounds):.2f}×, {rounds[0]:.2f}–{rounds[-1]:.2f}×"
 
 
 def ceiling(single: Tool, pair: Tool) -> str:
@@ -214,11 +218,10 @@ def ceiling(single: Tool, pair: Tool) -> str:
 
 def loop_ceiling(alone: Tool, pair: Tool) -> str:
     """What two cores give a program that shares nothing, round by round (the VM's own share)."""
-    rounds = sorted(2 * a / b for a, b in zip(alone.times, pair.times))
     return (f"Two loops of pure Python arithmetic (no memory traffic, no I/O) started together "
-            f"against one alone, round by round: two cores give them "
-            f"**{statistics.median(rounds):.2f}×** (median; {rounds[0]:.2f}–{rounds[-1]:.2f}×), "
-            "whatever the program: how much this machine's cores slow each other.")
+            f"against one alone, round by round: two cores give them a median of "
+            f"{round_by_round(alone, pair, 2)}, whatever the program: how much this machine's "
+            "cores slow each other.")
 
 
 def main() -> None:
