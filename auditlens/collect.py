@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from .errors import SourceError
 from .rejects import RejectLog
+from .scheduler import Part, check_jobs, in_order, portable, raise_error, worker_pool
 from .sources import expand_sources
 
 SourceList = Iterable[str]
@@ -150,19 +151,24 @@ def _read_node(root: Path | None, files: list[str], errors: str, rejects: Reject
                        errors=errors, rejects=rejects, jobs=jobs)
 
 
+@dataclass
+class _NodePart(Part):
+    """A whole node read in a worker, with the warnings it gave, to give again in the parent."""
+
+    warned: list[tuple[type[Warning], str]] = field(default_factory=list)
+
+
 def _read_node_work(group: tuple[Path | None, list[str]], errors: str) -> Any:
     """:func:`_read_node` of ``(root, files)`` as a part: its table, rejects and warnings (for a
     worker process; the parent reads some nodes this way too)."""
-    from .parallel import _Part, _portable
-
-    part = _Part()
+    part = _NodePart()
     log = RejectLog()
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         try:
             part.table = _read_node(*group, errors, log)
         except Exception as exc:  # noqa: BLE001 - raised by the parent, in node order
-            part.error = _portable(exc)
+            part.error = portable(exc)
     part.rejects = list(log)
     part.warned = [(w.category, str(w.message)) for w in seen]
     return part
@@ -173,22 +179,20 @@ def _node_tables(groups: list[tuple[Path | None, list[str]]], errors: str, rejec
     """Each node's table in node order. With ``jobs``, the nodes of a fleet are read side by
     side, by this process and worker processes, with the tables, rejects and warnings one
     process gives, in the same order."""
-    from .parallel import _in_order, _pool, _raise, check_jobs
-
     readers = min(check_jobs(jobs), len(groups))
     if readers < 2:  # one node (its files are cut into pieces instead), or one CPU
         for root, files in groups:
             yield _read_node(root, files, errors, rejects, jobs)
         return
-    with _pool(readers - 1) as pool:
+    with worker_pool(readers - 1) as pool:
         work = partial(_read_node_work, errors=errors)
-        for _, part in _in_order(pool, readers - 1, work, groups):
+        for _, part in in_order(pool, readers - 1, work, groups):
             for category, message in part.warned:
                 warnings.warn(message, category, stacklevel=2)
             for item in part.rejects:
                 rejects.add(item)
             if part.error is not None:
-                _raise(part.error, 0)
+                raise_error(part.error, 0)
             yield part.table
 
 

@@ -30,8 +30,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from auditlens import ParseError, RejectLog, open_auditd, read_auditd
-from auditlens import parallel as par
 from auditlens.auditd import lexer, native, reader
+from auditlens.auditd import parallel as par
 from auditlens.errors import InvalidLine
 from auditlens.schema import AUDITD_EVENTS
 from auditlens.sources.compression import sniff_compression

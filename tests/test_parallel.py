@@ -22,11 +22,14 @@ from click.testing import CliRunner
 from conftest import SAMPLE_LOGS
 
 import auditlens
-from auditlens import parallel
-from auditlens.auditd import native, reader
+from auditlens import scheduler
+from auditlens.auditd import native, parallel, reader
 from auditlens.auditd.model import Record
 from auditlens.cli import cli
 from auditlens.errors import InvalidLine, ParseError
+from auditlens.k8s import parallel as k8s_parallel
+from auditlens.scheduler import handover, pieces
+from auditlens.scheduler import pool as scheduler_pool
 
 NODES = [str(SAMPLE_LOGS / "auditd" / "node-a"), str(SAMPLE_LOGS / "auditd" / "node-b")]
 
@@ -117,7 +120,7 @@ def test_open_events_come_with_the_workers_rows(way: str, monkeypatch: pytest.Mo
     elif native.Parser is None:
         pytest.skip("the auditd C fast path is not compiled")
     want = {row["line"]: row for row in auditlens.read_auditd(str(AUDIT_LOG)).to_pylist()}
-    pieces = parallel.plan_pieces(auditlens.sources.expand_sources(str(AUDIT_LOG)), 3000, 2)
+    pieces = scheduler.plan_pieces(auditlens.sources.expand_sources(str(AUDIT_LOG)), 3000, 2)
     assert pieces is not None
     offset = compared = 0
     for piece in pieces:
@@ -127,7 +130,7 @@ def test_open_events_come_with_the_workers_rows(way: str, monkeypatch: pytest.Mo
             assert part.tail_table is not None and part.tail_table.num_rows == len(part.tails)
             lexed = [isinstance(item, Record) for _, items in part.tails for item in items]
             assert all(lexed) if way == "python" else not any(lexed)
-            for row in parallel._shift(part.tail_table, offset).to_pylist():
+            for row in scheduler.shift(part.tail_table, offset).to_pylist():
                 one = want.get(row["line"])  # None: the rest of an event begun before the cut
                 if one is not None and one["record_count"] == row["record_count"]:
                     assert row == one
@@ -161,7 +164,7 @@ def test_failed_events_across_cuts_count_once(monkeypatch: pytest.MonkeyPatch) -
     from concurrent.futures import ThreadPoolExecutor
 
     monkeypatch.setattr(native, "Parser", None)  # every row is made by event_row
-    monkeypatch.setattr(parallel, "_pool", ThreadPoolExecutor)
+    monkeypatch.setattr(scheduler.merge, "worker_pool", ThreadPoolExecutor)
     event_row = reader.event_row
 
     def broken(ev: object, ids: object) -> dict[str, object]:
@@ -202,15 +205,15 @@ def test_auditd_records_table(corpora: Path) -> None:
     assert list(many) == list(one)
 
 
-def _k8s(source: object, chunk: int) -> tuple[parallel._K8sMerge, list, list]:
+def _k8s(source: object, chunk: int) -> tuple[k8s_parallel._K8sMerge, list, list]:
     """(the merge, its rejects, the one-process rejects); the tables are compared inside."""
     one, many = auditlens.RejectLog(), auditlens.RejectLog()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         want = auditlens.read_k8s_audit(source, rejects=one)  # type: ignore[arg-type]
-        merge = parallel._K8sMerge(source, "collect", many, 2, chunk, True, None)  # type: ignore[arg-type]
+        merge = k8s_parallel._K8sMerge(source, "collect", many, 2, chunk, True, None)  # type: ignore[arg-type]
         got = pa.Table.from_batches(list(merge.batches()), schema=want.schema)
-        got = parallel._with_meta(got, merge.counts())
+        got = scheduler.with_meta(got, merge.counts())
     assert got.equals(want, check_metadata=True)
     return merge, list(many), list(one)
 
@@ -274,7 +277,7 @@ def test_large_files_are_cut_into_a_multiple_of_jobs(tmp_path: Path, size: int, 
     line = b"x" * 9 + b"\n"
     path = tmp_path / "big.log"
     path.write_bytes(line * (size // len(line)))
-    pieces = parallel.plan_pieces(auditlens.sources.expand_sources(str(path)), chunk, jobs)
+    pieces = scheduler.plan_pieces(auditlens.sources.expand_sources(str(path)), chunk, jobs)
     assert pieces is not None
     assert len(pieces) % jobs == 0 and len(pieces) >= -(-size // chunk)
     sizes = [p.size for p in pieces]
@@ -305,7 +308,7 @@ def test_a_part_travels_through_a_temporary_file(tmp_path: Path,
     assert got.rejects == [bad] and got.tails == part.tails
     assert got.tail_table is not None and got.tail_table.equals(table.slice(0, 1))
     assert list(tmp_path.iterdir()) == []  # unlinked by the receiver
-    failed = pickle.loads(pickle.dumps(parallel._Part(error=ValueError("boom"))))
+    failed = pickle.loads(pickle.dumps(handover.Part(error=ValueError("boom"))))
     assert failed.table is None and str(failed.error) == "boom"
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
     sent = pickle.dumps(part)
@@ -332,34 +335,34 @@ def test_parts_go_to_the_ram_directory_when_it_has_room(tmp_path: Path,
         return str(disk)
 
     monkeypatch.setattr(tempfile, "gettempdir", gettempdir)
-    monkeypatch.setattr(parallel, "_RAM_DIR", str(ram))
-    monkeypatch.setattr(parallel, "_RAM_SPARE", 0)
+    monkeypatch.setattr(handover, "_RAM_DIR", str(ram))
+    monkeypatch.setattr(handover, "_RAM_SPARE", 0)
     table = pa.table({"n": list(range(1000))})
 
     def lands() -> str:
-        path = Path(parallel._to_file(table, b"rest"))
-        got, rest = parallel._from_file(str(path))
+        path = Path(handover._to_file(table, b"rest"))
+        got, rest = handover._from_file(str(path))
         assert got.equals(table) and rest == b"rest" and not path.exists()
         return path.parent.name
 
     assert lands() == "ram"
-    monkeypatch.setattr(parallel, "_RAM_SPARE", 1 << 62)  # no room left after this part
+    monkeypatch.setattr(handover, "_RAM_SPARE", 1 << 62)  # no room left after this part
     assert lands() == "disk"
-    monkeypatch.setattr(parallel, "_RAM_SPARE", 0)
+    monkeypatch.setattr(handover, "_RAM_SPARE", 0)
     monkeypatch.setenv("TMPDIR", str(disk))  # the user's choice wins
     assert lands() == "disk"
     monkeypatch.delenv("TMPDIR")
-    monkeypatch.setattr(parallel, "_RAM_DIR", str(tmp_path / "missing"))
+    monkeypatch.setattr(handover, "_RAM_DIR", str(tmp_path / "missing"))
     assert lands() == "disk"
-    real_write = parallel._write_piece
+    real_write = handover._write_piece
 
     def full(part: pa.Table, folder: str) -> str:
         if folder == str(ram):
             raise OSError(28, "No space left on device")
         return real_write(part, folder)
 
-    monkeypatch.setattr(parallel, "_RAM_DIR", str(ram))
-    monkeypatch.setattr(parallel, "_write_piece", full)
+    monkeypatch.setattr(handover, "_RAM_DIR", str(ram))
+    monkeypatch.setattr(handover, "_write_piece", full)
     assert lands() == "disk"
     assert list(ram.iterdir()) == [] and list(disk.iterdir()) == []
 
@@ -387,7 +390,7 @@ def _print_and_keep(item: int) -> int:
 def test_workers_end_without_the_interpreters_teardown(capfd: pytest.CaptureFixture[str]) -> None:
     """The parent waits for its workers to end after every read; they skip the teardown
     (freeing every module) but flush what they printed, and end with status 0."""
-    with parallel._pool(1) as pool:
+    with scheduler.worker_pool(1) as pool:
         assert pool.submit(_print_and_keep, 7).result() == 7
         workers = list(pool._processes.values())
     out = capfd.readouterr().out
@@ -398,8 +401,8 @@ def test_workers_end_without_the_interpreters_teardown(capfd: pytest.CaptureFixt
 def test_this_process_reads_beside_its_workers() -> None:
     """``jobs=N`` is this process and N-1 workers: results come in order, this process reads
     the first item (while the workers start) and the worker gets items too."""
-    with parallel._pool(1) as pool:
-        got = list(parallel._in_order(pool, 1, _pid_of, list(range(12))))
+    with scheduler.worker_pool(1) as pool:
+        got = list(scheduler.in_order(pool, 1, _pid_of, list(range(12))))
     assert [item for item, _ in got] == list(range(12))
     assert [square for _, (square, _) in got] == [i * i for i in range(12)]
     readers = [pid for _, (_, pid) in got]
@@ -423,8 +426,8 @@ def test_the_slower_reader_reads_less() -> None:
     ahead of it) and a few more while the worker starts."""
     me = os.getpid()
     items = [(i, me) for i in range(90)]
-    with parallel._pool(1) as pool:
-        got = list(parallel._in_order(pool, 1, _slow_here, items))
+    with scheduler.worker_pool(1) as pool:
+        got = list(scheduler.in_order(pool, 1, _slow_here, items))
     assert [item for item, _ in got] == items
     mine = sum(pid == me for _, pid in got)
     assert got[0][1] == me and 20 <= mine <= 38
@@ -441,18 +444,18 @@ def test_a_piece_is_read_in_spans_of_whole_lines(tmp_path: Path, monkeypatch: py
     them: the spans are the piece's bytes, cut only after a newline (a line longer than a block
     comes whole, as a block of its own), each block read once and not copied, and the piece's
     lines are the lines of those bytes."""
-    monkeypatch.setattr(parallel, "_BLOCK_BYTES", 64)
+    monkeypatch.setattr(pieces, "BLOCK_BYTES", 64)
     lines = [b"x" * n + b"\n" for n in (3, 70, 0, 150, 5, 63, 64, 1)] * 5
     data = b"".join(lines) + tail
     path = tmp_path / "audit.log"
     path.write_bytes(data)
     cut = len(b"".join(lines[:9]))
     for start, end in ((0, cut), (cut, None), (0, None)):
-        piece = parallel.Piece(str(path), str(path), 0, start, end, whole=False)
+        piece = pieces.Piece(str(path), str(path), 0, start, end, whole=False)
         spans = list(piece.spans())
         assert _text(spans) == data[start:end]
         assert all(block[e - 1:e] == b"\n" for block, _, e in spans[:-1])
-        assert all(0 <= s < e <= len(block) <= parallel._BLOCK_BYTES or (s, e) == (0, len(block))
+        assert all(0 <= s < e <= len(block) <= pieces.BLOCK_BYTES or (s, e) == (0, len(block))
                    for block, s, e in spans)
         assert len(spans) > len(data[start:end]) // 150
         want = [line.rstrip(b"\n") for line in io.BytesIO(data[start:end])]
@@ -465,15 +468,15 @@ def test_this_process_takes_over_the_rest_of_a_piece(tmp_path: Path,
     end of a piece being read moves back to a line start halfway through what the worker has not
     claimed; the worker stops there and this process reads the rest, each line once. A piece
     with little left is left alone, and so is one the worker claimed past the cut meanwhile."""
-    monkeypatch.setattr(parallel, "_BLOCK_BYTES", 1000)
-    monkeypatch.setattr(parallel, "_STEAL_MIN", 1000)
+    monkeypatch.setattr(pieces, "BLOCK_BYTES", 1000)
+    monkeypatch.setattr(pieces, "STEAL_MIN", 1000)
     data = b"".join(b"line %d %s\n" % (i, b"y" * (i % 50)) for i in range(2000))
     path = tmp_path / "audit.log"
     path.write_bytes(data)
-    ends = parallel._Ends([parallel.Piece(str(path), str(path), 0, 0, None, whole=False)] * 2)
+    ends = pieces.SharedEnds([pieces.Piece(str(path), str(path), 0, 0, None, whole=False)] * 2)
     piece, other = ends.pieces
     assert (piece.slot, other.slot) == (0, 1) and ends.left(piece) == len(data)
-    monkeypatch.setattr(parallel, "_shared_ends", ends.array)  # as in a worker
+    monkeypatch.setattr(pieces, "_shared_ends", ends.array)  # as in a worker
     spans = piece.spans()
     read = _text([next(spans)])
     assert ends.left(piece) == len(data) - 1000  # the next block is claimed
@@ -481,45 +484,68 @@ def test_this_process_takes_over_the_rest_of_a_piece(tmp_path: Path,
     assert cut is not None and data[cut - 1:cut] == b"\n"
     assert 0 <= cut - (1000 + len(data)) // 2 < 100  # the next line start past the middle
     read += _text(spans)
-    monkeypatch.setattr(parallel, "_shared_ends", None)  # this process
+    monkeypatch.setattr(pieces, "_shared_ends", None)  # this process
     rest = _text(dataclasses.replace(piece, start=cut, slot=-1).spans())
     assert (read, rest) == (data[:cut], data[cut:])
     assert ends.left(piece) == 0 and ends.split(piece) is None
 
-    line_start = parallel._line_start
+    line_start = pieces._line_start
 
     def worker_moves_on(f: object, pos: int) -> int:
         at = line_start(f, pos)
         ends.array.get_obj()[3] = at + 1  # the worker claims past the cut before it is set
         return at
 
-    monkeypatch.setattr(parallel, "_line_start", worker_moves_on)
-    assert ends.split(other) is None and ends.array[2] == parallel._FOREVER
+    monkeypatch.setattr(pieces, "_line_start", worker_moves_on)
+    assert ends.split(other) is None and ends.array[2] == pieces._FOREVER
 
 
-def _slow_worker_events(piece: parallel.Piece, **kw: object) -> object:
-    """The auditd events of a piece, read slowly in a worker (4 KB blocks, 5 ms each)."""
+def _slowly(work: Callable[..., object], piece: pieces.Piece, **kw: object) -> object:
+    """``work`` of a piece, read slowly in a worker (4 KB blocks, 5 ms each)."""
     import time
 
-    if parallel._shared_ends is None:  # this process
-        return parallel._auditd_events_work(piece, **kw)
-    claim = parallel._claim
+    if pieces._shared_ends is None:  # this process
+        return work(piece, **kw)
+    claim = pieces._claim
 
-    def slow(piece: parallel.Piece, pos: int) -> int:  # named as _claim names it
+    def slow(piece: pieces.Piece, pos: int) -> int:  # named as _claim names it
         time.sleep(0.005)
         return claim(piece, pos)
 
-    parallel._BLOCK_BYTES, parallel._claim = 4096, slow
+    pieces.BLOCK_BYTES, pieces._claim = 4096, slow
     try:
-        return parallel._auditd_events_work(piece, **kw)
+        return work(piece, **kw)
     finally:
-        parallel._claim = claim
+        pieces._claim = claim
 
 
 class _SlowWorkerMerge(parallel._AuditdEventsMerge):
-    def work(self) -> Callable[[parallel.Piece], object]:
-        return partial(_slow_worker_events, errors=self.errors, keep=self.log is not None,
-                       ids=self.ids)
+    def work(self) -> Callable[[pieces.Piece], object]:
+        return partial(_slowly, parallel._auditd_events_work, errors=self.errors,
+                       keep=self.log is not None, ids=self.ids)
+
+
+class _SlowK8sMerge(k8s_parallel._K8sMerge):
+    def work(self) -> Callable[[pieces.Piece], object]:
+        return partial(_slowly, k8s_parallel._k8s_work, errors=self.errors, keep=True,
+                       keep_objects=self.keep_objects, cluster=self.cluster)
+
+
+def _taken_over(monkeypatch: pytest.MonkeyPatch) -> list[pieces.Piece]:
+    """The pieces this process takes over from now on (at least 4 KB each)."""
+    monkeypatch.setattr(pieces, "STEAL_MIN", 4096)
+    monkeypatch.setattr(scheduler_pool, "STEAL_MIN", 4096)
+    taken: list[pieces.Piece] = []
+    take_over = scheduler_pool._take_over
+
+    def counted(held: object, ends: pieces.SharedEnds) -> object:
+        slot = take_over(held, ends)  # type: ignore[arg-type]
+        if slot is not None:
+            taken.append(slot.item)
+        return slot
+
+    monkeypatch.setattr(scheduler_pool, "_take_over", counted)
+    return taken
 
 
 def test_the_rest_of_a_slow_workers_pieces_is_read_here_with_the_same_output(
@@ -527,17 +553,7 @@ def test_the_rest_of_a_slow_workers_pieces_is_read_here_with_the_same_output(
     """With a slow worker this process takes over the rest of its pieces again and again (in
     real reads: at the end, the last second or so of the slower reader); the table and rejects
     are still those of one process, events carried over every new cut included."""
-    monkeypatch.setattr(parallel, "_STEAL_MIN", 4096)
-    taken: list[parallel.Piece] = []
-    take_over = parallel._take_over
-
-    def counted(held: object, ends: parallel._Ends) -> object:
-        slot = take_over(held, ends)  # type: ignore[arg-type]
-        if slot is not None:
-            taken.append(slot.item)
-        return slot
-
-    monkeypatch.setattr(parallel, "_take_over", counted)
+    taken = _taken_over(monkeypatch)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         one, many = auditlens.RejectLog(), auditlens.RejectLog()
@@ -550,17 +566,38 @@ def test_the_rest_of_a_slow_workers_pieces_is_read_here_with_the_same_output(
     assert list(many) == list(one)
 
 
+def test_kubernetes_pieces_are_taken_over_with_the_same_output(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kubernetes workers read their byte ranges in claimed blocks too: this process takes over
+    the rest of a slow worker's pieces, and the table, line account and rejects are those of one
+    process (cut at line starts, JSON lines never straddle a take-over)."""
+    taken = _taken_over(monkeypatch)
+    lines = (SAMPLE_LOGS / "k8s" / "kube-apiserver-audit.log").read_bytes().splitlines(True)
+    path = tmp_path / "audit.log"
+    path.write_bytes(b"".join(lines * 12 + [b"{not json\n"] + lines * 12))
+    one, many = auditlens.RejectLog(), auditlens.RejectLog()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = auditlens.read_k8s_audit(str(path), rejects=one)
+        merge = _SlowK8sMerge(str(path), "collect", many, 2, 100_000, True, None)
+        got = pa.Table.from_batches(list(merge.batches()), schema=want.schema)
+        got = scheduler.with_meta(got, merge.counts())
+    assert len(taken) >= 2 and not merge.fell_back
+    assert got.equals(want, check_metadata=True)
+    assert list(many) == list(one) and len(one) == 1
+
+
 def test_without_shared_memory_a_read_goes_on_without_take_overs(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """No shared memory for the piece ends (a full /dev/shm and no usable temporary directory):
     the read goes on as before take-overs existed, with the same output."""
     tried: list[int] = []
 
-    def no_room(self: parallel._Ends, pieces: list[parallel.Piece]) -> None:
-        tried.append(len(pieces))
+    def no_room(self: pieces.SharedEnds, items: list[pieces.Piece]) -> None:
+        tried.append(len(items))
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(parallel._Ends, "__init__", no_room)
+    monkeypatch.setattr(pieces.SharedEnds, "__init__", no_room)
     _, many, one, fell_back = _events(NODES, 3000)
     assert tried and tried[0] > 2
     assert many == one and not fell_back
@@ -619,14 +656,16 @@ def test_a_fleet_report_reads_nodes_side_by_side(tmp_path: Path) -> None:
 def test_jobs_0_on_one_cpu_reads_in_this_process(monkeypatch: pytest.MonkeyPatch) -> None:
     """``jobs=0`` is one reader per CPU: with one CPU, no pool (a pool of no workers is an
     error), the same tables."""
+    from auditlens import collect as collecting
     from auditlens.collect import collect
 
     def no_pool(jobs: int) -> None:
         raise AssertionError("no pool with one reader")
 
     want, events = collect(NODES), auditlens.read_auditd(NODES)
-    monkeypatch.setattr(parallel.os, "cpu_count", lambda: 1)
-    monkeypatch.setattr(parallel, "_pool", no_pool)
+    monkeypatch.setattr(scheduler_pool.os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(scheduler.merge, "worker_pool", no_pool)
+    monkeypatch.setattr(collecting, "worker_pool", no_pool)
     assert collect(NODES, jobs=0).auditd.equals(want.auditd)
     assert auditlens.read_auditd(NODES, jobs=0).equals(events)
 

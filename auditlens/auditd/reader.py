@@ -243,12 +243,14 @@ def open_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = No
     ``errors="collect"`` puts bad lines in ``rejects`` (warning when no RejectLog is given);
     ``errors="raise"`` stops at the first with a ParseError carrying file and line.
     ``jobs``: processes reading files and large files cut into pieces (this one and jobs-1
-    workers; 0: one per CPU); the output is the same as with one (see :mod:`auditlens.parallel`).
+    workers; 0: one per CPU); the output is the same as with one (see :mod:`auditlens.scheduler`).
     """
     if _parallel(jobs):
-        from .. import parallel
+        from ..scheduler import check_jobs
+        from . import parallel
+
         return parallel.open_auditd(source, passwd=passwd, group=group, errors=errors,
-                                    rejects=rejects, jobs=parallel.check_jobs(jobs))
+                                    rejects=rejects, jobs=check_jobs(jobs))
     return _event_stream(source, passwd, group, errors, rejects, batch_size, _Account()).streamed()
 
 
@@ -257,9 +259,11 @@ def read_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = No
                 jobs: int = 1) -> pa.Table:
     """All auditd events of ``source`` as one table (see :func:`open_auditd` for the options)."""
     if _parallel(jobs):
-        from .. import parallel
+        from ..scheduler import check_jobs
+        from . import parallel
+
         return parallel.read_auditd(source, passwd=passwd, group=group, errors=errors,
-                                    rejects=rejects, jobs=parallel.check_jobs(jobs))
+                                    rejects=rejects, jobs=check_jobs(jobs))
     account = _Account()
     stream = _event_stream(source, passwd, group, errors, rejects, 10_000, account)
     table = _table(stream, AUDITD_EVENTS, account)
@@ -277,9 +281,11 @@ def open_auditd_records(source: Source, *, passwd: IdSource = None, group: IdSou
     records keep the numbers as logged (ENRICHED names are in the ``enriched`` map).
     """
     if _parallel(jobs):
-        from .. import parallel
+        from ..scheduler import check_jobs
+        from . import parallel
+
         return parallel.open_auditd_records(source, errors=errors, rejects=rejects,
-                                            jobs=parallel.check_jobs(jobs))
+                                            jobs=check_jobs(jobs))
     return _record_stream(source, errors, rejects, batch_size, _Account()).streamed()
 
 
@@ -304,9 +310,11 @@ def read_auditd_records(source: Source, *, passwd: IdSource = None, group: IdSou
                         jobs: int = 1) -> pa.Table:
     """All auditd records of ``source`` as one table, one row per input record line."""
     if _parallel(jobs):
-        from .. import parallel
+        from ..scheduler import check_jobs
+        from . import parallel
+
         return parallel.read_auditd_records(source, errors=errors, rejects=rejects,
-                                            jobs=parallel.check_jobs(jobs))
+                                            jobs=check_jobs(jobs))
     account = _Account()
     stream = _record_stream(source, errors, rejects, 10_000, account)
     table = _table(stream, AUDITD_RECORDS, account)

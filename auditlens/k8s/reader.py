@@ -153,13 +153,15 @@ def open_k8s_audit(source: Source, *, errors: str = "collect", rejects: RejectLo
     carrying file and line. ``keep_objects=False`` skips request/response bodies (faster).
     ``cluster`` names the cluster for Events whose wrapper does not. ``jobs``: processes reading
     (this one and jobs-1 workers; 0: one per CPU), same output as with one (see
-    :mod:`auditlens.parallel`).
+    :mod:`auditlens.scheduler`).
     """
     if jobs != 1:
-        from .. import parallel
+        from ..scheduler import check_jobs
+        from . import parallel
+
         return parallel.open_k8s_audit(source, errors=errors, rejects=rejects,
                                        keep_objects=keep_objects, cluster=cluster,
-                                       jobs=parallel.check_jobs(jobs))
+                                       jobs=check_jobs(jobs))
     return _Read(source, errors, rejects, keep_objects, cluster, batch_size).streamed()
 
 
@@ -169,10 +171,12 @@ def read_k8s_audit(source: Source, *, errors: str = "collect", rejects: RejectLo
     """All API audit Events of ``source`` as one table (options as for :func:`open_k8s_audit`),
     with the line account in the schema metadata (``auditlens.lines``, ``auditlens.rejects``…)."""
     if jobs != 1:
-        from .. import parallel
+        from ..scheduler import check_jobs
+        from . import parallel
+
         return parallel.read_k8s_audit(source, errors=errors, rejects=rejects,
                                        keep_objects=keep_objects, cluster=cluster,
-                                       jobs=parallel.check_jobs(jobs))
+                                       jobs=check_jobs(jobs))
     read = _Read(source, errors, rejects, keep_objects, cluster, DEFAULT_BATCH)
     table = read.table()
     read.warn()

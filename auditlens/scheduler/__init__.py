@@ -1,0 +1,34 @@
+"""Parallel reading (``jobs=``) without knowing a format: files, and large files cut into
+pieces, read by this process and ``jobs - 1`` worker processes, in order.
+
+The output is the output of one process, row for row: same rows, same order, same rejects with
+the same file and line. The parts:
+
+* **Pieces** (:mod:`.pieces`). Every path input is one piece, or, when it is plain (not
+  compressed) and larger than ``chunk_bytes``, several pieces cut just after a newline (a
+  multiple of ``jobs``, of about equal size). A worker reads its piece alone and numbers lines
+  from 1; the parent adds the lines of the earlier pieces of that file. This process can move
+  back the end of a piece a worker is reading and read the rest itself (:class:`SharedEnds`):
+  the rest is one more piece, cut after a newline like the others. Inputs that are streams
+  (stdin, file objects) are read in one process.
+* **Scheduling** (:mod:`.pool`): :func:`in_order` hands pieces to this process and a ``spawn``
+  pool (no state inherited from the parent; scripts that call a reader with ``jobs`` at import
+  time need the usual ``if __name__ == "__main__":`` guard) and gives the results back in order.
+* **Hand-over** (:mod:`.handover`): a worker's :class:`Part` travels as a memory-mapped Arrow file.
+* **Merge** (:mod:`.merge`): the parent takes parts in order; a format's subclass says what a
+  piece's work is and what crosses a cut (``auditlens.auditd.parallel``,
+  ``auditlens.k8s.parallel``). When a format cannot prove from the parts what one process would
+  give, the read **falls back**: it reads the whole input again in this process, skipping the
+  rows and rejects already delivered (for correctness on pathological inputs, not for speed).
+
+This package imports no reader: readers depend on it, never the other way round.
+"""
+
+from .handover import Part, portable, raise_error
+from .merge import Merge, int64s, shift, warn_coerced, with_meta, worker_rejecter
+from .pieces import DEFAULT_CHUNK_BYTES, Piece, SharedEnds, plan_pieces
+from .pool import check_jobs, gc_paused_work, in_order, worker_pool
+
+__all__ = ["DEFAULT_CHUNK_BYTES", "Merge", "Part", "Piece", "SharedEnds", "check_jobs",
+           "gc_paused_work", "in_order", "int64s", "plan_pieces", "portable", "raise_error",
+           "shift", "warn_coerced", "with_meta", "worker_pool", "worker_rejecter"]

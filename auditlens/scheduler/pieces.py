@@ -1,0 +1,263 @@
+"""Pieces of a read: whole files, and large plain files cut after a newline, with ends that this
+process can move back while a worker reads (:class:`SharedEnds`). Nothing here knows a format."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from functools import partial
+from multiprocessing import get_context
+from typing import IO, Any
+
+from ..sources import InputFile, iter_lines
+from ..sources.compression import sniff_compression
+from ..sources.lines import Span, line_spans
+
+__all__ = ["BLOCK_BYTES", "DEFAULT_CHUNK_BYTES", "STEAL_MIN", "Piece", "SharedEnds",
+           "plan_pieces", "share_ends"]
+
+DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024
+"""Plain files larger than this are cut into pieces of about this size."""
+
+@dataclass(frozen=True)
+class Piece:
+    """A part of one input file: the whole file (opened as the readers do: decompressed) or the
+    plain bytes ``[start, end)`` (``end`` None: to the end of the file), cut after a newline."""
+
+    name: str
+    path: str
+    file_index: int
+    start: int = 0
+    end: int | None = None
+    whole: bool = True
+    last: bool = True
+    slot: int = -1  # its place in the read's shared ends (SharedEnds), -1: none
+
+    @property
+    def first(self) -> bool:
+        return self.start == 0
+
+    @property
+    def size(self) -> int:
+        """Bytes of the piece on disk (for progress)."""
+        end = os.path.getsize(self.path) if self.end is None else self.end
+        return end - self.start
+
+    def input(self) -> InputFile:
+        opener: Callable[[], Any] = partial(open, self.path, "rb")
+        return InputFile(self.name, opener, os.path.getsize(self.path))
+
+    def lines(self) -> Generator[tuple[int, bytes], None, None]:
+        """The piece's lines numbered from 1, read only as far as they are asked for."""
+        stream = self.open()
+        try:
+            yield from iter_lines(stream)
+        finally:
+            stream.close()
+
+    def spans(self) -> Iterator[Span]:
+        """The bytes of a byte-range piece as spans of whole lines (the last line of a file may
+        lack its newline), read in blocks. In a worker the piece's end is looked up before every
+        block: this process may move it back, to read the rest itself (:meth:`SharedEnds.split`)."""
+        with open(self.path, "rb") as f:
+            yield from line_spans(self._chunks(f))
+
+    def _chunks(self, f: Any) -> Iterator[bytes]:
+        f.seek(self.start)
+        pos = self.start
+        while (upto := _claim(self, pos)) > pos:
+            data = f.read(upto - pos)
+            pos += len(data)
+            yield data
+            if pos < upto:  # the end of the file
+                return
+
+    def open(self) -> IO[bytes]:
+        """The piece as a binary stream: a whole file decompressed, a byte range read in the
+        same claimed blocks as :meth:`spans` (so its end can move while it is read)."""
+        if self.whole:
+            return self.input().open()
+        return io.BufferedReader(_RangeStream(self), BLOCK_BYTES)
+
+
+class _RangeStream(io.RawIOBase):
+    """A byte-range piece as a raw stream of its claimed blocks."""
+
+    def __init__(self, piece: Piece) -> None:
+        super().__init__()
+        self._file = open(piece.path, "rb")  # noqa: SIM115 - closed with the stream
+        self._blocks = piece._chunks(self._file)
+        self._block = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if not self._block:
+            self._block = memoryview(next(self._blocks, b""))
+        n = min(len(buffer), len(self._block))
+        buffer[:n] = self._block[:n]
+        self._block = self._block[n:]
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+        super().close()
+
+
+BLOCK_BYTES = 2 << 20
+"""A worker reads its piece in blocks of this size; between them this process can move its end."""
+_FOREVER = (1 << 63) - 1  # the shared end of a piece that runs to the end of its file
+_shared_ends: Any = None  # in a worker: the read's shared ends (set by share_ends)
+
+
+def share_ends(array: Any) -> None:
+    """In a worker, as it starts: the read's shared ends (:attr:`SharedEnds.array`), or None."""
+    global _shared_ends
+    _shared_ends = array
+
+
+def _claim(piece: Piece, pos: int) -> int:
+    """Where the piece's next block ends: ``BLOCK_BYTES`` on, and not past the piece's end. A
+    worker looks the end up in the shared array and records there, under its lock, how far it
+    is about to read: this process moves the end back no further than that."""
+    shared = _shared_ends
+    if shared is None or piece.slot < 0:
+        return min(_FOREVER if piece.end is None else piece.end, pos + BLOCK_BYTES)
+    with shared.get_lock():
+        raw = shared.get_obj()
+        upto: int = min(raw[2 * piece.slot], pos + BLOCK_BYTES)
+        raw[2 * piece.slot + 1] = upto
+    return upto
+
+
+def _line_start(f: Any, pos: int) -> int:
+    """The offset of the first line of ``f`` that starts at ``pos`` or later (at the end of the
+    file when none does)."""
+    f.seek(pos - 1)
+    return pos - 1 + len(f.readline())
+
+
+def _cuts(f: Any, size: int, chunk_bytes: int) -> list[int]:
+    """Offsets just after a newline, about ``chunk_bytes`` apart (0 first)."""
+    cuts = [0]
+    pos = chunk_bytes
+    while pos < size:
+        cut = _line_start(f, pos)
+        if cut >= size:
+            break
+        cuts.append(cut)
+        pos = cut + chunk_bytes
+    return cuts
+
+
+def _chunk_for(size: int, chunk_bytes: int, jobs: int) -> int:
+    """The piece size for a file of ``size`` bytes: at most ``chunk_bytes``, and the file cut into
+    a multiple of ``jobs`` pieces of about equal size. With 5 pieces for 2 workers, one worker
+    read the last piece alone while the other waited (measured: a fifth of the wall time). Pieces
+    that shrink toward the end were tried for this too; they cost more than they saved (more
+    pieces: more system time, and auditd events carried over every cut)."""
+    pieces = -(-size // chunk_bytes)
+    pieces = -(-pieces // jobs) * jobs
+    return -(-size // pieces)
+
+
+def plan_pieces(inputs: list[InputFile], chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+                jobs: int = 1) -> list[Piece] | None:
+    """The pieces of ``inputs`` in reading order; None when an input is a stream."""
+    if chunk_bytes < 1:
+        raise ValueError("chunk_bytes must be at least 1")
+    pieces: list[Piece] = []
+    for index, inp in enumerate(inputs):
+        if inp.size is None:
+            return None
+        path = inp.name  # a path input is named by its path
+        with open(path, "rb") as f:
+            compressed = sniff_compression(f.read(6)) is not None
+            size = os.fstat(f.fileno()).st_size
+            if compressed or size <= chunk_bytes:
+                pieces.append(Piece(inp.name, path, index))
+                continue
+            cuts = _cuts(f, size, _chunk_for(size, chunk_bytes, jobs))
+        for i, start in enumerate(cuts):
+            end = cuts[i + 1] if i + 1 < len(cuts) else None
+            pieces.append(Piece(inp.name, path, index, start, end, whole=False, last=end is None))
+    return pieces
+
+
+STEAL_MIN = 4 << 20
+"""The least this process takes over from a worker: every cut costs the events open across it."""
+
+
+class SharedEnds:
+    """The end of every piece of a read, shared with the workers: two integers per piece, its
+    end and how far its reader has claimed (:func:`_claim`), under one lock.
+
+    Without them one reader finished up to a piece (seconds of work) before the other: a worker
+    starts ~0.4 s after this process, and pieces sent cannot be taken back (0.3-0.9 s idle at
+    the end of a 6-7 s auditd read, measured). With them this process, when it is free and the
+    workers have less left than a piece, takes over the second half of what a worker has not
+    claimed yet: it moves that piece's end back to a line start and reads the rest itself."""
+
+    def __init__(self, pieces: list[Piece]) -> None:
+        self.pieces = [replace(p, slot=i) for i, p in enumerate(pieces)]
+        values = [v for p in pieces for v in (_FOREVER if p.end is None else p.end, p.start)]
+        self.array = get_context("spawn").Array("q", values)
+
+    @classmethod
+    def make(cls, pieces: list[Piece]) -> SharedEnds | None:
+        """Shared ends for ``pieces``; None (no take-overs) when no shared memory can be had."""
+        try:
+            return cls(pieces)
+        except OSError:
+            return None
+
+    @contextmanager
+    def _locked(self) -> Iterator[Any]:
+        """The shared values under their lock; None when the lock cannot be had within a second
+        (a worker died holding it: then nothing more is shared)."""
+        lock = self.array.get_lock()
+        if not lock.acquire(timeout=1.0):
+            yield None
+            return
+        try:
+            yield self.array.get_obj()
+        finally:
+            lock.release()
+
+    def _read(self, piece: Piece) -> tuple[int, int] | None:
+        """(end, claimed) of ``piece``; None when nothing more is shared."""
+        with self._locked() as raw:
+            if raw is None:
+                return None
+            end, claimed = int(raw[2 * piece.slot]), int(raw[2 * piece.slot + 1])
+        return (os.path.getsize(piece.path) if end == _FOREVER else end), claimed
+
+    def left(self, piece: Piece) -> int:
+        """Bytes of ``piece`` its reader has not claimed yet."""
+        if piece.whole:
+            return piece.size
+        state = self._read(piece)
+        return 0 if state is None else max(0, state[0] - state[1])
+
+    def split(self, piece: Piece) -> int | None:
+        """Move the end of ``piece`` back; the new end, or None when too little is left."""
+        state = None if piece.whole else self._read(piece)
+        if state is None or state[0] - state[1] < 2 * STEAL_MIN:
+            return None
+        end, claimed = state
+        with open(piece.path, "rb") as f:
+            cut = _line_start(f, claimed + (end - claimed) // 2)
+        if cut >= end:
+            return None
+        with self._locked() as raw:
+            if raw is None or int(raw[2 * piece.slot + 1]) > cut:  # the worker got there first
+                return None
+            raw[2 * piece.slot] = cut
+        return cut
+
+

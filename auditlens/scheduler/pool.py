@@ -1,0 +1,193 @@
+"""Reading items in order with this process and ``jobs - 1`` worker processes (:func:`in_order`),
+and the workers' life: spawned, started with the read's shared ends, ended without teardown."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from functools import wraps
+from multiprocessing import get_context, process
+from typing import Any, Generic, TypeVar
+
+from ..build import gc_pause
+from .pieces import STEAL_MIN, SharedEnds, share_ends
+
+__all__ = ["check_jobs", "gc_paused_work", "in_order", "worker_pool"]
+
+_T = TypeVar("_T")
+
+
+def gc_paused_work(work: Callable[..., _T]) -> Callable[..., _T]:
+    """Run a piece's work with the cyclic GC off: a piece's rows are many small objects without
+    cycles, and the collector walking them cost the workers half again the CPU time of one
+    process (measured). Counted pauses (:func:`build.gc_pause`): the parent reads pieces too,
+    possibly in several threads at once."""
+
+    @wraps(work)
+    def paused(*args: Any, **kwargs: Any) -> _T:
+        with gc_pause():
+            return work(*args, **kwargs)
+
+    return paused
+
+
+def check_jobs(jobs: int | None) -> int:
+    """``jobs`` as a reader count: None or 0 mean one per CPU; negative is a user mistake. 1
+    (with a warning) when worker processes could not start."""
+    if jobs is None or jobs == 0:
+        count = os.cpu_count() or 1
+    elif not isinstance(jobs, int) or jobs < 0:
+        raise ValueError(f"jobs must be a positive number (or 0 for one per CPU), not {jobs!r}")
+    else:
+        count = jobs
+    if count > 1 and not _workers_can_start():
+        warnings.warn(f"jobs={jobs}: worker processes cannot start from a program read from "
+                      "standard input (each one runs the main program's file first); reading "
+                      "in this process", stacklevel=3)
+        return 1
+    return count
+
+
+def _workers_can_start() -> bool:
+    """Whether a spawned worker finds the main program: multiprocessing runs it again in each
+    worker, by module name or from its file, and a program read from stdin (``python -``) has
+    neither (each worker died, and the pool with it)."""
+    main = sys.modules.get("__main__")
+    if getattr(getattr(main, "__spec__", None), "name", None) is not None:
+        return True
+    path = getattr(main, "__file__", None)
+    if path is None:
+        return True
+    start = getattr(process, "ORIGINAL_DIR", None) or ""
+    return os.path.isfile(os.path.join(start, path))
+
+
+def worker_pool(jobs: int, ends: SharedEnds | None = None) -> ProcessPoolExecutor:
+    """``jobs`` spawned workers (no state inherited from this process), sharing ``ends``."""
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
+                               initializer=_worker_started,
+                               initargs=(None if ends is None else ends.array,))
+
+
+def _worker_started(shared_ends: Any) -> None:
+    """Run in each worker as it starts. A worker ends without the interpreter's teardown, which
+    the parent waits for at the end of every read (freeing every module: 0.05 s of 0.06 s): by
+    then it has written all it sends, and its standard streams are flushed here."""
+    share_ends(shared_ends)
+    atexit.register(_end_worker)
+
+
+def _end_worker() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
+    os._exit(0)
+
+
+_UNREAD = object()
+
+
+@dataclass
+class _Slot(Generic[_T]):
+    """An item on its way: read by a worker (``future``) or by this process (``part``)."""
+
+    item: _T
+    future: Future[Any] | None = None
+    part: Any = _UNREAD
+
+    def ready(self) -> bool:
+        return self.part is not _UNREAD if self.future is None else self.future.done()
+
+    def result(self) -> Any:
+        return self.part if self.future is None else self.future.result()
+
+    def sent(self) -> bool:
+        return self.future is not None and not self.future.done()
+
+
+def in_order(pool: ProcessPoolExecutor, workers: int, work: Callable[[_T], Any],
+             items: list[_T], ends: SharedEnds | None = None) -> Iterator[tuple[_T, Any]]:
+    """``(item, work(item))`` in the order of ``items``, at most two items per reader (and one)
+    held at once, which bounds the memory of a streamed read.
+
+    ``jobs=N`` is N readers: this process and the pool's N-1 workers. This process reads the
+    first item while the workers start (a spawned worker spends ~0.4 s of CPU importing Python
+    and pyarrow before its first piece), and then, each time it is free, the next item not yet
+    sent, after sending the pool enough for every worker to have one item and one waiting. The
+    workers need nothing from this process while it reads (its threads, which would feed them,
+    run only when its own reading lets them: a worker fed on demand waited 0.6 s of an 8 s read),
+    and the slower reader reads fewer items (this process is slower per piece when its heap holds
+    a large table: 25 % per Kubernetes piece). Sent items cannot be taken back (the pool queues
+    them for its workers at once), so no more are sent than the workers can use. With ``ends``
+    (the items are a read's pieces) sent pieces can be shortened: near the end this process sends
+    a piece it would have read when the workers have less than that left (:func:`_read_here`),
+    and, with nothing else to do, takes over the rest of a sent piece (:class:`SharedEnds`)."""
+    readers = workers + 1
+    window = 2 * readers + 1
+    todo = deque(items)
+    held: deque[_Slot[_T]] = deque()
+
+    def send() -> None:
+        slot = _Slot(todo.popleft())
+        slot.future = pool.submit(work, slot.item)
+        held.append(slot)
+
+    try:
+        while held or todo:
+            if held and held[0].ready():
+                slot = held.popleft()
+                yield slot.item, slot.result()
+                continue
+            mine = None
+            if todo and len(held) < window:
+                if ends is None or len(todo) == len(items) or _read_here(held, todo[0], ends,
+                                                                         workers):
+                    mine = _Slot(todo.popleft())
+                    held.append(mine)
+                else:  # sent to be shared out: see _read_here
+                    send()
+            while todo and len(held) < window and sum(s.sent() for s in held) < 2 * workers:
+                send()
+            if mine is None and ends is not None:
+                mine = _take_over(held, ends)
+            if mine is not None:
+                mine.part = work(mine.item)
+            else:
+                held[0].result()  # wait for it
+    finally:
+        for slot in held:
+            if slot.future is not None:
+                slot.future.cancel()
+
+
+def _read_here(held: deque[_Slot[Any]], piece: Any, ends: SharedEnds, workers: int) -> bool:
+    """Whether this process reads the next piece itself, as it does unless the workers have less
+    than a piece each left to read: then they would wait for it at the end, so it sends the piece
+    and takes over half of it (a piece that can be shared: a byte range, not a small one)."""
+    if piece.whole or piece.size < 2 * STEAL_MIN:
+        return True
+    return sum(ends.left(slot.item) for slot in held if slot.sent()) >= workers * piece.size
+
+
+def _take_over(held: deque[_Slot[Any]], ends: SharedEnds) -> _Slot[Any] | None:
+    """The second half of the unclaimed part of the sent piece with the most left, as this
+    process's slot just after it; that piece now ends where the rest starts."""
+    sent = [(ends.left(slot.item), k) for k, slot in enumerate(held) if slot.sent()]
+    if not sent:
+        return None
+    k = max(sent)[1]
+    piece = held[k].item
+    cut = ends.split(piece)
+    if cut is None:
+        return None
+    rest = _Slot(replace(piece, start=cut, slot=-1))
+    held[k].item = replace(piece, end=cut, last=False)
+    held.insert(k + 1, rest)
+    return rest
+
