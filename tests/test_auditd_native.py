@@ -30,7 +30,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from auditlens import ParseError, RejectLog, open_auditd, read_auditd
-from auditlens.auditd import lexer, native, reader
+from auditlens.auditd import lexer, native, records
 from auditlens.auditd import parallel as par
 from auditlens.errors import InvalidLine
 from auditlens.schema import AUDITD_EVENTS
@@ -265,7 +265,7 @@ def test_the_fast_path_lexes_the_lines_itself(monkeypatch: pytest.MonkeyPatch) -
         calls += 1
         return real(raw, file, line)
 
-    for module in (reader, lexer, native):
+    for module in (records, lexer, native):
         monkeypatch.setattr(module, "parse_line", spy, raising=False)
     assert read_auditd(path, rejects=RejectLog()).num_rows > 100
     assert calls < lines // 2

@@ -23,7 +23,8 @@ from conftest import SAMPLE_LOGS
 
 import auditlens
 from auditlens import scheduler
-from auditlens.auditd import native, parallel, reader
+from auditlens.auditd import event_row as rows
+from auditlens.auditd import native, parallel, stream
 from auditlens.auditd.model import Record
 from auditlens.cli import cli
 from auditlens.errors import InvalidLine, ParseError
@@ -125,7 +126,7 @@ def test_open_events_come_with_the_workers_rows(way: str, monkeypatch: pytest.Mo
     offset = compared = 0
     for piece in pieces:
         part = parallel._auditd_events_work(piece, errors="collect", keep=True,
-                                            ids=reader._ids(None, None))
+                                            ids=stream.id_names(None, None))
         if part.tails:
             assert part.tail_table is not None and part.tail_table.num_rows == len(part.tails)
             lexed = [isinstance(item, Record) for _, items in part.tails for item in items]
@@ -165,14 +166,14 @@ def test_failed_events_across_cuts_count_once(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(native, "Parser", None)  # every row is made by event_row
     monkeypatch.setattr(scheduler.merge, "worker_pool", ThreadPoolExecutor)
-    event_row = reader.event_row
+    event_row = rows.event_row
 
     def broken(ev: object, ids: object) -> dict[str, object]:
         if ev.serial % 3 == 0:  # type: ignore[attr-defined]
             raise RuntimeError("boom")
         return event_row(ev, ids)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(reader, "event_row", broken)
+    monkeypatch.setattr(rows, "event_row", broken)
     tails: list[bool] = []
     closed_tails = parallel._closed_tails
 

@@ -1,7 +1,7 @@
 """One assembled event → the values of its AUDITD_EVENTS columns (interpretation + who/what).
 
-The reader calls :func:`event_row` once per event and adds node, serial, time and provenance
-itself. Typed columns come from the event's SYSCALL record first, then from the first other
+:func:`full_event_row` calls :func:`event_row` once per event and adds node, serial, time and
+provenance. Typed columns come from the event's SYSCALL record first, then from the first other
 record that has the field (user-space events have a single record anyway).
 """
 
@@ -15,6 +15,7 @@ from .ids import IdNames, parse_id
 from .model import Event, Record
 from .normalize import normalize
 
+US_PER_SEC = 1_000_000
 READER_COLUMNS = frozenset({"node", "serial", "time", "file", "line", "record_types", "record_count"})
 ROW_COLUMNS: tuple[str, ...] = tuple(n for n in AUDITD_EVENTS.names if n not in READER_COLUMNS)
 """The columns event_row fills, in schema order (everything but node/serial/time/provenance)."""
@@ -145,3 +146,30 @@ def event_row(event: Event, ids: IdNames) -> dict[str, Any]:
         # an access decision's outcome is the decision itself (no res=/success= to read)
         row["result"] = _AVC_RESULTS[row["avc_result"]]
     return row
+
+
+def full_event_row(ev: Event, ids: IdNames, strict: bool) -> tuple[dict[str, Any], str | None]:
+    """One event's row with its provenance columns, and the interpretation error when it failed
+    (then the row has only the provenance; with ``strict`` the error is raised instead)."""
+    error = None
+    try:
+        row = event_row(ev, ids)
+    except Exception as exc:
+        if strict:
+            raise
+        error = f"{type(exc).__name__}: {exc}"
+        row = {}
+    first = ev.records[0]
+    row["node"] = ev.node
+    row["serial"] = ev.serial
+    row["time"] = ev.sec * US_PER_SEC + ev.msec * 1000
+    row["file"] = first.file
+    row["line"] = first.line
+    row["record_types"] = [r.type for r in ev.records]
+    row["record_count"] = len(ev.records)
+    return row, error
+
+
+def failure_warning(failures: int, first_error: str) -> str:
+    return (f"{failures} auditd event(s) could not be interpreted and have only their "
+            f"provenance columns (first error: {first_error})")

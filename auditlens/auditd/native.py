@@ -29,14 +29,16 @@ from ..build import BatchBuilder, gc_paused
 from ..fastpath import array_of, load
 from ..rejects import Rejecter
 from ..schema.auditd import AUDITD_EVENTS, PATH_ITEM
-from ..sources import READ_ERRORS, InputFile, line_chunks
+from ..sources import READ_ERRORS, InputFile, line_chunks, release
 from ..sources.lines import Span, line_spans, strip_ending
 from . import interpret as itp
 from . import normalize as nz
 from .assemble import is_single_record_type
+from .event_row import failure_warning, full_event_row
 from .ids import IdNames
 from .lexer import LexError, parse_line
 from .model import Event, Record
+from .records import Account
 
 Parser: Any = load("auditlens.auditd._fastaudit", "Parser")
 """The fast path's parser type, or None: the reader looks it up at each read (tests switch it
@@ -234,7 +236,7 @@ def event_of(items: list[Any], files: list[str], offset: int = 0) -> Event:
 
 
 class Events:
-    """The batches of one read on the fast path (what ``reader._event_rows`` and a
+    """The batches of one read on the fast path (what ``stream.event_rows`` and a
     ``BatchBuilder`` give on the Python path: the same rows, in batches of ``batch_size``)."""
 
     def __init__(self, ids: IdNames, rejecter: Rejecter, account: Any, builder: BatchBuilder,
@@ -257,8 +259,6 @@ class Events:
     def _settle(self) -> Iterator[pa.RecordBatch]:
         """Take what the parser holds: the row of a declined event (made here, on the Python
         path) or an open event at the end of a tracked read, then a full batch."""
-        from .reader import full_event_row
-
         parser = self.parser
         for at, records, tail in parser.take_declined():
             if tail:
@@ -352,8 +352,6 @@ class Events:
         yield from self._end()
 
     def _batches(self, inputs: list[InputFile]) -> Iterator[pa.RecordBatch]:
-        from .reader import _release
-
         for inp in inputs:
             self.files.append(inp.name)
             index = len(self.files) - 1
@@ -367,7 +365,7 @@ class Events:
                     inp.name, self.read + 1,
                     f"the rest of the input could not be read (corrupt or truncated: {exc})", b"")
             finally:
-                _release(inp, stream)
+                release(inp, stream)
         yield from self._end()
 
     def _end(self) -> Iterator[pa.RecordBatch]:
@@ -375,8 +373,6 @@ class Events:
         yield from self._flush()
         self.builder.coerced += self.parser.coerced
         if self.failures and not self.track:
-            from .reader import failure_warning
-
             warnings.warn(failure_warning(self.failures, self.first_error), stacklevel=3)
 
     def _flush(self) -> Iterator[pa.RecordBatch]:
@@ -393,11 +389,9 @@ class Events:
         making their rows here, in C, keeps that work off the parallel reader's parent. None
         where the parent must make them itself: strict reads (a failure raises where the event
         closes), and rows that failed or lost a value (counted once, where they are used)."""
-        from .reader import _Account
-
         if self.strict or not self.tails:
             return None
-        again = Events(self.ids, Rejecter("collect", None), _Account(),
+        again = Events(self.ids, Rejecter("collect", None), Account(),
                        BatchBuilder(AUDITD_EVENTS, self.size), strict=False)
         again.files = self.files
         index = {name: i for i, name in enumerate(self.files)}

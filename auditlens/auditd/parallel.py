@@ -44,7 +44,10 @@ from ..scheduler import (
 from ..schema import AUDITD_EVENTS, AUDITD_RECORDS
 from ..sources import Source
 from . import assemble, native
+from .event_row import failure_warning, full_event_row
 from .lexer import LexError, parse_line
+from .records import Account, lexed, read_records
+from .stream import event_stream, id_names, record_rows, record_stream
 
 __all__ = ["open_auditd", "open_auditd_records", "read_auditd", "read_auditd_records"]
 
@@ -66,25 +69,21 @@ class _Part(Part):
 
 
 def _records_of(piece: Piece, rejecter: Rejecter, account: Any) -> Iterator[Any]:
-    """The piece's auditd records; bad lines go to the rejecter (as the reader's ``_records``)."""
-    from . import reader as ar
-
+    """The piece's auditd records; bad lines go to the rejecter (as :func:`.records.read_records`)."""
     if piece.whole:
-        yield from ar._records([piece.input()], rejecter, account)
+        yield from read_records([piece.input()], rejecter, account)
         return
-    yield from ar.lexed(piece.name, piece.lines(), rejecter, account)
+    yield from lexed(piece.name, piece.lines(), rejecter, account)
 
 
 @gc_paused_work
 def _auditd_records_work(piece: Piece, errors: str, keep: bool) -> _Part:
-    from . import reader as ar
-
     rejecter = worker_rejecter(errors, keep)
-    account = ar._Account()
+    account = Account()
     builder = BatchBuilder(AUDITD_RECORDS, _BATCH)
     part = _Part()
     try:
-        batches = list(builder.batches(ar._record_rows(_records_of(piece, rejecter, account))))
+        batches = list(builder.batches(record_rows(_records_of(piece, rejecter, account))))
         part.table = pa.Table.from_batches(batches, schema=AUDITD_RECORDS.arrow)
     except Exception as exc:  # noqa: BLE001 - raised by the parent, in piece order
         part.error = portable(exc)
@@ -106,10 +105,8 @@ class _AuditdRecordsMerge(Merge):
         return iter(shift(part.table, offset).to_batches(max_chunksize=_BATCH))
 
     def sequential(self, rejects: RejectLog | None) -> tuple[Iterator[pa.RecordBatch], Any]:
-        from . import reader as ar
-
-        account = ar._Account()
-        stream = ar._record_stream(self.source, self.errors, rejects, _BATCH, account)
+        account = Account()
+        stream = record_stream(self.source, self.errors, rejects, _BATCH, account)
         return stream.batches(), (stream, account)
 
     def warn(self) -> None:
@@ -141,10 +138,8 @@ def _is_done(ev: Any, after_max: int | None, timeout: int, max_records: int) -> 
 def _native_events_work(piece: Piece, errors: str, keep: bool, ids: Any) -> _Part | None:
     """``_auditd_events_work`` on the C fast path (the same part); None when the piece has
     stamps beyond 64 bits, which only the Python path follows."""
-    from . import reader as ar
-
     rejecter = worker_rejecter(errors, keep)
-    account = ar._Account()
+    account = Account()
     builder = BatchBuilder(AUDITD_EVENTS, _BATCH)
     strict = rejecter.mode == "raise"
     events = native.Events(ids, rejecter, account, builder, strict, track=True)
@@ -168,14 +163,12 @@ def _native_events_work(piece: Piece, errors: str, keep: bool, ids: Any) -> _Par
 
 @gc_paused_work
 def _auditd_events_work(piece: Piece, errors: str, keep: bool, ids: Any) -> _Part:
-    from . import reader as ar
-
     if native.Parser is not None:
         fast = _native_events_work(piece, errors, keep, ids)
         if fast is not None:
             return fast
     rejecter = worker_rejecter(errors, keep)
-    account = ar._Account()
+    account = Account()
     builder = BatchBuilder(AUDITD_EVENTS, _BATCH)
     strict = rejecter.mode == "raise"
     part = _Part()
@@ -184,7 +177,7 @@ def _auditd_events_work(piece: Piece, errors: str, keep: bool, ids: Any) -> _Par
 
     def add(ev: Any) -> None:
         nonlocal rows
-        row, error = ar.full_event_row(ev, ids, strict)
+        row, error = full_event_row(ev, ids, strict)
         if error is not None:
             part.failures += 1
             part.first_error = part.first_error or error
@@ -234,13 +227,11 @@ def _auditd_events_work(piece: Piece, errors: str, keep: bool, ids: Any) -> _Par
 
 def _closed_tails(events: list[Any], ids: Any) -> pa.Table | None:
     """``native.Events.closed_tails`` on the Python path."""
-    from . import reader as ar
-
     if not events:
         return None
     builder = BatchBuilder(AUDITD_EVENTS, len(events) + 1)  # one batch, from finish()
     for ev in events:
-        row, error = ar.full_event_row(ev, ids, False)
+        row, error = full_event_row(ev, ids, False)
         if error is not None:
             return None
         builder.append(row)
@@ -335,11 +326,9 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
 
     def __init__(self, source: Source, errors: str, rejects: RejectLog | None, jobs: int,
                  chunk_bytes: int, passwd: Any, group: Any) -> None:
-        from . import reader as ar
-
         super().__init__(source, errors, rejects, jobs, chunk_bytes)
         self.passwd, self.group = passwd, group
-        self.ids = ar._ids(passwd, group)
+        self.ids = id_names(passwd, group)
         self.out: deque[pa.Table | _Open] = deque()
         self.carried: list[_Open] = []
         self.failures = 0
@@ -350,20 +339,16 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
                        ids=self.ids)
 
     def sequential(self, rejects: RejectLog | None) -> tuple[Iterator[pa.RecordBatch], Any]:
-        from . import reader as ar
-
-        account = ar._Account()
-        stream = ar._event_stream(self.source, self.passwd, self.group, self.errors, rejects,
+        account = Account()
+        stream = event_stream(self.source, self.passwd, self.group, self.errors, rejects,
                                   _BATCH, account)
         return stream.batches(), (stream, account)
 
     def _close(self, item: _Open) -> None:
-        from . import reader as ar
-
         if item.prebuilt is not None and not item.grown:
             item.row = item.prebuilt
             return
-        row, error = ar.full_event_row(item.event, self.ids, self.errors == "raise")
+        row, error = full_event_row(item.event, self.ids, self.errors == "raise")
         if error is not None:
             self.failures += 1
             self.first_error = self.first_error or error
@@ -511,10 +496,8 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
         return self._ready()
 
     def warn(self) -> None:
-        from . import reader as ar
-
         if not self.fell_back and self.failures:
-            warnings.warn(ar.failure_warning(self.failures, self.first_error), stacklevel=3)
+            warnings.warn(failure_warning(self.failures, self.first_error), stacklevel=3)
         super().warn()
 
 

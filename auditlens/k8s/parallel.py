@@ -32,7 +32,8 @@ from ..schema import K8S_EVENTS
 from ..sources import Source
 from .build import RowBatcher
 from .event import Origin
-from .frame import Account, FileReader
+from .frame import BATCH_ROWS, Account, FileReader
+from .stream import Read, raw_batches
 
 __all__ = ["open_k8s_audit", "read_k8s_audit"]
 
@@ -60,8 +61,6 @@ class _CutReader(FileReader):
 @gc_paused_work
 def _k8s_work(piece: Piece, errors: str, keep: bool, keep_objects: bool,
               cluster: str | None) -> _Part:
-    from . import reader as kr
-
     rejecter = worker_rejecter(errors, keep)
     account = Account()
     batcher = RowBatcher()
@@ -70,7 +69,7 @@ def _k8s_work(piece: Piece, errors: str, keep: bool, keep_objects: bool,
     reader = _CutReader(piece.name, Origin(piece.name, cluster=cluster, keep_objects=keep_objects),
                        rejecter, account)
     try:
-        batches = list(kr.raw_batches(reader.rows(stream), batcher, kr.DEFAULT_BATCH))
+        batches = list(raw_batches(reader.rows(stream), batcher, BATCH_ROWS))
         part.table = pa.Table.from_batches(batches, schema=K8S_EVENTS.arrow)
     except Exception as exc:  # noqa: BLE001 - raised by the parent, in piece order
         part.error = portable(exc)
@@ -108,10 +107,8 @@ class _K8sMerge(Merge):
         return iter(shift(part.table, offset).to_batches())
 
     def sequential(self, rejects: RejectLog | None) -> tuple[Iterator[pa.RecordBatch], Any]:
-        from . import reader as kr
-
-        read = kr._Read(self.source, self.errors, rejects, self.keep_objects, self.cluster,
-                        kr.DEFAULT_BATCH)
+        read = Read(self.source, self.errors, rejects, self.keep_objects, self.cluster,
+                    BATCH_ROWS)
         return read.batches(), read
 
     def warn(self) -> None:

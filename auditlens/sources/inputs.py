@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Union
+from typing import IO, Any, Union
 
 from ..errors import SourceError
 from ..progress import counted
@@ -35,6 +35,18 @@ class InputFile:
             raise
         except OSError as exc:
             raise SourceError(f"cannot open: {exc.strerror or exc}", file=self.name) from exc
+
+
+def release(inp: InputFile, stream: Any) -> None:
+    """Done with ``stream``, opened from ``inp``: close what a reader opened (a path), leave a
+    caller's own stream open, and unwrap the buffer put around it, which would close it when
+    garbage-collected."""
+    if inp.size is not None:  # a path: we opened it
+        stream.close()
+        return
+    caller = inp.opener()  # a stream input's opener hands back the caller's own object
+    if stream is not caller and isinstance(stream, io.BufferedReader) and stream.raw is caller:
+        stream.detach()
 
 
 _COMPRESSED_SUFFIX = re.compile(r"\.(gz|bz2|xz|zst)$")

@@ -1,0 +1,59 @@
+"""auditd lines → records: every line counted, a bad one rejected with its file and line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from ..rejects import Rejecter
+from ..sources import READ_ERRORS, InputFile, iter_lines, release
+from .lexer import LexError, parse_line
+from .model import Record
+
+__all__ = ["Account", "lexed", "read_records"]
+
+
+class Account:
+    """Lines read in one call; the rejects are counted by the Rejecter."""
+
+    __slots__ = ("lines",)
+
+    def __init__(self) -> None:
+        self.lines = 0
+
+
+def read_records(inputs: list[InputFile], rejecter: Rejecter, account: Account,
+             keep: Callable[[bytes], Any] | None = None) -> Iterator[Record]:
+    """Lexed records of all inputs in order; bad lines go to the rejecter. ``keep``: only the
+    lines it is true for are lexed (and counted)."""
+    for inp in inputs:
+        name = inp.name
+        stream = inp.open()
+        before = account.lines
+        lines = iter_lines(stream)
+        if keep is not None:
+            lines = ((n, raw) for n, raw in lines if keep(raw))
+        try:
+            yield from lexed(name, lines, rejecter, account)
+        except READ_ERRORS as exc:
+            number = account.lines - before  # lines are numbered from 1, each counted once
+            account.lines += 1
+            rejecter.reject(
+                name, number + 1,
+                f"the rest of the input could not be read (corrupt or truncated: {exc})", b"",
+            )
+        finally:
+            release(inp, stream)
+
+
+def lexed(name: str, lines: Iterable[tuple[int, bytes]], rejecter: Rejecter,
+          account: Account) -> Iterator[Record]:
+    """Records of numbered lines; every line is counted, a bad one goes to the rejecter."""
+    for number, raw in lines:
+        account.lines += 1
+        try:
+            record = parse_line(raw, name, number)
+        except LexError as exc:
+            rejecter.reject(name, number, exc.reason, raw)
+            continue
+        yield record
