@@ -1,6 +1,6 @@
 """Differential test: our who-did-what columns against ``ausearch --format csv`` on real logs.
 
-For every file in sample_logs/ and the shared auditd corpora we run the reference tool
+For every file in sample_logs/, tests/fixtures/auditd/ and the shared auditd corpora we run the reference tool
 (``TZ=UTC ausearch --format csv --extra-labels --extra-keys -if FILE``; ``--extra-labels``
 makes auparse normalise with all attributes, so an AVC's object is its tcontext) and our reader,
 match events by (node, serial, second, event type), and measure per-column agreement.
@@ -51,10 +51,13 @@ assert set(COLUMN_MAP) == set(NORMALIZED_COLUMNS)
 _NORMALIZED_CSV = tuple(COLUMN_MAP.values())
 
 
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "auditd"
+
+
 def _files() -> list[Path]:
     sample = sorted(p for p in SAMPLE_LOGS.rglob("*") if p.is_file()) if SAMPLE_LOGS.is_dir() else []
     sample = [p for p in sample if not p.name.endswith((".md", ".sh", ".py", ".txt.license"))]
-    return sample + corpus_files("auditd")
+    return sample + sorted(FIXTURES.glob("*.log")) + corpus_files("auditd")
 
 
 def run_ausearch(path: Path) -> list[dict[str, str]]:
