@@ -944,6 +944,23 @@ def normalized_records(event: Event) -> list[Record]:
     return recs
 
 
+def _split_off_how(event: Event, kept: list[Record], ids: IdNames, arch: str | None) -> str | None:
+    """``how`` of an event normalised from its first record alone (LOGIN, …) that has none: the
+    program of the SYSCALL record with the same serial (sshd setting the login uid). ausearch
+    shows that program on a row of its own, as it splits the SYSCALL off into another event."""
+    sc = next((r for r in event.records[len(kept):] if r.type == "SYSCALL"), None)
+    if sc is None:
+        return None
+    if arch is None:
+        hexarch = sc.fields.get("arch")
+        arch = itp.arch_of(hexarch) if hexarch else None
+    n = _Normalizer(_Ctx(_Cursor([sc]), ids, event.node, arch))
+    pos = n.c.find("exe")
+    if pos:
+        n.how_from_exe(pos)
+    return n.o.how
+
+
 def normalize(event: Event, ids: IdNames, *, arch: str | None = None,
               records: list[Record] | None = None) -> dict[str, Any]:
     """The who-did-what columns of one event (see ``NORMALIZED_COLUMNS``)."""
@@ -963,6 +980,8 @@ def normalize(event: Event, ids: IdNames, *, arch: str | None = None,
     else:
         n.simple()
     o = n.o
+    if o.how is None and records is None:
+        o.how = _split_off_how(event, recs, ids, arch)
     cur = ctx.cur
     text = ctx.text
     out["event_kind"] = o.evkind
