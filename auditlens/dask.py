@@ -12,13 +12,17 @@ because an event can straddle a rotation and is only whole when the files are re
 for Kubernetes every file is one partition (Events never straddle files). Columns have
 Arrow-backed dtypes (``pd.ArrowDtype``) with the declared schema as ``meta``, so nothing is
 inferred and the partitions concatenate to the table ``auditlens.read_*`` gives for the same
-inputs. Bad lines are handled per partition as ``errors=`` says. A warning on a remote worker
-is as good as silent, so ``read_*_with_rejects`` give the rejects (file, line, reason, raw) as a
-second lazy frame, read in the same task as the rows.
+inputs. Bad lines are handled per partition as ``errors=`` says.
+
+Rejects: a lazy frame cannot fill the caller's ``RejectLog`` (the lines are read later, maybe on
+another machine), and a warning on a remote worker is as good as silent. So
+``read_*_with_rejects`` give the rejects (file, line, reason, raw) as a second lazy frame, read
+in the same task as the rows; the plain readers only count them, in a warning that names those.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -61,18 +65,6 @@ def _meta(schema: pa.Schema) -> pd.DataFrame:
     return _frame(schema.empty_table())
 
 
-def _auditd_part(files: list[str], passwd: Any, group: Any, errors: str) -> pd.DataFrame:
-    from .auditd.reader import read_auditd as read
-
-    return _frame(read(files, passwd=passwd, group=group, errors=errors))
-
-
-def _k8s_part(file: str, errors: str, keep_objects: bool, cluster: str | None) -> pd.DataFrame:
-    from .k8s.reader import read_k8s_audit as read
-
-    return _frame(read(file, errors=errors, keep_objects=keep_objects, cluster=cluster))
-
-
 class Frames(NamedTuple):
     """A lazy table and the input lines it rejected, one partition each per input part.
 
@@ -82,11 +74,26 @@ class Frames(NamedTuple):
     rejects: dd.DataFrame
 
 
-def _read_both(read: Callable[..., pa.Table], source: Any,
+def _read_both(read: Callable[..., pa.Table], source: Any, errors: str = "collect",
                **options: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     log = RejectLog()
-    table = read(source, errors="collect", rejects=log, **options)
+    table = read(source, errors=errors, rejects=log, **options)
     return _frame(table), _frame(log.table())
+
+
+def _rows_only(source: Any, read: Callable[..., pa.Table], reader: str,
+               **options: Any) -> pd.DataFrame:
+    """A partition of a plain reader. The reader's own warning would say "pass rejects=", which
+    these readers cannot take; this one names the reader that gives the rejects."""
+    rows, rejects = _read_both(read, source, **options)
+    if len(rejects):
+        warnings.warn(
+            f"{len(rejects)} line(s) of {source if isinstance(source, str) else ', '.join(source)}"
+            f" were rejected; auditlens.dask.{reader}"
+            "_with_rejects() gives them as a second lazy frame (file, line, reason, raw)",
+            stacklevel=2,
+        )
+    return rows
 
 
 def _with_rejects(read: Callable[..., pa.Table], parts: Sequence[Any], schema: pa.Schema,
@@ -104,25 +111,34 @@ def read_auditd(source: Source, *, passwd: Any = None, group: Any = None,
                 errors: str = "collect") -> dd.DataFrame:
     """auditd events as a lazy dask DataFrame, one partition per log stream (see module doc).
 
-    ``passwd``/``group`` must be paths the workers can read (or mappings node → path).
+    ``passwd``/``group`` must be paths the workers can read (or mappings node → path). Rejected
+    lines are only counted (a warning per partition); :func:`read_auditd_with_rejects` gives them.
     """
-    streams = log_streams(source)
-    return dd.from_map(_auditd_part, streams, passwd=passwd, group=group, errors=errors,
+    from .auditd.reader import read_auditd as read
+
+    return dd.from_map(_rows_only, log_streams(source), read=read, reader="read_auditd",
+                       passwd=passwd, group=group, errors=errors,
                        meta=_meta(AUDITD_EVENTS.arrow), label="read-auditd",
                        enforce_metadata=False)
 
 
 def read_k8s_audit(source: Source, *, errors: str = "collect", keep_objects: bool = True,
                    cluster: str | None = None) -> dd.DataFrame:
-    """Kubernetes API audit Events as a lazy dask DataFrame, one partition per file."""
-    files: Sequence[str] = _paths(source)
-    return dd.from_map(_k8s_part, list(files), errors=errors, keep_objects=keep_objects,
-                       cluster=cluster, meta=_meta(K8S_EVENTS.arrow), label="read-k8s-audit",
+    """Kubernetes API audit Events as a lazy dask DataFrame, one partition per file. Rejected
+    lines are only counted (a warning per partition); :func:`read_k8s_audit_with_rejects` gives
+    them."""
+    from .k8s.reader import read_k8s_audit as read
+
+    return dd.from_map(_rows_only, _paths(source), read=read, reader="read_k8s_audit",
+                       errors=errors, keep_objects=keep_objects, cluster=cluster,
+                       meta=_meta(K8S_EVENTS.arrow), label="read-k8s-audit",
                        enforce_metadata=False)
 
 
 def read_auditd_with_rejects(source: Source, *, passwd: Any = None, group: Any = None) -> Frames:
-    """:func:`read_auditd` (``errors="collect"``) and the lines it rejected, as two lazy frames."""
+    """:func:`read_auditd` (``errors="collect"``) and the lines it rejected, as two lazy frames:
+    ``rows`` and ``rejects`` (file, line, reason, raw), one partition each per log stream.
+    Every input line is in one of them: in an event (``record_count`` lines) or a reject."""
     from .auditd.reader import read_auditd as read
 
     return _with_rejects(read, log_streams(source), AUDITD_EVENTS.arrow, "read-auditd",

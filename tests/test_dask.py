@@ -80,3 +80,46 @@ def test_on_a_local_cluster_equals_the_single_process_table(tmp_path: Path) -> N
     mine = rejects[rejects.file == str(bad_node / "audit.log")]
     assert list(mine.line) == [11] and list(k8s_rejects.line) == [3]
     assert list(k8s_rejects.reason) == [r.reason for r in k8s_log]
+
+
+def _bad_inputs(tmp_path: Path) -> tuple[Path, Path, int, int]:
+    """An auditd log and a k8s log with bad lines among real ones, and their line counts."""
+    audit = tmp_path / "node-y" / "audit.log"
+    audit.parent.mkdir()
+    real = (SAMPLE_LOGS / "auditd" / "node-a" / "var" / "log" / "audit" / "audit.log").read_bytes()
+    lines = real.splitlines(True)[:30]
+    audit.write_bytes(b"".join([b"garbage line\n", *lines[:12], b"\n", b"type=\n", *lines[12:]]))
+    api = tmp_path / "api.log"
+    k8s = (SAMPLE_LOGS / "k8s" / "kube-apiserver-audit.log").read_bytes().splitlines(True)[:6]
+    api.write_bytes(b"".join([*k8s[:3], b"{not json\n", *k8s[3:], b'{"auditID": "x", "user": 5}\n']))
+    return audit, api, len(lines) + 3, len(k8s) + 2
+
+
+def test_rejects_come_back_and_every_line_is_accounted_for(tmp_path: Path) -> None:
+    pytest.importorskip("dask.dataframe")
+    import dask
+
+    import auditlens.dask as adk
+
+    audit, api, audit_lines, api_lines = _bad_inputs(tmp_path)
+    both, both_k8s = adk.read_auditd_with_rejects(str(audit)), adk.read_k8s_audit_with_rejects(str(api))
+    with dask.config.set(scheduler="threads"):  # the local scheduler
+        rows, rejects, k8s_rows, k8s_rejects = dask.compute(
+            both.rows, both.rejects, both_k8s.rows, both_k8s.rejects)
+    assert list(rejects.columns) == ["file", "line", "reason", "raw"]
+    assert list(rejects.line) == [1, 14, 15] and set(rejects.file) == {str(audit)}
+    assert rejects.reason.str.len().min() > 0 and list(rejects.raw)[0] == "garbage line"
+    assert int(rows.record_count.sum()) + len(rejects) == audit_lines
+    assert list(k8s_rejects.line) == [4, 8] and set(k8s_rejects.file) == {str(api)}
+    assert len(k8s_rows) + len(k8s_rejects) == api_lines
+
+
+def test_plain_readers_warn_naming_the_reader_that_gives_the_rejects(tmp_path: Path) -> None:
+    pytest.importorskip("dask.dataframe")
+    import auditlens.dask as adk
+
+    audit, api, _, _ = _bad_inputs(tmp_path)
+    with pytest.warns(UserWarning, match=r"3 line\(s\) .* auditlens\.dask\.read_auditd_with_rejects\(\)"):
+        adk.read_auditd(str(audit)).compute(scheduler="sync")
+    with pytest.warns(UserWarning, match=r"2 line\(s\) .* auditlens\.dask\.read_k8s_audit_with_rejects\(\)"):
+        adk.read_k8s_audit(str(api)).compute(scheduler="sync")

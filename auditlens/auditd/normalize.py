@@ -67,6 +67,7 @@ class Rules:
     interpreter_prefixes: tuple[str, ...]
     simple_objects: dict[str, dict[str, Any]]
     simple_secondary: dict[str, str]
+    config_change: dict[str, Any]
     event_kinds: tuple[tuple[int, int, str], ...]
     single_ranges: tuple[tuple[int, int], ...]
     single_types: frozenset[str]
@@ -91,6 +92,7 @@ def rules() -> Rules:
         interpreter_prefixes=tuple(raw["interpreter_exe_prefixes"]),
         simple_objects={k: v for k, v in raw["simple_objects"].items() if not k.startswith("_")},
         simple_secondary=raw["simple_object_secondary"],
+        config_change=raw["config_change_with_syscall"],
         event_kinds=tuple((lo, hi, kind) for lo, hi, kind, *_ in raw["event_kinds"]),
         single_ranges=tuple((lo, hi) for lo, hi in single["ranges"]),
         single_types=frozenset(single["types"]),
@@ -330,6 +332,8 @@ class _Out:
     obj_kind: str | None = None
     how: str | None = None
     key: tuple[int, int] | None = None
+    obj_by_name: bool = False
+    """object_primary is the name of the field at obj_prime, not its value (a setting changed)."""
 
 
 MODE_KINDS = {0o100000: "file", 0o040000: "directory", 0o020000: "character-device",
@@ -476,8 +480,33 @@ class _Normalizer:
             self.o.key = pos
         if otype == "ANOM_LINK":
             self.o.action = self.r.record_actions.get(otype)
+        elif otype == "CONFIG_CHANGE":
+            self.config_change()
         else:
             self.syscall(syscall or "")
+
+    def config_change(self) -> None:
+        """An audit rule or setting changed through a syscall (auditctl): the op is the action
+        and the rule key or the setting the object, not the netlink socket auditctl wrote to."""
+        c, o, spec = self.c, self.o, self.r.config_change
+        c.first_record()
+        op = c.find("op")
+        if op is None:
+            return
+        o.action = itp.unquote(self.ctx.text(op))[0]
+        o.obj_kind = self.r.simple_objects["CONFIG_CHANGE"]["kind"]
+        c.first_record()
+        key = c.find(spec["rule_key"])
+        if key is not None and c.raw(key) != "(null)":
+            o.obj_prime = key if key[0] == 0 else None
+            return
+        for name in spec["settings"]:
+            c.first_record()
+            pos = c.find(name)
+            if pos is not None:
+                if pos[0] == 0:
+                    o.obj_prime, o.obj_by_name = pos, True
+                return
 
     def file_object(self, adjust: int) -> None:
         """set_file_object: the PATH record ``2 + adjust`` on, skipping PARENT items."""
@@ -915,6 +944,23 @@ def normalized_records(event: Event) -> list[Record]:
     return recs
 
 
+def _split_off_how(event: Event, kept: list[Record], ids: IdNames, arch: str | None) -> str | None:
+    """``how`` of an event normalised from its first record alone (LOGIN, …) that has none: the
+    program of the SYSCALL record with the same serial (sshd setting the login uid). ausearch
+    shows that program on a row of its own, as it splits the SYSCALL off into another event."""
+    sc = next((r for r in event.records[len(kept):] if r.type == "SYSCALL"), None)
+    if sc is None:
+        return None
+    if arch is None:
+        hexarch = sc.fields.get("arch")
+        arch = itp.arch_of(hexarch) if hexarch else None
+    n = _Normalizer(_Ctx(_Cursor([sc]), ids, event.node, arch))
+    pos = n.c.find("exe")
+    if pos:
+        n.how_from_exe(pos)
+    return n.o.how
+
+
 def normalize(event: Event, ids: IdNames, *, arch: str | None = None,
               records: list[Record] | None = None) -> dict[str, Any]:
     """The who-did-what columns of one event (see ``NORMALIZED_COLUMNS``)."""
@@ -934,6 +980,8 @@ def normalize(event: Event, ids: IdNames, *, arch: str | None = None,
     else:
         n.simple()
     o = n.o
+    if o.how is None and records is None:
+        o.how = _split_off_how(event, recs, ids, arch)
     cur = ctx.cur
     text = ctx.text
     out["event_kind"] = o.evkind
@@ -950,7 +998,7 @@ def normalize(event: Event, ids: IdNames, *, arch: str | None = None,
         v = text(o.results)
         out["result"] = "success" if (v in ("yes", "1", "granted") or v.startswith("suc")) else "failed"
     if o.obj_prime is not None:
-        out["object_primary"] = text(o.obj_prime)
+        out["object_primary"] = cur.name(o.obj_prime) if o.obj_by_name else text(o.obj_prime)
     if o.obj_sec is not None:
         out["object_secondary"] = text(o.obj_sec)
     out["object_kind"] = o.obj_kind or "unknown"

@@ -36,7 +36,11 @@ BatchWriter = Callable[[Iterable[pa.RecordBatch], pa.Schema, Dest, Options], Non
 
 @dataclass(frozen=True)
 class Format:
-    """One output format: its file suffixes and its writers (``batches`` when it streams)."""
+    """One output format: its file suffixes and its writers (``batches`` when it streams).
+
+    ``extra`` names the auditlens extra (pyproject's optional dependencies) whose packages the
+    writer needs for its full output, so that install docs and extras that promise a format
+    (``notebooks``) can be checked against it."""
 
     name: str
     suffixes: tuple[str, ...]
@@ -44,6 +48,7 @@ class Format:
     table: TableWriter
     sections: SectionsWriter
     batches: BatchWriter | None = None
+    extra: str | None = None
 
 
 FORMATS: dict[str, Format] = {
@@ -94,6 +99,7 @@ FORMATS: dict[str, Format] = {
             "Excel workbook (needs auditlens[xlsx])",
             xlsx_writer.write_table,
             xlsx_writer.write_sections,
+            extra="xlsx",
         ),
         Format(
             "html",
@@ -101,6 +107,7 @@ FORMATS: dict[str, Format] = {
             "one self-contained web page",
             html_writer.write_table,
             html_writer.write_sections,
+            extra="plots",  # the charts; without matplotlib the page says they are left out
         ),
     )
 }
