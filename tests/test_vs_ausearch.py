@@ -13,8 +13,8 @@ documented in docs/auditd-vs-ausearch.md and has a test of its own below:
   to our number, i.e. asks "would we agree if we made ausearch's choice".
 * ausearch 3.0.9 prints sockaddrs as ``{ saddr_fam=inet … }``; upstream and ENRICHED logs
   say ``{ fam=inet … }``, which we follow.
-* a LOGIN record with its SYSCALL: ausearch splits the SYSCALL off into an event of its own and
-  leaves the LOGIN row's how empty; we keep one event and name its program there. The
+* a LOGIN (or other one-record type) with its SYSCALL: ausearch splits the SYSCALL off into an
+  event of its own and leaves the LOGIN row's how empty; we keep one event and name its program there. The
   comparison takes ausearch's how from the split-off SYSCALL row.
 * events ausearch could not normalise (an empty row, "error normalizing" on stderr) are
   counted, not compared.
@@ -41,7 +41,7 @@ from conftest import SAMPLE_LOGS, corpus_files
 from auditlens import RejectLog, read_auditd
 from auditlens.auditd.event_row import event_row
 from auditlens.auditd.ids import IdNames
-from auditlens.auditd.normalize import NORMALIZED_COLUMNS
+from auditlens.auditd.normalize import NORMALIZED_COLUMNS, is_single_record_type
 
 AUSEARCH = shutil.which("ausearch")
 COLUMN_MAP = {
@@ -135,8 +135,8 @@ def ausearch_value(arow: dict[str, str], col: str, ours: dict[str, Any],
     other rows with the same node, serial and second (records it split off into events of their
     own)."""
     v = arow.get(COLUMN_MAP[col], "") or ""
-    if col == "how" and not v and arow["EVENT"] == "LOGIN":
-        # ausearch shows the program that set the login uid on the SYSCALL row it split off
+    if col == "how" and not v and is_single_record_type(arow["EVENT"]):
+        # ausearch shows the program (sshd setting a login uid…) on the SYSCALL row it split off
         v = next((r["HOW"] for r in split or () if r["EVENT"] == "SYSCALL"), v)
     if col == "session" and v == "unset":
         return ""
