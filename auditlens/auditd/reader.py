@@ -12,6 +12,9 @@ Nothing is lost: every input line becomes part of a row or a reject (file, line,
 and ``auditlens.rejects`` (lines rejected); with ``errors="collect"`` the sum of
 ``record_count`` over the events (or the number of record rows) plus the rejects equals the lines.
 A compressed input that breaks off mid-stream counts as one more line, rejected with the reason.
+A line longer than ``max_line_bytes`` (default :data:`~.lexer.MAX_LINE_BYTES`, 1 MiB) is one
+rejected line, ``line too long: N bytes (limit L)`` with its first bytes, and is skipped as it is
+read: memory stays bounded whatever the input (:mod:`auditlens.sources.lines`).
 """
 
 from __future__ import annotations
@@ -29,11 +32,12 @@ from ..errors import SourceError
 from ..rejects import Rejecter, RejectLog
 from ..schema import AUDITD_EVENTS, AUDITD_RECORDS, TableSchema
 from ..sources import READ_ERRORS, InputFile, Source, expand_sources, iter_lines
+from ..sources.lines import LongLine, check_max_line
 from . import native
 from .assemble import Assembler
 from .event_row import event_row
 from .ids import IdNames, IdSource
-from .lexer import LexError, parse_line
+from .lexer import MAX_LINE_BYTES, LexError, parse_line
 from .model import Event, Record
 
 __all__ = ["open_auditd", "open_auditd_records", "read_auditd", "read_auditd_records"]
@@ -52,16 +56,17 @@ class _Account:
 
 
 def _records(inputs: list[InputFile], rejecter: Rejecter, account: _Account,
-             keep: Callable[[bytes], Any] | None = None) -> Iterator[Record]:
+             keep: Callable[[bytes], Any] | None = None,
+             max_line: int = MAX_LINE_BYTES) -> Iterator[Record]:
     """Lexed records of all inputs in order; bad lines go to the rejecter. ``keep``: only the
-    lines it is true for are lexed (and counted)."""
+    lines it is true for are lexed (and counted); a line over ``max_line`` is not one of them."""
     for inp in inputs:
         name = inp.name
         stream = inp.open()
         before = account.lines
-        lines = iter_lines(stream)
+        lines = iter_lines(stream, max_line)
         if keep is not None:
-            lines = ((n, raw) for n, raw in lines if keep(raw))
+            lines = ((n, raw) for n, raw in lines if isinstance(raw, bytes) and keep(raw))
         try:
             yield from lexed(name, lines, rejecter, account)
         except READ_ERRORS as exc:
@@ -75,11 +80,14 @@ def _records(inputs: list[InputFile], rejecter: Rejecter, account: _Account,
             _release(inp, stream)
 
 
-def lexed(name: str, lines: Iterable[tuple[int, bytes]], rejecter: Rejecter,
+def lexed(name: str, lines: Iterable[tuple[int, bytes | LongLine]], rejecter: Rejecter,
           account: _Account) -> Iterator[Record]:
     """Records of numbered lines; every line is counted, a bad one goes to the rejecter."""
     for number, raw in lines:
         account.lines += 1
+        if isinstance(raw, LongLine):
+            rejecter.reject(name, number, raw.reason, raw.prefix)
+            continue
         try:
             record = parse_line(raw, name, number)
         except LexError as exc:
@@ -206,35 +214,39 @@ class _NativeStream(_Stream):
 
 def _event_stream(source: Source, passwd: IdSource, group: IdSource, errors: str,
                   rejects: RejectLog | None, batch_size: int,
-                  account: _Account) -> _Stream:
+                  account: _Account, max_line: int = MAX_LINE_BYTES) -> _Stream:
     rejecter = Rejecter(errors, rejects)
     inputs = expand_sources(source)
     ids = _ids(passwd, group)
     builder = BatchBuilder(AUDITD_EVENTS, batch_size)
     strict = rejecter.mode == "raise"
     if native.Parser is not None:
-        events = native.Events(ids, rejecter, account, builder, strict)
+        events = native.Events(ids, rejecter, account, builder, strict, max_line=max_line)
         return _NativeStream(events, inputs, builder, rejecter)
-    rows = _event_rows(Assembler().assemble(_records(inputs, rejecter, account)), ids, strict)
+    records = _records(inputs, rejecter, account, max_line=max_line)
+    rows = _event_rows(Assembler().assemble(records), ids, strict)
     return _Stream(rows, builder, rejecter, "auditd event")
 
 
 def _record_stream(source: Source, errors: str, rejects: RejectLog | None, batch_size: int,
-                   account: _Account) -> _Stream:
+                   account: _Account, max_line: int = MAX_LINE_BYTES) -> _Stream:
     rejecter = Rejecter(errors, rejects)
     inputs = expand_sources(source)
     builder = BatchBuilder(AUDITD_RECORDS, batch_size)
-    rows = _record_rows(_records(inputs, rejecter, account))
+    rows = _record_rows(_records(inputs, rejecter, account, max_line=max_line))
     return _Stream(rows, builder, rejecter, "auditd record")
 
 
-def _parallel(jobs: int | None) -> bool:
+def _parallel(jobs: int | None, max_line_bytes: int) -> bool:
+    """Whether a read goes to :mod:`auditlens.parallel` (the options checked first)."""
+    check_max_line(max_line_bytes)
     return jobs != 1
 
 
 def open_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = None,
                 errors: str = "collect", rejects: RejectLog | None = None,
-                batch_size: int = 10_000, jobs: int = 1) -> Iterator[pa.RecordBatch]:
+                batch_size: int = 10_000, jobs: int = 1,
+                max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[pa.RecordBatch]:
     """Stream auditd events as RecordBatches of the ``auditd_events`` schema (bounded memory).
 
     ``source``: a file, directory (rotated logs oldest first), glob, binary file object, ``-``
@@ -244,24 +256,29 @@ def open_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = No
     ``errors="raise"`` stops at the first with a ParseError carrying file and line.
     ``jobs``: processes reading files and large files cut into pieces (this one and jobs-1
     workers; 0: one per CPU); the output is the same as with one (see :mod:`auditlens.parallel`).
+    ``max_line_bytes``: a longer line is rejected (``line too long: N bytes (limit L)``, its
+    first 256 bytes kept) and skipped as it is read, so that a binary file or a decompression
+    bomb costs no memory; default 1 MiB (auditd records are under 9 KB).
     """
-    if _parallel(jobs):
+    if _parallel(jobs, max_line_bytes):
         from .. import parallel
         return parallel.open_auditd(source, passwd=passwd, group=group, errors=errors,
                                     rejects=rejects, jobs=parallel.check_jobs(jobs))
-    return _event_stream(source, passwd, group, errors, rejects, batch_size, _Account()).streamed()
+    return _event_stream(source, passwd, group, errors, rejects, batch_size, _Account(),
+                         max_line_bytes).streamed()
 
 
 def read_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = None,
                 errors: str = "collect", rejects: RejectLog | None = None,
-                jobs: int = 1) -> pa.Table:
+                jobs: int = 1, max_line_bytes: int = MAX_LINE_BYTES) -> pa.Table:
     """All auditd events of ``source`` as one table (see :func:`open_auditd` for the options)."""
-    if _parallel(jobs):
+    if _parallel(jobs, max_line_bytes):
         from .. import parallel
         return parallel.read_auditd(source, passwd=passwd, group=group, errors=errors,
                                     rejects=rejects, jobs=parallel.check_jobs(jobs))
     account = _Account()
-    stream = _event_stream(source, passwd, group, errors, rejects, 10_000, account)
+    stream = _event_stream(source, passwd, group, errors, rejects, 10_000, account,
+                           max_line_bytes)
     table = _table(stream, AUDITD_EVENTS, account)
     stream.builder.warn_if_coerced(stream.what)
     stream.rejecter.warn_if_unseen("auditd")
@@ -270,20 +287,24 @@ def read_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = No
 
 def open_auditd_records(source: Source, *, passwd: IdSource = None, group: IdSource = None,
                         errors: str = "collect", rejects: RejectLog | None = None,
-                        batch_size: int = 10_000, jobs: int = 1) -> Iterator[pa.RecordBatch]:
+                        batch_size: int = 10_000, jobs: int = 1,
+                        max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[pa.RecordBatch]:
     """Stream one row per auditd record (``auditd_records`` schema): every field, quotes removed.
 
     ``passwd``/``group`` are accepted for symmetry with :func:`open_auditd` and not used:
-    records keep the numbers as logged (ENRICHED names are in the ``enriched`` map).
+    records keep the numbers as logged (ENRICHED names are in the ``enriched`` map). The other
+    options are :func:`open_auditd`'s.
     """
-    if _parallel(jobs):
+    if _parallel(jobs, max_line_bytes):
         from .. import parallel
         return parallel.open_auditd_records(source, errors=errors, rejects=rejects,
                                             jobs=parallel.check_jobs(jobs))
-    return _record_stream(source, errors, rejects, batch_size, _Account()).streamed()
+    return _record_stream(source, errors, rejects, batch_size, _Account(),
+                          max_line_bytes).streamed()
 
 
-def read_record_types(source: Source, prefixes: Iterable[str]) -> pa.Table:
+def read_record_types(source: Source, prefixes: Iterable[str], *,
+                      max_line_bytes: int = MAX_LINE_BYTES) -> pa.Table:
     """The records of ``source`` whose type starts with one of ``prefixes`` (``auditd_records``
     schema, input order), for a report that needs a few record types of a large log: a byte
     search picks their lines before anything is lexed (kernel-ring lines, whose type is a number,
@@ -293,7 +314,7 @@ def read_record_types(source: Source, prefixes: Iterable[str]) -> pa.Table:
     wanted = re.compile(b"type=(?:" + b"|".join(re.escape(p.encode()) for p in prefixes)
                         + rb"|\d)").search
     records = _records(expand_sources(source), Rejecter("collect", RejectLog()), _Account(),
-                       keep=wanted)
+                       keep=wanted, max_line=check_max_line(max_line_bytes))
     builder = BatchBuilder(AUDITD_RECORDS, 10_000)
     rows = _record_rows(r for r in records if r.type.startswith(prefixes))
     return pa.Table.from_batches(list(builder.batches(rows)), schema=AUDITD_RECORDS.arrow)
@@ -301,14 +322,15 @@ def read_record_types(source: Source, prefixes: Iterable[str]) -> pa.Table:
 
 def read_auditd_records(source: Source, *, passwd: IdSource = None, group: IdSource = None,
                         errors: str = "collect", rejects: RejectLog | None = None,
-                        jobs: int = 1) -> pa.Table:
-    """All auditd records of ``source`` as one table, one row per input record line."""
-    if _parallel(jobs):
+                        jobs: int = 1, max_line_bytes: int = MAX_LINE_BYTES) -> pa.Table:
+    """All auditd records of ``source`` as one table, one row per input record line (options as
+    for :func:`open_auditd_records`)."""
+    if _parallel(jobs, max_line_bytes):
         from .. import parallel
         return parallel.read_auditd_records(source, errors=errors, rejects=rejects,
                                             jobs=parallel.check_jobs(jobs))
     account = _Account()
-    stream = _record_stream(source, errors, rejects, 10_000, account)
+    stream = _record_stream(source, errors, rejects, 10_000, account, max_line_bytes)
     table = _table(stream, AUDITD_RECORDS, account)
     stream.builder.warn_if_coerced(stream.what)
     stream.rejecter.warn_if_unseen("auditd")

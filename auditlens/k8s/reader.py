@@ -7,7 +7,9 @@ The pipeline: sources (files, globs, stdin, compression) → :class:`~auditlens.
 Nothing is lost: ``read_k8s_audit`` records the line account in the table's schema metadata:
 ``auditlens.lines`` (physical lines read), ``auditlens.rejects`` (Events/units rejected),
 ``auditlens.lines_in_rows``, ``auditlens.lines_in_rejects`` and ``auditlens.lines_empty``, which
-add up to ``auditlens.lines`` (see :mod:`auditlens.k8s.frame` for what a unit is).
+add up to ``auditlens.lines`` (see :mod:`auditlens.k8s.frame` for what a unit is). A line
+longer than ``max_line_bytes`` (default :data:`~.frame.MAX_LINE_BYTES`, 64 MiB) is one rejected
+unit, skipped as it is read (:mod:`auditlens.sources.lines`).
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ import pyarrow as pa
 from ..rejects import Rejecter, RejectLog
 from ..schema import K8S_EVENTS
 from ..sources import InputFile, Source, expand_sources
+from ..sources.lines import check_max_line
 from .build import RowBatcher
 from .event import Origin
-from .frame import BATCH_ROWS, Account, FileReader
+from .frame import BATCH_ROWS, MAX_LINE_BYTES, Account, FileReader
 from .native import Chunk
 
 __all__ = ["open_k8s_audit", "read_k8s_audit"]
@@ -95,9 +98,11 @@ class _Read:
     """One read: its inputs, options, rejecter, account and the batches it makes."""
 
     def __init__(self, source: Source, errors: str, rejects: RejectLog | None,
-                 keep_objects: bool, cluster: str | None, batch_size: int) -> None:
+                 keep_objects: bool, cluster: str | None, batch_size: int,
+                 max_line: int = MAX_LINE_BYTES) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        self.max_line = max_line
         self.rejecter = Rejecter(errors, rejects)
         self.inputs = expand_sources(source)
         self.keep_objects = keep_objects
@@ -112,7 +117,7 @@ class _Read:
             origin = Origin(inp.name, cluster=self.cluster, keep_objects=self.keep_objects)
             try:
                 yield from FileReader(inp.name, origin, self.rejecter, self.account,
-                                      self.batch_size).rows(stream)
+                                      self.batch_size, max_line=self.max_line).rows(stream)
             finally:
                 _release(inp, stream)
 
@@ -143,7 +148,8 @@ class _Read:
 
 def open_k8s_audit(source: Source, *, errors: str = "collect", rejects: RejectLog | None = None,
                    keep_objects: bool = True, cluster: str | None = None,
-                   batch_size: int = DEFAULT_BATCH, jobs: int = 1) -> Iterator[pa.RecordBatch]:
+                   batch_size: int = DEFAULT_BATCH, jobs: int = 1,
+                   max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[pa.RecordBatch]:
     """Stream API audit Events as RecordBatches of the ``k8s_events`` schema (bounded memory).
 
     ``source``: a file, directory, glob, binary file object, ``-`` for stdin, or a list of these;
@@ -153,27 +159,32 @@ def open_k8s_audit(source: Source, *, errors: str = "collect", rejects: RejectLo
     carrying file and line. ``keep_objects=False`` skips request/response bodies (faster).
     ``cluster`` names the cluster for Events whose wrapper does not. ``jobs``: processes reading
     (this one and jobs-1 workers; 0: one per CPU), same output as with one (see
-    :mod:`auditlens.parallel`).
+    :mod:`auditlens.parallel`). ``max_line_bytes``: a longer line is rejected (``line too long: N
+    bytes (limit L)``, its first 256 bytes kept) and skipped as it is read, so that a binary file
+    or a decompression bomb costs no memory; default 64 MiB (RequestResponse bodies can be large).
     """
+    check_max_line(max_line_bytes)
     if jobs != 1:
         from .. import parallel
         return parallel.open_k8s_audit(source, errors=errors, rejects=rejects,
                                        keep_objects=keep_objects, cluster=cluster,
                                        jobs=parallel.check_jobs(jobs))
-    return _Read(source, errors, rejects, keep_objects, cluster, batch_size).streamed()
+    return _Read(source, errors, rejects, keep_objects, cluster, batch_size,
+                 max_line_bytes).streamed()
 
 
 def read_k8s_audit(source: Source, *, errors: str = "collect", rejects: RejectLog | None = None,
                    keep_objects: bool = True, cluster: str | None = None,
-                   jobs: int = 1) -> pa.Table:
+                   jobs: int = 1, max_line_bytes: int = MAX_LINE_BYTES) -> pa.Table:
     """All API audit Events of ``source`` as one table (options as for :func:`open_k8s_audit`),
     with the line account in the schema metadata (``auditlens.lines``, ``auditlens.rejects``…)."""
+    check_max_line(max_line_bytes)
     if jobs != 1:
         from .. import parallel
         return parallel.read_k8s_audit(source, errors=errors, rejects=rejects,
                                        keep_objects=keep_objects, cluster=cluster,
                                        jobs=parallel.check_jobs(jobs))
-    read = _Read(source, errors, rejects, keep_objects, cluster, DEFAULT_BATCH)
+    read = _Read(source, errors, rejects, keep_objects, cluster, DEFAULT_BATCH, max_line_bytes)
     table = read.table()
     read.warn()
     return table
