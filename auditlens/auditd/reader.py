@@ -237,16 +237,18 @@ def _record_stream(source: Source, errors: str, rejects: RejectLog | None, batch
     return _Stream(rows, builder, rejecter, "auditd record")
 
 
-def _parallel(jobs: int | None, max_line_bytes: int) -> bool:
-    """Whether a read goes to :mod:`auditlens.parallel` (the options checked first)."""
-    check_max_line(max_line_bytes)
+def _parallel(jobs: int | None) -> bool:
     return jobs != 1
+
+
+def _max_line(max_line_bytes: int | None) -> int:
+    return check_max_line(max_line_bytes, MAX_LINE_BYTES)
 
 
 def open_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = None,
                 errors: str = "collect", rejects: RejectLog | None = None,
                 batch_size: int = 10_000, jobs: int = 1,
-                max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[pa.RecordBatch]:
+                max_line_bytes: int | None = None) -> Iterator[pa.RecordBatch]:
     """Stream auditd events as RecordBatches of the ``auditd_events`` schema (bounded memory).
 
     ``source``: a file, directory (rotated logs oldest first), glob, binary file object, ``-``
@@ -258,27 +260,28 @@ def open_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = No
     workers; 0: one per CPU); the output is the same as with one (see :mod:`auditlens.parallel`).
     ``max_line_bytes``: a longer line is rejected (``line too long: N bytes (limit L)``, its
     first 256 bytes kept) and skipped as it is read, so that a binary file or a decompression
-    bomb costs no memory; default 1 MiB (auditd records are under 9 KB).
+    bomb costs no memory; None: 1 MiB (auditd records are under 9 KB).
     """
-    if _parallel(jobs, max_line_bytes):
+    max_line = _max_line(max_line_bytes)
+    if _parallel(jobs):
         from .. import parallel
         return parallel.open_auditd(source, passwd=passwd, group=group, errors=errors,
                                     rejects=rejects, jobs=parallel.check_jobs(jobs))
     return _event_stream(source, passwd, group, errors, rejects, batch_size, _Account(),
-                         max_line_bytes).streamed()
+                         max_line).streamed()
 
 
 def read_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = None,
                 errors: str = "collect", rejects: RejectLog | None = None,
-                jobs: int = 1, max_line_bytes: int = MAX_LINE_BYTES) -> pa.Table:
+                jobs: int = 1, max_line_bytes: int | None = None) -> pa.Table:
     """All auditd events of ``source`` as one table (see :func:`open_auditd` for the options)."""
-    if _parallel(jobs, max_line_bytes):
+    max_line = _max_line(max_line_bytes)
+    if _parallel(jobs):
         from .. import parallel
         return parallel.read_auditd(source, passwd=passwd, group=group, errors=errors,
                                     rejects=rejects, jobs=parallel.check_jobs(jobs))
     account = _Account()
-    stream = _event_stream(source, passwd, group, errors, rejects, 10_000, account,
-                           max_line_bytes)
+    stream = _event_stream(source, passwd, group, errors, rejects, 10_000, account, max_line)
     table = _table(stream, AUDITD_EVENTS, account)
     stream.builder.warn_if_coerced(stream.what)
     stream.rejecter.warn_if_unseen("auditd")
@@ -288,23 +291,24 @@ def read_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = No
 def open_auditd_records(source: Source, *, passwd: IdSource = None, group: IdSource = None,
                         errors: str = "collect", rejects: RejectLog | None = None,
                         batch_size: int = 10_000, jobs: int = 1,
-                        max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[pa.RecordBatch]:
+                        max_line_bytes: int | None = None) -> Iterator[pa.RecordBatch]:
     """Stream one row per auditd record (``auditd_records`` schema): every field, quotes removed.
 
     ``passwd``/``group`` are accepted for symmetry with :func:`open_auditd` and not used:
     records keep the numbers as logged (ENRICHED names are in the ``enriched`` map). The other
     options are :func:`open_auditd`'s.
     """
-    if _parallel(jobs, max_line_bytes):
+    max_line = _max_line(max_line_bytes)
+    if _parallel(jobs):
         from .. import parallel
         return parallel.open_auditd_records(source, errors=errors, rejects=rejects,
                                             jobs=parallel.check_jobs(jobs))
     return _record_stream(source, errors, rejects, batch_size, _Account(),
-                          max_line_bytes).streamed()
+                          max_line).streamed()
 
 
 def read_record_types(source: Source, prefixes: Iterable[str], *,
-                      max_line_bytes: int = MAX_LINE_BYTES) -> pa.Table:
+                      max_line_bytes: int | None = None) -> pa.Table:
     """The records of ``source`` whose type starts with one of ``prefixes`` (``auditd_records``
     schema, input order), for a report that needs a few record types of a large log: a byte
     search picks their lines before anything is lexed (kernel-ring lines, whose type is a number,
@@ -314,7 +318,7 @@ def read_record_types(source: Source, prefixes: Iterable[str], *,
     wanted = re.compile(b"type=(?:" + b"|".join(re.escape(p.encode()) for p in prefixes)
                         + rb"|\d)").search
     records = _records(expand_sources(source), Rejecter("collect", RejectLog()), _Account(),
-                       keep=wanted, max_line=check_max_line(max_line_bytes))
+                       keep=wanted, max_line=_max_line(max_line_bytes))
     builder = BatchBuilder(AUDITD_RECORDS, 10_000)
     rows = _record_rows(r for r in records if r.type.startswith(prefixes))
     return pa.Table.from_batches(list(builder.batches(rows)), schema=AUDITD_RECORDS.arrow)
@@ -322,15 +326,16 @@ def read_record_types(source: Source, prefixes: Iterable[str], *,
 
 def read_auditd_records(source: Source, *, passwd: IdSource = None, group: IdSource = None,
                         errors: str = "collect", rejects: RejectLog | None = None,
-                        jobs: int = 1, max_line_bytes: int = MAX_LINE_BYTES) -> pa.Table:
+                        jobs: int = 1, max_line_bytes: int | None = None) -> pa.Table:
     """All auditd records of ``source`` as one table, one row per input record line (options as
     for :func:`open_auditd_records`)."""
-    if _parallel(jobs, max_line_bytes):
+    max_line = _max_line(max_line_bytes)
+    if _parallel(jobs):
         from .. import parallel
         return parallel.read_auditd_records(source, errors=errors, rejects=rejects,
                                             jobs=parallel.check_jobs(jobs))
     account = _Account()
-    stream = _record_stream(source, errors, rejects, 10_000, account, max_line_bytes)
+    stream = _record_stream(source, errors, rejects, 10_000, account, max_line)
     table = _table(stream, AUDITD_RECORDS, account)
     stream.builder.warn_if_coerced(stream.what)
     stream.rejecter.warn_if_unseen("auditd")

@@ -149,7 +149,7 @@ class _Read:
 def open_k8s_audit(source: Source, *, errors: str = "collect", rejects: RejectLog | None = None,
                    keep_objects: bool = True, cluster: str | None = None,
                    batch_size: int = DEFAULT_BATCH, jobs: int = 1,
-                   max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[pa.RecordBatch]:
+                   max_line_bytes: int | None = None) -> Iterator[pa.RecordBatch]:
     """Stream API audit Events as RecordBatches of the ``k8s_events`` schema (bounded memory).
 
     ``source``: a file, directory, glob, binary file object, ``-`` for stdin, or a list of these;
@@ -161,30 +161,29 @@ def open_k8s_audit(source: Source, *, errors: str = "collect", rejects: RejectLo
     (this one and jobs-1 workers; 0: one per CPU), same output as with one (see
     :mod:`auditlens.parallel`). ``max_line_bytes``: a longer line is rejected (``line too long: N
     bytes (limit L)``, its first 256 bytes kept) and skipped as it is read, so that a binary file
-    or a decompression bomb costs no memory; default 64 MiB (RequestResponse bodies can be large).
+    or a decompression bomb costs no memory; None: 64 MiB (RequestResponse bodies can be large).
     """
-    check_max_line(max_line_bytes)
+    max_line = check_max_line(max_line_bytes, MAX_LINE_BYTES)
     if jobs != 1:
         from .. import parallel
         return parallel.open_k8s_audit(source, errors=errors, rejects=rejects,
                                        keep_objects=keep_objects, cluster=cluster,
                                        jobs=parallel.check_jobs(jobs))
-    return _Read(source, errors, rejects, keep_objects, cluster, batch_size,
-                 max_line_bytes).streamed()
+    return _Read(source, errors, rejects, keep_objects, cluster, batch_size, max_line).streamed()
 
 
 def read_k8s_audit(source: Source, *, errors: str = "collect", rejects: RejectLog | None = None,
                    keep_objects: bool = True, cluster: str | None = None,
-                   jobs: int = 1, max_line_bytes: int = MAX_LINE_BYTES) -> pa.Table:
+                   jobs: int = 1, max_line_bytes: int | None = None) -> pa.Table:
     """All API audit Events of ``source`` as one table (options as for :func:`open_k8s_audit`),
     with the line account in the schema metadata (``auditlens.lines``, ``auditlens.rejects``…)."""
-    check_max_line(max_line_bytes)
+    max_line = check_max_line(max_line_bytes, MAX_LINE_BYTES)
     if jobs != 1:
         from .. import parallel
         return parallel.read_k8s_audit(source, errors=errors, rejects=rejects,
                                        keep_objects=keep_objects, cluster=cluster,
                                        jobs=parallel.check_jobs(jobs))
-    read = _Read(source, errors, rejects, keep_objects, cluster, DEFAULT_BATCH, max_line_bytes)
+    read = _Read(source, errors, rejects, keep_objects, cluster, DEFAULT_BATCH, max_line)
     table = read.table()
     read.warn()
     return table

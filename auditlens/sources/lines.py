@@ -45,8 +45,11 @@ Span = tuple[bytes, int, int]
 """``(block, start, end)``: the whole lines ``block[start:end]``."""
 
 
-def check_max_line(max_line: int) -> int:
-    """A reader's ``max_line_bytes`` option, refused when it cannot be a limit."""
+def check_max_line(max_line: int | None, default: int) -> int:
+    """A reader's ``max_line_bytes`` option (None: the format's ``default``), refused when it
+    cannot be a limit."""
+    if max_line is None:
+        return default
     if isinstance(max_line, bool) or not isinstance(max_line, int) or max_line < 1:
         raise ValueError(f"max_line_bytes must be a positive number of bytes, not {max_line!r}")
     return max_line
@@ -77,7 +80,7 @@ def line_spans(chunks: Iterable[bytes], max_line: int | None = None) -> Iterator
     small block of its own (joining the chunks and counting their lines took 6 % of a read).
     The limit costs nothing per line: lines inside a chunk are checked a window of half the
     limit at a time (:func:`_within`), lines cut between chunks by their running length."""
-    limit = (1 << 62) if max_line is None else check_max_line(max_line)
+    limit = check_max_line(max_line, 1 << 62)
     carry: list[bytes] = []  # the line cut between chunks so far; only its head once too long
     held = 0  # the bytes of that line so far (held or skipped)
     skipping = False
