@@ -37,6 +37,10 @@ def _write_rejects(log: RejectLog, path: str | None) -> None:
 jobs_option = click.option(
     "-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
     help="Processes that read: this one and N-1 workers (0: one per CPU); same output as with one.")
+max_line_option = click.option(
+    "--max-line-bytes", type=click.IntRange(min=1), default=None,
+    help="Reject longer input lines unread (a binary file, a decompression bomb) "
+         "[default: 1048576 for auditd, 67108864 for Kubernetes].")
 source_type_option = click.option(
     "--source-type",
     type=click.Choice(["auto", "auditd", "k8s"]),
@@ -94,6 +98,7 @@ def cli() -> None:
 @click.option("--rejects", "rejects_path", help="Also write the rejected lines (file, line, reason, raw) here.")
 @click.option("--strict", is_flag=True, help="Stop at the first malformed line instead of collecting it.")
 @jobs_option
+@max_line_option
 @click.option("--partition", help="Write a Hive-partitioned Parquet dataset to the directory -o, "
               "split by these columns (e.g. node,date or cluster,date; date is the UTC day of time).")
 def parse(
@@ -107,6 +112,7 @@ def parse(
     rejects_path: str | None,
     strict: bool,
     jobs: int,
+    max_line_bytes: int | None,
     partition: str | None,
 ) -> None:
     """Convert audit logs to a table file, streaming, and print a one-line account.
@@ -148,7 +154,8 @@ def parse(
         opener = ar.open_auditd_records if records else ar.open_auditd
         schema = (AUDITD_RECORDS if records else AUDITD_EVENTS).arrow
         batches = counted(
-            opener(names, passwd=passwd, group=group, errors=errors, rejects=log, jobs=jobs),
+            opener(names, passwd=passwd, group=group, errors=errors, rejects=log, jobs=jobs,
+                   max_line_bytes=max_line_bytes),
             None if records else "record_count",
         )
     else:
@@ -156,7 +163,8 @@ def parse(
         from .schema import K8S_EVENTS
 
         schema = K8S_EVENTS.arrow
-        batches = counted(kr.open_k8s_audit(names, errors=errors, rejects=log, jobs=jobs), None)
+        batches = counted(kr.open_k8s_audit(names, errors=errors, rejects=log, jobs=jobs,
+                                            max_line_bytes=max_line_bytes), None)
     with _progress(names):
         if partition:
             from .dataset import write_partitioned
@@ -210,6 +218,7 @@ def _list_reports() -> None:
 @click.option("--tz", help="Show times in this IANA time zone (default UTC); Parquet keeps UTC.")
 @source_type_option
 @jobs_option
+@max_line_option
 def report(
     name: str | None,
     sources: tuple[str, ...],
@@ -225,6 +234,7 @@ def report(
     tz: str | None,
     source_type: str,
     jobs: int,
+    max_line_bytes: int | None,
 ) -> None:
     """Build a compliance report NAME from SOURCES (auditd and Kubernetes logs, mixed).
 
@@ -252,7 +262,7 @@ def report(
         raise AuditlensError(f"{fmt} is a binary format: give -o FILE")
     result = run_report(name, sources, since=since, until=until, user=user, node=node,
                         namespace=namespace, cluster=cluster, source_type=source_type,
-                        jobs=jobs)
+                        jobs=jobs, max_line_bytes=max_line_bytes)
     _tell_skipped(result.collection.skipped)
     dest: Any = sys.stdout.buffer if to_stdout else output
     result.write(dest, fmt, tz=tz)

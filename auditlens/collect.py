@@ -48,6 +48,8 @@ class Collection:
     skipped: list[str]
     lines: int
     id_files: list[str] = field(default_factory=list)
+    max_line_bytes: int | None = None
+    """The read's line limit (None: each format's default), for reading the files again."""
 
     @property
     def reject_count(self) -> int:
@@ -63,7 +65,7 @@ class Collection:
         files = self.files.get("auditd", [])
         if not files:
             return AUDITD_RECORDS.arrow.empty_table()
-        return read_record_types(files, types)
+        return read_record_types(files, types, max_line_bytes=self.max_line_bytes)
 
 
 def route(sources: SourceList, source_type: str = "auto") -> Routed:
@@ -143,12 +145,12 @@ def _lines(table: pa.Table) -> int:
 
 
 def _read_node(root: Path | None, files: list[str], errors: str, rejects: RejectLog,
-               jobs: int = 1) -> pa.Table:
+               jobs: int = 1, max_line_bytes: int | None = None) -> pa.Table:
     """One node's auditd events, its uids named from its own passwd/group."""
     from .auditd.reader import read_auditd
 
     return read_auditd(files, passwd=_id_file(root, "passwd"), group=_id_file(root, "group"),
-                       errors=errors, rejects=rejects, jobs=jobs)
+                       errors=errors, rejects=rejects, jobs=jobs, max_line_bytes=max_line_bytes)
 
 
 @dataclass
@@ -158,7 +160,8 @@ class _NodePart(Part):
     warned: list[tuple[type[Warning], str]] = field(default_factory=list)
 
 
-def _read_node_work(group: tuple[Path | None, list[str]], errors: str) -> Any:
+def _read_node_work(group: tuple[Path | None, list[str]], errors: str,
+                    max_line_bytes: int | None = None) -> Any:
     """:func:`_read_node` of ``(root, files)`` as a part: its table, rejects and warnings (for a
     worker process; the parent reads some nodes this way too)."""
     part = _NodePart()
@@ -166,7 +169,7 @@ def _read_node_work(group: tuple[Path | None, list[str]], errors: str) -> Any:
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         try:
-            part.table = _read_node(*group, errors, log)
+            part.table = _read_node(*group, errors, log, max_line_bytes=max_line_bytes)
         except Exception as exc:  # noqa: BLE001 - raised by the parent, in node order
             part.error = portable(exc)
     part.rejects = list(log)
@@ -175,17 +178,17 @@ def _read_node_work(group: tuple[Path | None, list[str]], errors: str) -> Any:
 
 
 def _node_tables(groups: list[tuple[Path | None, list[str]]], errors: str, rejects: RejectLog,
-                 jobs: int) -> Iterator[pa.Table]:
+                 jobs: int, max_line_bytes: int | None = None) -> Iterator[pa.Table]:
     """Each node's table in node order. With ``jobs``, the nodes of a fleet are read side by
     side, by this process and worker processes, with the tables, rejects and warnings one
     process gives, in the same order."""
     readers = min(check_jobs(jobs), len(groups))
     if readers < 2:  # one node (its files are cut into pieces instead), or one CPU
         for root, files in groups:
-            yield _read_node(root, files, errors, rejects, jobs)
+            yield _read_node(root, files, errors, rejects, jobs, max_line_bytes)
         return
     with worker_pool(readers - 1) as pool:
-        work = partial(_read_node_work, errors=errors)
+        work = partial(_read_node_work, errors=errors, max_line_bytes=max_line_bytes)
         for _, part in in_order(pool, readers - 1, work, groups):
             for category, message in part.warned:
                 warnings.warn(message, category, stacklevel=2)
@@ -197,14 +200,15 @@ def _node_tables(groups: list[tuple[Path | None, list[str]]], errors: str, rejec
 
 
 def read_auditd_collection(files: list[str], *, errors: str, rejects: RejectLog,
-                           jobs: int = 1) -> tuple[pa.Table, int]:
+                           jobs: int = 1, max_line_bytes: int | None = None,
+                           ) -> tuple[pa.Table, int]:
     """auditd events of ``files``, one read per node root so each uses its own passwd/group."""
     from .schema import AUDITD_EVENTS
 
     groups = list(_by_node_root(files).items())
     tables: list[pa.Table] = []
     lines = 0
-    for (root, _), table in zip(groups, _node_tables(groups, errors, rejects, jobs)):
+    for (root, _), table in zip(groups, _node_tables(groups, errors, rejects, jobs, max_line_bytes)):
         lines += _lines(table)
         tables.append(_fill_node(table, root.name) if root is not None and root.name else table)
     if not tables:
@@ -220,11 +224,14 @@ def collect(
     errors: str = "collect",
     rejects: RejectLog | None = None,
     jobs: int = 1,
+    max_line_bytes: int | None = None,
 ) -> Collection:
     """Read every auditd and Kubernetes audit log in ``sources`` (files, directories, globs).
 
     ``jobs``: processes reading (this one and jobs-1 workers; 0: one per CPU): nodes are read
-    side by side, a single large log is cut into pieces; the result is the same as with one."""
+    side by side, a single large log is cut into pieces; the result is the same as with one.
+    ``max_line_bytes``: the readers' line limit for both formats (None: each format's own,
+    1 MiB for auditd, 64 MiB for Kubernetes)."""
     from .k8s.reader import read_k8s_audit
     from .schema import K8S_EVENTS
 
@@ -236,13 +243,15 @@ def collect(
         raise SourceError("no audit log lines found in: " + ", ".join(sources))
     log = rejects if rejects is not None else RejectLog()
     auditd, lines = read_auditd_collection(routed.files.get("auditd", []), errors=errors,
-                                           rejects=log, jobs=jobs)
+                                           rejects=log, jobs=jobs, max_line_bytes=max_line_bytes)
     k8s_files = routed.files.get("k8s", [])
     if k8s_files:
-        k8s = read_k8s_audit(k8s_files, errors=errors, rejects=log, cluster=cluster, jobs=jobs)
+        k8s = read_k8s_audit(k8s_files, errors=errors, rejects=log, cluster=cluster, jobs=jobs,
+                             max_line_bytes=max_line_bytes)
         lines += _lines(k8s)
         k8s = k8s.replace_schema_metadata(None)
     else:
         k8s = K8S_EVENTS.arrow.empty_table()
-    return Collection(auditd, k8s, log, routed.files, routed.skipped, lines, routed.id_files)
+    return Collection(auditd, k8s, log, routed.files, routed.skipped, lines, routed.id_files,
+                      max_line_bytes)
 

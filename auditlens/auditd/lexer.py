@@ -35,6 +35,10 @@ from functools import lru_cache
 from .model import Record
 
 ENRICHED_SEPARATOR = "\x1d"
+MAX_LINE_BYTES = 1 << 20
+"""The readers' default ``max_line_bytes``: a record is at most ``MAX_AUDIT_MESSAGE_LENGTH``
+(8970 bytes, libaudit.h) before ENRICHED adds its names; a line of a megabyte is not a log
+(a decompression bomb, a binary file) and is rejected without being held."""
 
 _HEADER = re.compile(
     r"(?:node=(\S*) )?type=(\S+) (?:msg=)?audit\((\d+)\.(\d+):(\d+)\):?"

@@ -16,11 +16,9 @@ Compiled at install time when a C compiler is there (``setup.py``); without one,
 
 from __future__ import annotations
 
-import io
 import warnings
 from collections.abc import Generator, Iterable, Iterator
-from functools import partial
-from typing import IO, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -29,14 +27,14 @@ from ..build import BatchBuilder, gc_paused
 from ..fastpath import array_of, load
 from ..rejects import Rejecter
 from ..schema.auditd import AUDITD_EVENTS, PATH_ITEM
-from ..sources import READ_ERRORS, InputFile, line_chunks, release
-from ..sources.lines import Span, line_spans, strip_ending
+from ..sources import READ_ERRORS, InputFile, release
+from ..sources.lines import LongLine, Span, line_spans, strip_ending
 from . import interpret as itp
 from . import normalize as nz
 from .assemble import is_single_record_type
 from .event_row import failure_warning, full_event_row
 from .ids import IdNames
-from .lexer import LexError, parse_line
+from .lexer import MAX_LINE_BYTES, LexError, parse_line
 from .model import Event, Record
 from .records import Account
 
@@ -166,17 +164,6 @@ def context() -> dict[str, Any]:
     }
 
 
-_CHUNK_LINES = 1024
-_BLOCK_BYTES = 1 << 20
-
-
-def _plain(stream: IO[bytes]) -> bool:
-    """A stream read straight from a file or pipe, the progress bar's counting wrapper
-    included (``open_decompressed`` gives those as they are; decompressors are other types):
-    read in blocks."""
-    return isinstance(stream, io.BufferedReader)
-
-
 def _batch_of(parser: Any) -> pa.RecordBatch:
     """The rows a parser holds, as a batch (the parser starts afresh)."""
     schema = AUDITD_EVENTS.arrow
@@ -240,9 +227,10 @@ class Events:
     ``BatchBuilder`` give on the Python path: the same rows, in batches of ``batch_size``)."""
 
     def __init__(self, ids: IdNames, rejecter: Rejecter, account: Any, builder: BatchBuilder,
-                 strict: bool, *, track: bool = False) -> None:
+                 strict: bool, *, track: bool = False, max_line: int = MAX_LINE_BYTES) -> None:
         self.ids, self.rejecter, self.account, self.builder = ids, rejecter, account, builder
         self.strict = strict
+        self.max_line = max_line
         self.size = builder.batch_size
         self.track = track
         self.parser = Parser(Render(ids), context(), track)
@@ -317,37 +305,31 @@ class Events:
             pos, number = stop, number + 1
             yield from self._settle()
 
-    def _file(self, stream: IO[bytes], index: int) -> Iterator[pa.RecordBatch]:
-        """A plain file's lines, read in blocks; a read error comes after the lines before the
-        block it broke (the line iteration of other streams stops closer to it)."""
-        yield from self._spans(line_spans(iter(partial(stream.read, _BLOCK_BYTES), b"")), index)
-
-    def _spans(self, spans: Iterable[Span], index: int) -> Iterator[pa.RecordBatch]:
-        """The lines of ``spans``, counted as they are read."""
-        for block, start, end in spans:
+    def _spans(self, spans: Iterable[Span | LongLine], index: int) -> Iterator[pa.RecordBatch]:
+        """The lines of ``spans``, counted as they are read; a LongLine is rejected. A stream's
+        spans come in the blocks the Python path reads, so a read error comes at the same line."""
+        for item in spans:
+            if isinstance(item, LongLine):
+                self.account.lines += 1
+                self.read += 1
+                self.rejecter.reject(self.files[index], self.read, item.reason, item.prefix)
+                continue
+            block, start, end = item
             lines = yield from self._block(block, self.read + 1, index, start, end)
             self.account.lines += lines
             self.read += lines
-
-    def _chunks(self, stream: IO[bytes], index: int) -> Iterator[pa.RecordBatch]:
-        """Any other stream's lines (decompressed, a caller's object), read line by line so
-        that a read error comes where the Python path has it."""
-        for lines in line_chunks(stream, _CHUNK_LINES):
-            self.account.lines += len(lines)
-            yield from self._block(b"".join(lines), self.read + 1, index)
-            self.read += len(lines)
 
     def batches(self, inputs: list[InputFile]) -> Iterator[pa.RecordBatch]:
         """The read's batches."""
         return gc_paused(self._batches(inputs))
 
-    def span_batches(self, name: str, spans: Iterable[Span]) -> Iterator[pa.RecordBatch]:
+    def span_batches(self, name: str, spans: Iterable[Span | LongLine]) -> Iterator[pa.RecordBatch]:
         """The batches of the lines in ``spans`` (a byte range of a plain file), numbered from
-        1."""
+        1; the spans are to be cut with this read's ``max_line`` (:func:`line_spans`)."""
         self.files.append(name)
         return gc_paused(self._from_spans(spans))
 
-    def _from_spans(self, spans: Iterable[Span]) -> Iterator[pa.RecordBatch]:
+    def _from_spans(self, spans: Iterable[Span | LongLine]) -> Iterator[pa.RecordBatch]:
         yield from self._spans(spans, 0)
         yield from self._end()
 
@@ -358,7 +340,7 @@ class Events:
             stream = inp.open()
             self.read = 0  # lines of this input so far
             try:
-                yield from (self._file if _plain(stream) else self._chunks)(stream, index)
+                yield from self._spans(line_spans(stream, self.max_line), index)
             except READ_ERRORS as exc:
                 self.account.lines += 1
                 self.rejecter.reject(

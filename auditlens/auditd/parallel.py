@@ -43,9 +43,10 @@ from ..scheduler import (
 )
 from ..schema import AUDITD_EVENTS, AUDITD_RECORDS
 from ..sources import Source
+from ..sources.lines import LongLine
 from . import assemble, native
 from .event_row import failure_warning, full_event_row
-from .lexer import LexError, parse_line
+from .lexer import MAX_LINE_BYTES, LexError, parse_line
 from .records import Account, lexed, read_records
 from .stream import event_stream, id_names, record_rows, record_stream
 
@@ -68,22 +69,22 @@ class _Part(Part):
     first_error: str = ""
 
 
-def _records_of(piece: Piece, rejecter: Rejecter, account: Any) -> Iterator[Any]:
+def _records_of(piece: Piece, rejecter: Rejecter, account: Any, max_line: int) -> Iterator[Any]:
     """The piece's auditd records; bad lines go to the rejecter (as :func:`.records.read_records`)."""
     if piece.whole:
-        yield from read_records([piece.input()], rejecter, account)
+        yield from read_records([piece.input()], rejecter, account, max_line=max_line)
         return
-    yield from lexed(piece.name, piece.lines(), rejecter, account)
+    yield from lexed(piece.name, piece.lines(max_line), rejecter, account)
 
 
 @gc_paused_work
-def _auditd_records_work(piece: Piece, errors: str, keep: bool) -> _Part:
+def _auditd_records_work(piece: Piece, errors: str, keep: bool, max_line: int) -> _Part:
     rejecter = worker_rejecter(errors, keep)
     account = Account()
     builder = BatchBuilder(AUDITD_RECORDS, _BATCH)
     part = _Part()
     try:
-        batches = list(builder.batches(record_rows(_records_of(piece, rejecter, account))))
+        batches = list(builder.batches(record_rows(_records_of(piece, rejecter, account, max_line))))
         part.table = pa.Table.from_batches(batches, schema=AUDITD_RECORDS.arrow)
     except Exception as exc:  # noqa: BLE001 - raised by the parent, in piece order
         part.error = portable(exc)
@@ -95,8 +96,13 @@ class _AuditdRecordsMerge(Merge):
     what = "auditd record"
     shared_ends = True
 
+    def __init__(self, source: Source, errors: str, rejects: RejectLog | None, jobs: int,
+                 chunk_bytes: int, *, max_line: int = MAX_LINE_BYTES) -> None:
+        super().__init__(source, errors, rejects, jobs, chunk_bytes, max_line=max_line)
+
     def work(self) -> Callable[[Piece], Any]:
-        return partial(_auditd_records_work, errors=self.errors, keep=self.log is not None)
+        return partial(_auditd_records_work, errors=self.errors, keep=self.log is not None,
+                       max_line=self.max_line)
 
     def take(self, piece: Piece, part: Any, offset: int) -> Iterator[pa.RecordBatch] | None:
         self.lines += part.lines
@@ -106,7 +112,7 @@ class _AuditdRecordsMerge(Merge):
 
     def sequential(self, rejects: RejectLog | None) -> tuple[Iterator[pa.RecordBatch], Any]:
         account = Account()
-        stream = record_stream(self.source, self.errors, rejects, _BATCH, account)
+        stream = record_stream(self.source, self.errors, rejects, _BATCH, account, self.max_line)
         return stream.batches(), (stream, account)
 
     def warn(self) -> None:
@@ -135,20 +141,21 @@ def _is_done(ev: Any, after_max: int | None, timeout: int, max_records: int) -> 
             or (after_max is not None and after_max > ev.sec + timeout))
 
 
-def _native_events_work(piece: Piece, errors: str, keep: bool, ids: Any) -> _Part | None:
+def _native_events_work(piece: Piece, errors: str, keep: bool, ids: Any,
+                        max_line: int) -> _Part | None:
     """``_auditd_events_work`` on the C fast path (the same part); None when the piece has
     stamps beyond 64 bits, which only the Python path follows."""
     rejecter = worker_rejecter(errors, keep)
     account = Account()
     builder = BatchBuilder(AUDITD_EVENTS, _BATCH)
     strict = rejecter.mode == "raise"
-    events = native.Events(ids, rejecter, account, builder, strict, track=True)
+    events = native.Events(ids, rejecter, account, builder, strict, track=True, max_line=max_line)
     part = _Part()
     try:
         if piece.whole:
             batches = list(events.batches([piece.input()]))
         else:
-            batches = list(events.span_batches(piece.name, piece.spans()))
+            batches = list(events.span_batches(piece.name, piece.spans(max_line)))
         part.peak, part.stair_lines, part.stair_max, big = events.parser.tracked()
         if big:
             return None
@@ -162,9 +169,9 @@ def _native_events_work(piece: Piece, errors: str, keep: bool, ids: Any) -> _Par
 
 
 @gc_paused_work
-def _auditd_events_work(piece: Piece, errors: str, keep: bool, ids: Any) -> _Part:
+def _auditd_events_work(piece: Piece, errors: str, keep: bool, ids: Any, max_line: int) -> _Part:
     if native.Parser is not None:
-        fast = _native_events_work(piece, errors, keep, ids)
+        fast = _native_events_work(piece, errors, keep, ids, max_line)
         if fast is not None:
             return fast
     rejecter = worker_rejecter(errors, keep)
@@ -193,7 +200,7 @@ def _auditd_events_work(piece: Piece, errors: str, keep: bool, ids: Any) -> _Par
         top: int | None = None
         peak = 0
         open_events: list[Any] = []
-        for rec in _records_of(piece, rejecter, account):
+        for rec in _records_of(piece, rejecter, account, max_line):
             lines.append(rec.line)
             secs.append(rec.sec)
             if top is None or rec.sec > top:
@@ -325,8 +332,9 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
     what = "auditd event"
 
     def __init__(self, source: Source, errors: str, rejects: RejectLog | None, jobs: int,
-                 chunk_bytes: int, passwd: Any, group: Any) -> None:
-        super().__init__(source, errors, rejects, jobs, chunk_bytes)
+                 chunk_bytes: int, passwd: Any, group: Any, *,
+                 max_line: int = MAX_LINE_BYTES) -> None:
+        super().__init__(source, errors, rejects, jobs, chunk_bytes, max_line=max_line)
         self.passwd, self.group = passwd, group
         self.ids = id_names(passwd, group)
         self.out: deque[pa.Table | _Open] = deque()
@@ -336,12 +344,12 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
 
     def work(self) -> Callable[[Piece], Any]:
         return partial(_auditd_events_work, errors=self.errors, keep=self.log is not None,
-                       ids=self.ids)
+                       ids=self.ids, max_line=self.max_line)
 
     def sequential(self, rejects: RejectLog | None) -> tuple[Iterator[pa.RecordBatch], Any]:
         account = Account()
         stream = event_stream(self.source, self.passwd, self.group, self.errors, rejects,
-                                  _BATCH, account)
+                              _BATCH, account, self.max_line)
         return stream.batches(), (stream, account)
 
     def _close(self, item: _Open) -> None:
@@ -411,7 +419,7 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
             else:
                 still.append(item)
         if wanted:
-            for key, records in _relex(piece, wanted).items():
+            for key, records in _relex(piece, wanted, self.max_line).items():
                 for r in records:
                     r.line += offset
                 item = wanted[key][2]
@@ -501,16 +509,17 @@ class _AuditdEventsMerge(_AuditdRecordsMerge):
         super().warn()
 
 
-def _relex(piece: Piece, wanted: dict[_Key, tuple[int, int, Any]]) -> dict[_Key, list[Any]]:
+def _relex(piece: Piece, wanted: dict[_Key, tuple[int, int, Any]],
+           max_line: int) -> dict[_Key, list[Any]]:
     """Records of the named local events, read again from the piece: an event is the first
-    ``count`` records with its key from its first line on."""
-
+    ``count`` records with its key from its first line on (an over-long line, rejected by the
+    worker, is none of them)."""
     found: dict[_Key, list[Any]] = {k: [] for k in wanted}
     left = len(wanted)
     start = min(line for line, _, _ in wanted.values())
-    with closing(piece.lines()) as lines:
+    with closing(piece.lines(max_line)) as lines:
         for number, raw in lines:
-            if number < start:
+            if number < start or isinstance(raw, LongLine):
                 continue
             try:
                 r = parse_line(raw, piece.name, number)
@@ -566,32 +575,35 @@ def _events_chunk(chunk_bytes: int | None) -> int:
 
 
 def open_auditd(source: Source, *, passwd: Any, group: Any, errors: str,
-                rejects: RejectLog | None, jobs: int,
+                rejects: RejectLog | None, jobs: int, max_line: int = MAX_LINE_BYTES,
                 chunk_bytes: int | None = None) -> Iterator[pa.RecordBatch]:
     """:func:`auditlens.open_auditd` with ``jobs`` processes."""
     return _AuditdEventsMerge(source, errors, rejects, jobs, _events_chunk(chunk_bytes), passwd,
-                              group).streamed()
+                              group, max_line=max_line).streamed()
 
 
 def read_auditd(source: Source, *, passwd: Any, group: Any, errors: str,
-                rejects: RejectLog | None, jobs: int,
+                rejects: RejectLog | None, jobs: int, max_line: int = MAX_LINE_BYTES,
                 chunk_bytes: int | None = None) -> pa.Table:
     """:func:`auditlens.read_auditd` with ``jobs`` processes."""
     merge = _AuditdEventsMerge(source, errors, rejects, jobs, _events_chunk(chunk_bytes), passwd,
-                               group)
+                               group, max_line=max_line)
     return _auditd_table(merge, AUDITD_EVENTS.arrow)
 
 
 def open_auditd_records(source: Source, *, errors: str, rejects: RejectLog | None, jobs: int,
+                        max_line: int = MAX_LINE_BYTES,
                         chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[pa.RecordBatch]:
     """:func:`auditlens.open_auditd_records` with ``jobs`` processes."""
-    return _AuditdRecordsMerge(source, errors, rejects, jobs, chunk_bytes).streamed()
+    return _AuditdRecordsMerge(source, errors, rejects, jobs, chunk_bytes,
+                               max_line=max_line).streamed()
 
 
 def read_auditd_records(source: Source, *, errors: str, rejects: RejectLog | None, jobs: int,
+                        max_line: int = MAX_LINE_BYTES,
                         chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> pa.Table:
     """:func:`auditlens.read_auditd_records` with ``jobs`` processes."""
-    merge = _AuditdRecordsMerge(source, errors, rejects, jobs, chunk_bytes)
+    merge = _AuditdRecordsMerge(source, errors, rejects, jobs, chunk_bytes, max_line=max_line)
     return _auditd_table(merge, AUDITD_RECORDS.arrow)
 
 

@@ -13,6 +13,9 @@ Nothing is lost: every input line becomes part of a row or a reject (file, line,
 and ``auditlens.rejects`` (lines rejected); with ``errors="collect"`` the sum of
 ``record_count`` over the events (or the number of record rows) plus the rejects equals the lines.
 A compressed input that breaks off mid-stream counts as one more line, rejected with the reason.
+A line longer than ``max_line_bytes`` (default :data:`~.lexer.MAX_LINE_BYTES`, 1 MiB) is one
+rejected line, ``line too long: N bytes (limit L)`` with its first bytes, and is skipped as it is
+read: memory stays bounded whatever the input (:mod:`auditlens.sources.lines`).
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ from ..rejects import Rejecter, RejectLog
 from ..scheduler import check_jobs
 from ..schema import AUDITD_EVENTS, AUDITD_RECORDS
 from ..sources import Source, expand_sources
+from ..sources.lines import check_max_line
 from . import parallel
 from .ids import IdSource
+from .lexer import MAX_LINE_BYTES
 from .records import Account, read_records
 from .stream import event_stream, record_rows, record_stream, table_of
 
@@ -39,9 +44,14 @@ def _parallel(jobs: int | None) -> bool:
     return jobs != 1
 
 
+def _max_line(max_line_bytes: int | None) -> int:
+    return check_max_line(max_line_bytes, MAX_LINE_BYTES)
+
+
 def open_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = None,
                 errors: str = "collect", rejects: RejectLog | None = None,
-                batch_size: int = 10_000, jobs: int = 1) -> Iterator[pa.RecordBatch]:
+                batch_size: int = 10_000, jobs: int = 1,
+                max_line_bytes: int | None = None) -> Iterator[pa.RecordBatch]:
     """Stream auditd events as RecordBatches of the ``auditd_events`` schema (bounded memory).
 
     ``source``: a file, directory (rotated logs oldest first), glob, binary file object, ``-``
@@ -51,22 +61,28 @@ def open_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = No
     ``errors="raise"`` stops at the first with a ParseError carrying file and line.
     ``jobs``: processes reading files and large files cut into pieces (this one and jobs-1
     workers; 0: one per CPU); the output is the same as with one (see :mod:`auditlens.scheduler`).
+    ``max_line_bytes``: a longer line is rejected (``line too long: N bytes (limit L)``, its
+    first 256 bytes kept) and skipped as it is read, so that a binary file or a decompression
+    bomb costs no memory; None: 1 MiB (auditd records are under 9 KB).
     """
+    max_line = _max_line(max_line_bytes)
     if _parallel(jobs):
         return parallel.open_auditd(source, passwd=passwd, group=group, errors=errors,
-                                    rejects=rejects, jobs=check_jobs(jobs))
-    return event_stream(source, passwd, group, errors, rejects, batch_size, Account()).streamed()
+                                    rejects=rejects, jobs=check_jobs(jobs), max_line=max_line)
+    return event_stream(source, passwd, group, errors, rejects, batch_size, Account(),
+                         max_line).streamed()
 
 
 def read_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = None,
                 errors: str = "collect", rejects: RejectLog | None = None,
-                jobs: int = 1) -> pa.Table:
+                jobs: int = 1, max_line_bytes: int | None = None) -> pa.Table:
     """All auditd events of ``source`` as one table (see :func:`open_auditd` for the options)."""
+    max_line = _max_line(max_line_bytes)
     if _parallel(jobs):
         return parallel.read_auditd(source, passwd=passwd, group=group, errors=errors,
-                                    rejects=rejects, jobs=check_jobs(jobs))
+                                    rejects=rejects, jobs=check_jobs(jobs), max_line=max_line)
     account = Account()
-    stream = event_stream(source, passwd, group, errors, rejects, 10_000, account)
+    stream = event_stream(source, passwd, group, errors, rejects, 10_000, account, max_line)
     table = table_of(stream, AUDITD_EVENTS, account)
     stream.builder.warn_if_coerced(stream.what)
     stream.rejecter.warn_if_unseen("auditd")
@@ -75,19 +91,24 @@ def read_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = No
 
 def open_auditd_records(source: Source, *, passwd: IdSource = None, group: IdSource = None,
                         errors: str = "collect", rejects: RejectLog | None = None,
-                        batch_size: int = 10_000, jobs: int = 1) -> Iterator[pa.RecordBatch]:
+                        batch_size: int = 10_000, jobs: int = 1,
+                        max_line_bytes: int | None = None) -> Iterator[pa.RecordBatch]:
     """Stream one row per auditd record (``auditd_records`` schema): every field, quotes removed.
 
     ``passwd``/``group`` are accepted for symmetry with :func:`open_auditd` and not used:
-    records keep the numbers as logged (ENRICHED names are in the ``enriched`` map).
+    records keep the numbers as logged (ENRICHED names are in the ``enriched`` map). The other
+    options are :func:`open_auditd`'s.
     """
+    max_line = _max_line(max_line_bytes)
     if _parallel(jobs):
         return parallel.open_auditd_records(source, errors=errors, rejects=rejects,
-                                            jobs=check_jobs(jobs))
-    return record_stream(source, errors, rejects, batch_size, Account()).streamed()
+                                            jobs=check_jobs(jobs), max_line=max_line)
+    return record_stream(source, errors, rejects, batch_size, Account(),
+                          max_line).streamed()
 
 
-def read_record_types(source: Source, prefixes: Iterable[str]) -> pa.Table:
+def read_record_types(source: Source, prefixes: Iterable[str], *,
+                      max_line_bytes: int | None = None) -> pa.Table:
     """The records of ``source`` whose type starts with one of ``prefixes`` (``auditd_records``
     schema, input order), for a report that needs a few record types of a large log: a byte
     search picks their lines before anything is lexed (kernel-ring lines, whose type is a number,
@@ -97,7 +118,7 @@ def read_record_types(source: Source, prefixes: Iterable[str]) -> pa.Table:
     wanted = re.compile(b"type=(?:" + b"|".join(re.escape(p.encode()) for p in prefixes)
                         + rb"|\d)").search
     records = read_records(expand_sources(source), Rejecter("collect", RejectLog()), Account(),
-                       keep=wanted)
+                       keep=wanted, max_line=_max_line(max_line_bytes))
     builder = BatchBuilder(AUDITD_RECORDS, 10_000)
     rows = record_rows(r for r in records if r.type.startswith(prefixes))
     return pa.Table.from_batches(list(builder.batches(rows)), schema=AUDITD_RECORDS.arrow)
@@ -105,13 +126,15 @@ def read_record_types(source: Source, prefixes: Iterable[str]) -> pa.Table:
 
 def read_auditd_records(source: Source, *, passwd: IdSource = None, group: IdSource = None,
                         errors: str = "collect", rejects: RejectLog | None = None,
-                        jobs: int = 1) -> pa.Table:
-    """All auditd records of ``source`` as one table, one row per input record line."""
+                        jobs: int = 1, max_line_bytes: int | None = None) -> pa.Table:
+    """All auditd records of ``source`` as one table, one row per input record line (options as
+    for :func:`open_auditd_records`)."""
+    max_line = _max_line(max_line_bytes)
     if _parallel(jobs):
         return parallel.read_auditd_records(source, errors=errors, rejects=rejects,
-                                            jobs=check_jobs(jobs))
+                                            jobs=check_jobs(jobs), max_line=max_line)
     account = Account()
-    stream = record_stream(source, errors, rejects, 10_000, account)
+    stream = record_stream(source, errors, rejects, 10_000, account, max_line)
     table = table_of(stream, AUDITD_RECORDS, account)
     stream.builder.warn_if_coerced(stream.what)
     stream.rejecter.warn_if_unseen("auditd")

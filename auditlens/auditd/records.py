@@ -7,7 +7,8 @@ from typing import Any
 
 from ..rejects import Rejecter
 from ..sources import READ_ERRORS, InputFile, iter_lines, release
-from .lexer import LexError, parse_line
+from ..sources.lines import LongLine
+from .lexer import MAX_LINE_BYTES, LexError, parse_line
 from .model import Record
 
 __all__ = ["Account", "lexed", "read_records"]
@@ -23,16 +24,17 @@ class Account:
 
 
 def read_records(inputs: list[InputFile], rejecter: Rejecter, account: Account,
-             keep: Callable[[bytes], Any] | None = None) -> Iterator[Record]:
+             keep: Callable[[bytes], Any] | None = None,
+             max_line: int = MAX_LINE_BYTES) -> Iterator[Record]:
     """Lexed records of all inputs in order; bad lines go to the rejecter. ``keep``: only the
-    lines it is true for are lexed (and counted)."""
+    lines it is true for are lexed (and counted); a line over ``max_line`` is not one of them."""
     for inp in inputs:
         name = inp.name
         stream = inp.open()
         before = account.lines
-        lines = iter_lines(stream)
+        lines = iter_lines(stream, max_line)
         if keep is not None:
-            lines = ((n, raw) for n, raw in lines if keep(raw))
+            lines = ((n, raw) for n, raw in lines if isinstance(raw, bytes) and keep(raw))
         try:
             yield from lexed(name, lines, rejecter, account)
         except READ_ERRORS as exc:
@@ -46,11 +48,14 @@ def read_records(inputs: list[InputFile], rejecter: Rejecter, account: Account,
             release(inp, stream)
 
 
-def lexed(name: str, lines: Iterable[tuple[int, bytes]], rejecter: Rejecter,
+def lexed(name: str, lines: Iterable[tuple[int, bytes | LongLine]], rejecter: Rejecter,
           account: Account) -> Iterator[Record]:
     """Records of numbered lines; every line is counted, a bad one goes to the rejecter."""
     for number, raw in lines:
         account.lines += 1
+        if isinstance(raw, LongLine):
+            rejecter.reject(name, number, raw.reason, raw.prefix)
+            continue
         try:
             record = parse_line(raw, name, number)
         except LexError as exc:

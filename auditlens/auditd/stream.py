@@ -18,6 +18,7 @@ from . import native
 from .assemble import Assembler
 from .event_row import US_PER_SEC, failure_warning, full_event_row
 from .ids import IdNames, IdSource
+from .lexer import MAX_LINE_BYTES
 from .model import Event, Record
 from .records import Account, read_records
 
@@ -103,24 +104,25 @@ class _NativeStream(Stream):
 
 
 def event_stream(source: Source, passwd: IdSource, group: IdSource, errors: str,
-                  rejects: RejectLog | None, batch_size: int,
-                  account: Account) -> Stream:
+                 rejects: RejectLog | None, batch_size: int,
+                 account: Account, max_line: int = MAX_LINE_BYTES) -> Stream:
     rejecter = Rejecter(errors, rejects)
     inputs = expand_sources(source)
     ids = id_names(passwd, group)
     builder = BatchBuilder(AUDITD_EVENTS, batch_size)
     strict = rejecter.mode == "raise"
     if native.Parser is not None:
-        events = native.Events(ids, rejecter, account, builder, strict)
+        events = native.Events(ids, rejecter, account, builder, strict, max_line=max_line)
         return _NativeStream(events, inputs, builder, rejecter)
-    rows = _event_rows(Assembler().assemble(read_records(inputs, rejecter, account)), ids, strict)
+    records = read_records(inputs, rejecter, account, max_line=max_line)
+    rows = _event_rows(Assembler().assemble(records), ids, strict)
     return Stream(rows, builder, rejecter, "auditd event")
 
 
 def record_stream(source: Source, errors: str, rejects: RejectLog | None, batch_size: int,
-                   account: Account) -> Stream:
+                  account: Account, max_line: int = MAX_LINE_BYTES) -> Stream:
     rejecter = Rejecter(errors, rejects)
     inputs = expand_sources(source)
     builder = BatchBuilder(AUDITD_RECORDS, batch_size)
-    rows = record_rows(read_records(inputs, rejecter, account))
+    rows = record_rows(read_records(inputs, rejecter, account, max_line=max_line))
     return Stream(rows, builder, rejecter, "auditd record")

@@ -22,6 +22,7 @@ import orjson
 
 from ..rejects import Rejecter
 from ..sources import READ_ERRORS, line_chunks
+from ..sources.lines import LongLine
 from . import native
 from .event import Origin, event_row, why_malformed
 from .wrappers import WRAPPERS, Bad, Decoded, decode_text, decode_value, loads
@@ -35,6 +36,10 @@ _OPENERS = (b"{", b"[", b",", b":")
 _BOM = b"\xef\xbb\xbf"
 MAX_VALUE_LINES = 1_000_000
 MAX_VALUE_BYTES = 256 * 1024 * 1024
+MAX_LINE_BYTES = 64 << 20
+"""The readers' default ``max_line_bytes``: an Event at level RequestResponse carries whole
+request and response bodies (a large ConfigMap, a CRD list), so lines of megabytes exist; a
+longer one is rejected without being held."""
 
 
 def depth_change(line: bytes) -> int:
@@ -79,8 +84,9 @@ class FileReader:
     """Reads one input's units and yields its raw rows; rejects go to the Rejecter."""
 
     def __init__(self, name: str, origin: Origin, rejecter: Rejecter, account: Account,
-                 batch_size: int = BATCH_ROWS) -> None:
+                 batch_size: int = BATCH_ROWS, *, max_line: int = MAX_LINE_BYTES) -> None:
         self.name = name
+        self.max_line = max_line
         self.batch_size = batch_size
         self.origin = origin
         self.rejecter = rejecter
@@ -129,13 +135,17 @@ class FileReader:
 
     def rows(self, stream: IO[bytes]) -> Iterator[tuple | native.Chunk]:
         """The raw rows of a stream's lines, in order: tuples, or with the C fast path
-        :class:`~auditlens.k8s.native.Chunk` s of about ``batch_size`` rows."""
+        :class:`~auditlens.k8s.native.Chunk` s of about ``batch_size`` rows. A line longer than
+        ``max_line`` is a unit of its own, rejected."""
         builder = native.Builder() if native.Builder is not None else None
         ctx = native.context(self.origin)
         number = 0  # lines read so far
         try:
-            for lines in line_chunks(stream, _CHUNK_LINES):
-                if builder is None:
+            for lines in line_chunks(stream, _CHUNK_LINES, max_line=self.max_line):
+                if isinstance(lines, LongLine):
+                    number += 1
+                    self.reject_unit(number, 1, lines.reason, lines.prefix)
+                elif builder is None:
                     for raw in lines:
                         number += 1
                         yield from self.one(raw, number)

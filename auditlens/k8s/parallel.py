@@ -32,7 +32,7 @@ from ..schema import K8S_EVENTS
 from ..sources import Source
 from .build import RowBatcher
 from .event import Origin
-from .frame import BATCH_ROWS, Account, FileReader
+from .frame import BATCH_ROWS, MAX_LINE_BYTES, Account, FileReader
 from .stream import Read, raw_batches
 
 __all__ = ["open_k8s_audit", "read_k8s_audit"]
@@ -60,14 +60,14 @@ class _CutReader(FileReader):
 
 @gc_paused_work
 def _k8s_work(piece: Piece, errors: str, keep: bool, keep_objects: bool,
-              cluster: str | None) -> _Part:
+              cluster: str | None, max_line: int) -> _Part:
     rejecter = worker_rejecter(errors, keep)
     account = Account()
     batcher = RowBatcher()
     part = _Part()
     stream = piece.open()
     reader = _CutReader(piece.name, Origin(piece.name, cluster=cluster, keep_objects=keep_objects),
-                       rejecter, account)
+                        rejecter, account, max_line=max_line)
     try:
         batches = list(raw_batches(reader.rows(stream), batcher, BATCH_ROWS))
         part.table = pa.Table.from_batches(batches, schema=K8S_EVENTS.arrow)
@@ -88,15 +88,17 @@ class _K8sMerge(Merge):
     shared_ends = True
 
     def __init__(self, source: Source, errors: str, rejects: RejectLog | None, jobs: int,
-                 chunk_bytes: int, keep_objects: bool, cluster: str | None) -> None:
-        super().__init__(source, errors, rejects, jobs, chunk_bytes)
+                 chunk_bytes: int, keep_objects: bool, cluster: str | None, *,
+                 max_line: int = MAX_LINE_BYTES) -> None:
+        super().__init__(source, errors, rejects, jobs, chunk_bytes, max_line=max_line)
         self.keep_objects, self.cluster = keep_objects, cluster
         self.account = [0, 0, 0, 0]
 
     def work(self) -> Callable[[Piece], Any]:
         # reject texts are needed to see line numbers quoted in reasons, so always keep them
         return partial(_k8s_work, errors=self.errors, keep=True,
-                       keep_objects=self.keep_objects, cluster=self.cluster)
+                       keep_objects=self.keep_objects, cluster=self.cluster,
+                       max_line=self.max_line)
 
     def take(self, piece: Piece, part: Any, offset: int) -> Iterator[pa.RecordBatch] | None:
         if (part.dirty and not piece.last) or (part.numbered and not piece.first):
@@ -108,7 +110,7 @@ class _K8sMerge(Merge):
 
     def sequential(self, rejects: RejectLog | None) -> tuple[Iterator[pa.RecordBatch], Any]:
         read = Read(self.source, self.errors, rejects, self.keep_objects, self.cluster,
-                    BATCH_ROWS)
+                    BATCH_ROWS, self.max_line)
         return read.batches(), read
 
     def warn(self) -> None:
@@ -134,16 +136,20 @@ class _K8sMerge(Merge):
 
 def open_k8s_audit(source: Source, *, errors: str, rejects: RejectLog | None,
                    keep_objects: bool, cluster: str | None, jobs: int,
+                   max_line: int = MAX_LINE_BYTES,
                    chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[pa.RecordBatch]:
     """:func:`auditlens.open_k8s_audit` with ``jobs`` processes."""
-    return _K8sMerge(source, errors, rejects, jobs, chunk_bytes, keep_objects, cluster).streamed()
+    return _K8sMerge(source, errors, rejects, jobs, chunk_bytes, keep_objects, cluster,
+                     max_line=max_line).streamed()
 
 
 def read_k8s_audit(source: Source, *, errors: str, rejects: RejectLog | None,
                    keep_objects: bool, cluster: str | None, jobs: int,
+                   max_line: int = MAX_LINE_BYTES,
                    chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> pa.Table:
     """:func:`auditlens.read_k8s_audit` with ``jobs`` processes."""
-    merge = _K8sMerge(source, errors, rejects, jobs, chunk_bytes, keep_objects, cluster)
+    merge = _K8sMerge(source, errors, rejects, jobs, chunk_bytes, keep_objects, cluster,
+                      max_line=max_line)
     table = pa.Table.from_batches(list(merge.batches()), schema=K8S_EVENTS.arrow)
     table = with_meta(table, merge.counts())
     merge.warn()

@@ -7,7 +7,9 @@ The pipeline: sources (files, globs, stdin, compression) → :class:`~auditlens.
 Nothing is lost: ``read_k8s_audit`` records the line account in the table's schema metadata:
 ``auditlens.lines`` (physical lines read), ``auditlens.rejects`` (Events/units rejected),
 ``auditlens.lines_in_rows``, ``auditlens.lines_in_rejects`` and ``auditlens.lines_empty``, which
-add up to ``auditlens.lines`` (see :mod:`auditlens.k8s.frame` for what a unit is).
+add up to ``auditlens.lines`` (see :mod:`auditlens.k8s.frame` for what a unit is). A line
+longer than ``max_line_bytes`` (default :data:`~.frame.MAX_LINE_BYTES`, 64 MiB) is one rejected
+unit, skipped as it is read (:mod:`auditlens.sources.lines`).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import pyarrow as pa
 from ..rejects import RejectLog
 from ..scheduler import check_jobs
 from ..sources import Source
+from ..sources.lines import check_max_line
 from . import parallel
-from .frame import BATCH_ROWS
+from .frame import BATCH_ROWS, MAX_LINE_BYTES
 from .stream import Read
 
 __all__ = ["open_k8s_audit", "read_k8s_audit"]
@@ -30,7 +33,8 @@ DEFAULT_BATCH = BATCH_ROWS
 
 def open_k8s_audit(source: Source, *, errors: str = "collect", rejects: RejectLog | None = None,
                    keep_objects: bool = True, cluster: str | None = None,
-                   batch_size: int = DEFAULT_BATCH, jobs: int = 1) -> Iterator[pa.RecordBatch]:
+                   batch_size: int = DEFAULT_BATCH, jobs: int = 1,
+                   max_line_bytes: int | None = None) -> Iterator[pa.RecordBatch]:
     """Stream API audit Events as RecordBatches of the ``k8s_events`` schema (bounded memory).
 
     ``source``: a file, directory, glob, binary file object, ``-`` for stdin, or a list of these;
@@ -40,25 +44,30 @@ def open_k8s_audit(source: Source, *, errors: str = "collect", rejects: RejectLo
     carrying file and line. ``keep_objects=False`` skips request/response bodies (faster).
     ``cluster`` names the cluster for Events whose wrapper does not. ``jobs``: processes reading
     (this one and jobs-1 workers; 0: one per CPU), same output as with one (see
-    :mod:`auditlens.scheduler`).
+    :mod:`auditlens.scheduler`). ``max_line_bytes``: a longer line is rejected (``line too
+    long: N bytes (limit L)``, its first 256 bytes kept) and skipped as it is read, so that a
+    binary file or a decompression bomb costs no memory; None: 64 MiB (RequestResponse bodies
+    can be large).
     """
+    max_line = check_max_line(max_line_bytes, MAX_LINE_BYTES)
     if jobs != 1:
         return parallel.open_k8s_audit(source, errors=errors, rejects=rejects,
                                        keep_objects=keep_objects, cluster=cluster,
-                                       jobs=check_jobs(jobs))
-    return Read(source, errors, rejects, keep_objects, cluster, batch_size).streamed()
+                                       jobs=check_jobs(jobs), max_line=max_line)
+    return Read(source, errors, rejects, keep_objects, cluster, batch_size, max_line).streamed()
 
 
 def read_k8s_audit(source: Source, *, errors: str = "collect", rejects: RejectLog | None = None,
                    keep_objects: bool = True, cluster: str | None = None,
-                   jobs: int = 1) -> pa.Table:
+                   jobs: int = 1, max_line_bytes: int | None = None) -> pa.Table:
     """All API audit Events of ``source`` as one table (options as for :func:`open_k8s_audit`),
     with the line account in the schema metadata (``auditlens.lines``, ``auditlens.rejects``…)."""
+    max_line = check_max_line(max_line_bytes, MAX_LINE_BYTES)
     if jobs != 1:
         return parallel.read_k8s_audit(source, errors=errors, rejects=rejects,
                                        keep_objects=keep_objects, cluster=cluster,
-                                       jobs=check_jobs(jobs))
-    read = Read(source, errors, rejects, keep_objects, cluster, DEFAULT_BATCH)
+                                       jobs=check_jobs(jobs), max_line=max_line)
+    read = Read(source, errors, rejects, keep_objects, cluster, DEFAULT_BATCH, max_line)
     table = read.table()
     read.warn()
     return table

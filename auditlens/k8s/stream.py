@@ -15,7 +15,7 @@ from ..schema import K8S_EVENTS
 from ..sources import Source, expand_sources, release
 from .build import RowBatcher
 from .event import Origin
-from .frame import Account, FileReader
+from .frame import MAX_LINE_BYTES, Account, FileReader
 from .native import Chunk
 
 __all__ = ["Read", "raw_batches"]
@@ -72,9 +72,11 @@ class Read:
     """One read: its inputs, options, rejecter, account and the batches it makes."""
 
     def __init__(self, source: Source, errors: str, rejects: RejectLog | None,
-                 keep_objects: bool, cluster: str | None, batch_size: int) -> None:
+                 keep_objects: bool, cluster: str | None, batch_size: int,
+                 max_line: int = MAX_LINE_BYTES) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        self.max_line = max_line
         self.rejecter = Rejecter(errors, rejects)
         self.inputs = expand_sources(source)
         self.keep_objects = keep_objects
@@ -89,7 +91,7 @@ class Read:
             origin = Origin(inp.name, cluster=self.cluster, keep_objects=self.keep_objects)
             try:
                 yield from FileReader(inp.name, origin, self.rejecter, self.account,
-                                      self.batch_size).rows(stream)
+                                     self.batch_size, max_line=self.max_line).rows(stream)
             finally:
                 release(inp, stream)
 

@@ -295,19 +295,22 @@ def run_report(
     fmt: str | None = None,
     tz: str | None = None,
     jobs: int = 1,
+    max_line_bytes: int | None = None,
 ) -> ReportOutput:
     """Read ``sources`` and build report ``name``; write it to ``output`` when given.
 
     ``since``/``until``: datetimes, ISO 8601, anything dateutil parses, or relative forms
     (``24h``, ``7d``, ``today``, ``yesterday``). Output times are UTC unless ``tz`` names a zone.
     ``jobs``: processes reading (this one and jobs-1 workers; 0: one per CPU); the report is
-    the same.
+    the same. ``max_line_bytes``: longer input lines are rejected unread (None: each format's
+    default, see :func:`auditlens.collect.collect`).
     """
     report = get_report(name)
     lo, hi = time_range(since, until)
     filters = Filters(lo, hi, user, node, namespace)
     got = collect([sources] if isinstance(sources, str) else list(sources),
-                  source_type=source_type, cluster=cluster, jobs=jobs)
+                  source_type=source_type, cluster=cluster, jobs=jobs,
+                  max_line_bytes=max_line_bytes)
     evidence = Evidence(got, filters)
     if report.name == COMPLIANCE:
         sections = [r.section(evidence) for r in REPORTS.values()]

@@ -68,8 +68,9 @@ class Merge:
     shared_ends = False  # whether its workers read byte ranges with Piece.spans (see SharedEnds)
 
     def __init__(self, source: Source, errors: str, rejects: RejectLog | None, jobs: int,
-                 chunk_bytes: int) -> None:
+                 chunk_bytes: int, *, max_line: int) -> None:
         self.source = source
+        self.max_line = max_line  # the reader's line limit, in every worker too
         self.errors = errors
         self.rejecter = Rejecter(errors, rejects)  # validates errors=
         self.log = rejects

@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from ..sources import InputFile, iter_lines
 from ..sources.compression import sniff_compression
-from ..sources.lines import Span, line_spans
+from ..sources.lines import LongLine, Span, line_spans
 
 __all__ = ["BLOCK_BYTES", "DEFAULT_CHUNK_BYTES", "STEAL_MIN", "Piece", "SharedEnds",
            "plan_pieces", "share_ends"]
@@ -50,20 +50,22 @@ class Piece:
         opener: Callable[[], Any] = partial(open, self.path, "rb")
         return InputFile(self.name, opener, os.path.getsize(self.path))
 
-    def lines(self) -> Generator[tuple[int, bytes], None, None]:
-        """The piece's lines numbered from 1, read only as far as they are asked for."""
+    def lines(self, max_line: int) -> Generator[tuple[int, bytes | LongLine], None, None]:
+        """The piece's lines numbered from 1, read only as far as they are asked for; a line over
+        ``max_line`` bytes comes as a :class:`LongLine`, never held."""
         stream = self.open()
         try:
-            yield from iter_lines(stream)
+            yield from iter_lines(stream, max_line)
         finally:
             stream.close()
 
-    def spans(self) -> Iterator[Span]:
+    def spans(self, max_line: int) -> Iterator[Span | LongLine]:
         """The bytes of a byte-range piece as spans of whole lines (the last line of a file may
-        lack its newline), read in blocks. In a worker the piece's end is looked up before every
-        block: this process may move it back, to read the rest itself (:meth:`SharedEnds.split`)."""
+        lack its newline; a line over ``max_line`` comes as a :class:`LongLine`), read in blocks.
+        In a worker the piece's end is looked up before every block: this process may move it
+        back, to read the rest itself (:meth:`SharedEnds.split`)."""
         with open(self.path, "rb") as f:
-            yield from line_spans(self._chunks(f))
+            yield from line_spans(self._chunks(f), max_line)
 
     def _chunks(self, f: Any) -> Iterator[bytes]:
         f.seek(self.start)
@@ -111,6 +113,8 @@ class _RangeStream(io.RawIOBase):
 
 BLOCK_BYTES = 2 << 20
 """A worker reads its piece in blocks of this size; between them this process can move its end."""
+_SCAN_BYTES = 64 << 10
+"""Looking for a line start, a plain file is read this much at a time."""
 _FOREVER = (1 << 63) - 1  # the shared end of a piece that runs to the end of its file
 _shared_ends: Any = None  # in a worker: the read's shared ends (set by share_ends)
 
@@ -137,9 +141,13 @@ def _claim(piece: Piece, pos: int) -> int:
 
 def _line_start(f: Any, pos: int) -> int:
     """The offset of the first line of ``f`` that starts at ``pos`` or later (at the end of the
-    file when none does)."""
+    file when none does), found in blocks: a line of any length is never held."""
     f.seek(pos - 1)
-    return pos - 1 + len(f.readline())
+    while block := f.read(_SCAN_BYTES):
+        newline = block.find(b"\n")
+        if newline >= 0:
+            return f.tell() - len(block) + newline + 1
+    return int(f.tell())
 
 
 def _cuts(f: Any, size: int, chunk_bytes: int) -> list[int]:
