@@ -150,6 +150,27 @@ def halves(path: Path) -> list[Path]:
     return out
 
 
+def hostile(data: Path) -> list[tuple[str, Path, int]]:
+    """A gzip bomb (2 GiB of zero bytes, no newline, as repeated gzip members) and a plain file
+    whose one line is 200 MiB long between two records: what must not cost memory."""
+    import gzip
+
+    bomb = data / "bomb.gz"
+    member = gzip.compress(b"\0" * (64 << 20), 1)
+    with open(bomb, "wb") as f:
+        for _ in range(32):
+            f.write(member)
+    line = data / "long-line.log"
+    record = b"type=EOE msg=audit(1700000000.000:1): \n"
+    with open(line, "wb") as f:
+        f.write(record)
+        for _ in range(200):
+            f.write(b"x" * (1 << 20))
+        f.write(b"\n" + record)
+    return [("gzip bomb of zeros", bomb, 32 * (64 << 20)),
+            ("one 200 MiB line", line, line.stat().st_size)]
+
+
 def fleet(path: Path, nodes: int = 4) -> Path:
     """The log split at line ends into ``nodes`` node directories (``node-N/var/log/audit/``),
     the layout collectors copy a fleet into (made once, kept beside the log)."""
@@ -361,6 +382,18 @@ def main() -> None:
             out.append(f"| {kind} | {mb(path):.0f} | {rss[0]:.0f} MiB | {mb(big):.0f} | "
                        f"{rss[1]:.0f} MiB | {100 * (rss[1] / rss[0] - 1):+.0f}% |")
             big.unlink()
+        out += ["", "Hostile input (made for this run): each is one rejected line, "
+                "`line too long`, read in bounded memory.", "",
+                "| input | on disk | inflated | peak RSS | wall s |", "|---|---:|---:|---:|---:|"]
+        for name, path, inflated in hostile(args.data):
+            t0 = time.perf_counter()
+            _, kb = run_once([py, "-m", "auditlens", "parse", str(path), "--source-type",
+                              "auditd", "-o", str(parquet)])
+            wall = time.perf_counter() - t0
+            print(f"  {name}: {kb / 1024:.0f} MiB, {wall:.1f} s", flush=True)
+            out.append(f"| {name} | {path.stat().st_size / 1e6:.1f} MB | {inflated / 1e6:.0f} MB "
+                       f"| {kb / 1024:.0f} MiB | {wall:.1f} |")
+            path.unlink()
         parquet.unlink(missing_ok=True)
         out.append("")
     out.append(END)
