@@ -25,6 +25,7 @@ import auditlens
 from auditlens import scheduler
 from auditlens.auditd import event_row as rows
 from auditlens.auditd import native, parallel, stream
+from auditlens.auditd.lexer import MAX_LINE_BYTES
 from auditlens.auditd.model import Record
 from auditlens.cli import cli
 from auditlens.errors import InvalidLine, ParseError
@@ -32,6 +33,8 @@ from auditlens.k8s import parallel as k8s_parallel
 from auditlens.scheduler import handover, pieces
 from auditlens.scheduler import pool as scheduler_pool
 
+LIMIT = MAX_LINE_BYTES
+"""The auditd reader's default line limit, for pieces read here."""
 NODES = [str(SAMPLE_LOGS / "auditd" / "node-a"), str(SAMPLE_LOGS / "auditd" / "node-b")]
 
 
@@ -126,7 +129,7 @@ def test_open_events_come_with_the_workers_rows(way: str, monkeypatch: pytest.Mo
     offset = compared = 0
     for piece in pieces:
         part = parallel._auditd_events_work(piece, errors="collect", keep=True,
-                                            ids=stream.id_names(None, None))
+                                            ids=stream.id_names(None, None), max_line=LIMIT)
         if part.tails:
             assert part.tail_table is not None and part.tail_table.num_rows == len(part.tails)
             lexed = [isinstance(item, Record) for _, items in part.tails for item in items]
@@ -453,14 +456,14 @@ def test_a_piece_is_read_in_spans_of_whole_lines(tmp_path: Path, monkeypatch: py
     cut = len(b"".join(lines[:9]))
     for start, end in ((0, cut), (cut, None), (0, None)):
         piece = pieces.Piece(str(path), str(path), 0, start, end, whole=False)
-        spans = list(piece.spans())
+        spans = list(piece.spans(LIMIT))
         assert _text(spans) == data[start:end]
         assert all(block[e - 1:e] == b"\n" for block, _, e in spans[:-1])
         assert all(0 <= s < e <= len(block) <= pieces.BLOCK_BYTES or (s, e) == (0, len(block))
                    for block, s, e in spans)
         assert len(spans) > len(data[start:end]) // 150
         want = [line.rstrip(b"\n") for line in io.BytesIO(data[start:end])]
-        assert [line for _, line in piece.lines()] == want
+        assert [line for _, line in piece.lines(LIMIT)] == want
 
 
 def test_this_process_takes_over_the_rest_of_a_piece(tmp_path: Path,
@@ -478,7 +481,7 @@ def test_this_process_takes_over_the_rest_of_a_piece(tmp_path: Path,
     piece, other = ends.pieces
     assert (piece.slot, other.slot) == (0, 1) and ends.left(piece) == len(data)
     monkeypatch.setattr(pieces, "_shared_ends", ends.array)  # as in a worker
-    spans = piece.spans()
+    spans = piece.spans(LIMIT)
     read = _text([next(spans)])
     assert ends.left(piece) == len(data) - 1000  # the next block is claimed
     cut = ends.split(piece)
@@ -486,7 +489,7 @@ def test_this_process_takes_over_the_rest_of_a_piece(tmp_path: Path,
     assert 0 <= cut - (1000 + len(data)) // 2 < 100  # the next line start past the middle
     read += _text(spans)
     monkeypatch.setattr(pieces, "_shared_ends", None)  # this process
-    rest = _text(dataclasses.replace(piece, start=cut, slot=-1).spans())
+    rest = _text(dataclasses.replace(piece, start=cut, slot=-1).spans(LIMIT))
     assert (read, rest) == (data[:cut], data[cut:])
     assert ends.left(piece) == 0 and ends.split(piece) is None
 
@@ -523,13 +526,14 @@ def _slowly(work: Callable[..., object], piece: pieces.Piece, **kw: object) -> o
 class _SlowWorkerMerge(parallel._AuditdEventsMerge):
     def work(self) -> Callable[[pieces.Piece], object]:
         return partial(_slowly, parallel._auditd_events_work, errors=self.errors,
-                       keep=self.log is not None, ids=self.ids)
+                       keep=self.log is not None, ids=self.ids, max_line=self.max_line)
 
 
 class _SlowK8sMerge(k8s_parallel._K8sMerge):
     def work(self) -> Callable[[pieces.Piece], object]:
         return partial(_slowly, k8s_parallel._k8s_work, errors=self.errors, keep=True,
-                       keep_objects=self.keep_objects, cluster=self.cluster)
+                       keep_objects=self.keep_objects, cluster=self.cluster,
+                       max_line=self.max_line)
 
 
 def _taken_over(monkeypatch: pytest.MonkeyPatch) -> list[pieces.Piece]:

@@ -473,7 +473,7 @@ typedef struct {
     Py_ssize_t limit;    /* rows to hold at most: the assembler stops handing out events */
     Py_ssize_t coerced;  /* values of put_row() rows that did not fit their column (nulled) */
     int flushed;         /* 1: flush() began; 2: flush(tails=True) began */
-    /* a tracked read (a parallel worker's piece): what auditlens.parallel needs to know */
+    /* a tracked read (a parallel worker's piece): what auditlens.auditd.parallel needs to know */
     int track, big_seen;
     Buf secs, stairs, after; /* every record's second; (line, second) at each new top; suffix max */
     int64_t nrecs, top;
