@@ -316,3 +316,55 @@ def test_line_spans_match_a_line_by_line_reference(pieces: list[bytes], cuts: li
     kept = b"".join(item[0][item[1]:item[2]] for item in line_spans(chunks, limit)
                     if not isinstance(item, LongLine))
     assert kept == b"".join(raw for raw in io.BytesIO(data) if len(strip_ending(raw)) <= limit)
+
+
+# -- units joined from several lines ----------------------------------------------------------
+
+
+def _cri(content: bytes, tag: bytes) -> bytes:
+    return b"2024-01-01T00:00:00.000000000Z stdout " + tag + b" " + content
+
+
+def test_a_cri_record_joined_past_the_limit_is_one_reject(tmp_path: Path, path_kind: str) -> None:
+    """Partial CRI lines are joined into one record; a record that grows past the limit is one
+    reject with its line range and first bytes, its pieces counted but not kept, and the records
+    after it are read as usual (so are the lines: the account adds up)."""
+    lines = [_cri(_event(1), b"F"), *[_cri(b"p" * 700, b"P") for _ in range(5)],
+             _cri(b"q" * 10, b"F"), _cri(_event(2), b"F"), *[_cri(b"r" * 900, b"P") for _ in range(3)]]
+    path = tmp_path / "kube-apiserver.log"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    log = RejectLog()
+    t = read_k8s_audit(path, rejects=log, max_line_bytes=2048)
+    assert [(r.line, r.reason) for r in log] == [
+        (2, "cri record too long: 3510 bytes in 6 pieces (lines 2–7; limit 2048)"),
+        (9, "incomplete cri record too long: 2700 bytes in 3 pieces (from line 9; limit 2048)")]
+    assert [r.raw for r in log] == ["p" * PREFIX_BYTES, "r" * PREFIX_BYTES]
+    assert t.column("line").to_pylist() == [1, 8]
+    account = [int(t.schema.metadata[f"auditlens.{key}".encode()])
+               for key in ("lines", "lines_in_rows", "lines_in_rejects", "lines_empty")]
+    assert account == [11, 2, 9, 0]
+
+
+def test_a_pretty_printed_value_past_the_limit_is_rejected(tmp_path: Path) -> None:
+    body = [b'{"kind": "Event",', *[b'  "k%d": "%s",' % (i, b"v" * 100) for i in range(40)],
+            b'  "end": 1', b"}"]
+    path = tmp_path / "audit.json"
+    path.write_bytes(b"\n".join(body) + b"\n" + _event(1) + b"\n")
+    log = RejectLog()
+    t = read_k8s_audit(path, rejects=log, max_line_bytes=2048)
+    first = next(iter(log))
+    assert first.line == 1 and "is not closed after" in first.reason and "limit 2048" in first.reason
+    assert t.column("line").to_pylist()[-1] == len(body) + 1  # the Event after it is read
+
+
+def test_endless_partial_lines_are_read_in_bounded_memory(tmp_path: Path, path_kind: str) -> None:
+    """300 MB of CRI partial lines that never end: the default 64 MiB limit holds."""
+    path = tmp_path / "cri.log"
+    piece = _cri(b"x" * (MiB - 64), b"P") + b"\n"
+    with path.open("wb") as f:
+        for _ in range(300):
+            f.write(piece)
+    got = _read_in_child("k8s", path, path_kind)
+    assert got["rows"] == 0 and len(got["rejects"]) == 1 and got["lines"] == 300
+    assert got["rejects"][0][1].startswith("incomplete cri record too long:")
+    assert got["rss_mb"] < MAX_RSS_MB

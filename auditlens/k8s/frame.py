@@ -22,7 +22,7 @@ import orjson
 
 from ..rejects import Rejecter
 from ..sources import READ_ERRORS, line_chunks
-from ..sources.lines import LongLine
+from ..sources.lines import PREFIX_BYTES, LongLine
 from . import native
 from .event import Origin, event_row, why_malformed
 from .wrappers import WRAPPERS, Bad, Decoded, decode_text, decode_value, loads
@@ -274,33 +274,48 @@ class FileReader:
                                  f"{exc}", data)
                 return
             yield from self.emit(decode_value(decoded, self.origin, first), first, len(parts), data)
-        elif len(parts) >= MAX_VALUE_LINES or value[3] >= MAX_VALUE_BYTES:
+        elif len(parts) >= MAX_VALUE_LINES or value[3] > min(MAX_VALUE_BYTES, self.max_line):
             self.value = None
             self.reject_unit(first, len(parts), f"JSON value starting at line {first} is not closed "
-                             f"after {len(parts)} lines", parts[0])
+                             f"after {len(parts)} lines ({value[3]} bytes, limit "
+                             f"{min(MAX_VALUE_BYTES, self.max_line)})", parts[0])
 
     def container(self, form: str, stream_name: Any, content: bytes, partial: bool, when: str | None,
                   number: int, raw: bytes) -> Iterator[tuple]:
-        """A CRI or docker record: partial pieces are kept until the record's last piece."""
+        """A CRI or docker record: partial pieces are kept until the record's last piece. A record
+        that grows past ``max_line`` bytes is one rejected unit: its pieces are then counted, not
+        kept (endless partial lines would otherwise hold the whole input)."""
         key = (form, stream_name)
         held = self.pending.get(key)
-        if partial:
-            if held is None:
-                self.pending[key] = [number, [content], 1, form, when]
-            else:
-                held[1].append(content)
-                held[2] += 1
+        if held is None and partial:  # [first line, pieces, lines, form, time, bytes, head]
+            self.pending[key] = [number, [content], 1, form, when, len(content), b""]
             return
         first, n_lines = number, 1
         if held is not None:
+            held[2] += 1
+            held[5] += len(content)
+            if held[1] is not None:
+                held[1].append(content)
+                if held[5] > self.max_line:  # from now on only counted; the first bytes stay
+                    held[1], held[6] = None, b"".join(held[1])[:PREFIX_BYTES]
+            if partial:
+                return
             del self.pending[key]
-            held[1].append(content)
+            first, n_lines, when = held[0], held[2], held[4]
+            if held[1] is None:
+                self.reject_unit(first, n_lines, self._too_long(held, number), held[6])
+                return
             content = b"".join(held[1])
-            first, n_lines, when = held[0], held[2] + 1, held[4]
         inner = self.origin.inner(form, time=when)
         items = (Bad(f"{form} record: {i.reason}", i.raw) if isinstance(i, Bad) else i
                  for i in decode_text(content, inner, first))
         yield from self.emit(items, first, n_lines, raw if n_lines == 1 else content)
+
+    def _too_long(self, held: list[Any], last: int | None) -> str:
+        """The reject reason of a container record joined past the line limit."""
+        lines = f"lines {held[0]}–{last}" if last is not None else f"from line {held[0]}"
+        return (f"{held[3]} record too long: {held[5]} bytes in {held[2]} pieces ({lines}; "
+                f"limit {self.max_line})")
 
     def docker(self, record: dict[str, Any], raw: bytes, number: int) -> Iterator[tuple]:
         log: str = record["log"]
@@ -316,7 +331,11 @@ class FileReader:
             self.value = None
             self.reject_unit(first, len(parts), f"JSON value starting at line {first} is not closed "
                              "at the end of the input", parts[0])
-        for (form, _), (first, parts, n_lines, _, when) in list(self.pending.items()):
+        for (form, _), held in list(self.pending.items()):
+            first, parts, n_lines, _, when, _, head = held
+            if parts is None:
+                self.reject_unit(first, n_lines, "incomplete " + self._too_long(held, None), head)
+                continue
             content = b"".join(parts)
             inner = self.origin.inner(form, time=when)
             items = [Bad(f"incomplete {form} record at the end of the input: {i.reason}", i.raw)
