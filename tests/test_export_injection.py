@@ -163,6 +163,25 @@ def test_xlsx_sections_and_cover_are_neutralised_too(tmp_path: Path) -> None:
     assert "'=evil()" in texts and "'=Logins" in texts and "'+T" in texts
 
 
+def test_xlsx_continued_sheets_are_neutralised_too(tmp_path: Path, monkeypatch) -> None:
+    """A section cut over several sheets (limit lowered): every part, note and title stays text."""
+    pytest.importorskip("openpyxl")
+    from auditlens.export import xlsx_writer
+
+    monkeypatch.setattr(xlsx_writer, "MAX_ROWS", 1 + 3 + xlsx_writer.NOTE_ROWS)  # 3 data rows
+    section = Section("=logins", "=Logins", "@desc", crafted_table(), requirement="-10.2")
+    write_sections([section], tmp_path / "c.xlsx", "xlsx", title="+T")
+    openpyxl = pytest.importorskip("openpyxl")
+    assert len(openpyxl.load_workbook(tmp_path / "c.xlsx").sheetnames) == 1 + 3  # 8 rows: 3+3+2
+    cells = [c for c in xlsx_cells(tmp_path / "c.xlsx") if c.value is not None]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    texts = [c.value for c in cells if isinstance(c.value, str)]
+    assert not [t for t in texts if t.startswith(FORMULA_STARTS)]
+    actors = [t for t in texts if t.lstrip("'") in [show_hidden(v) for v in CRAFTED]]
+    assert len(actors) == len(CRAFTED)
+    assert any("continues in sheet '=logins (2)'" in t for t in texts)
+
+
 # --- html ------------------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@
     parquet  the Arrow table as is (UTC); sections → directory of .parquet files
     md       GitHub-flavoured Markdown tables, escaped; sections → headings
     xlsx     openpyxl (``auditlens[xlsx]``); neutralised string cells; sections → one sheet each
-             after a Cover sheet
+             after a Cover sheet; a table longer than a sheet continues in ``name (2)``, ...
     html     one self-contained page, escaped, strict CSP, sortable/filterable tables, cards
 
 Timestamps are shown in UTC unless ``tz`` names an IANA zone; Parquet always keeps UTC.

@@ -1,0 +1,124 @@
+"""Sections larger than a format holds at once: XLSX continues them in further sheets, HTML shows
+the first rows and links the whole section as a CSV file beside the page.
+
+The limits are lowered through the module constants, so no test writes a million rows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from auditlens.export import Section, write_sections, write_table, xlsx_writer
+
+ROWS = 12
+PER_SHEET = 5  # data rows of a continued sheet once MAX_ROWS is lowered below
+
+
+def numbered(n: int = ROWS) -> pa.Table:
+    return pa.table({"n": pa.array(range(n), pa.int64()), "actor": [f"user{i}" for i in range(n)]})
+
+
+@pytest.fixture
+def small_sheets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sheets of header + PER_SHEET rows + the continuation note (a blank row and the text)."""
+    monkeypatch.setattr(xlsx_writer, "MAX_ROWS", 1 + PER_SHEET + xlsx_writer.NOTE_ROWS)
+
+
+def load(path: Path) -> Any:
+    return pytest.importorskip("openpyxl").load_workbook(path)
+
+
+def values(ws: Any) -> list[list[Any]]:
+    return [[c.value for c in row] for row in ws.iter_rows()]
+
+
+def data_rows(ws: Any) -> list[list[Any]]:
+    """The rows under the header, up to the blank row before a note."""
+    rows = values(ws)[1:]
+    end = next((i for i, r in enumerate(rows) if all(v is None for v in r)), len(rows))
+    return rows[:end]
+
+
+def note(ws: Any) -> str:
+    """The continuation note: the last row, alone in its first cell, after a blank row."""
+    *_, blank, last = values(ws)
+    assert all(v is None for v in blank) and all(v is None for v in last[1:])
+    return str(last[0])
+
+
+# --- xlsx ------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("small_sheets")
+def test_xlsx_long_section_continues_in_further_sheets(tmp_path: Path) -> None:
+    secs = [Section("logins", "Logins", "", numbered()), Section("small", "Small", "", numbered(3))]
+    write_sections(secs, tmp_path / "c.xlsx", "xlsx")
+    wb = load(tmp_path / "c.xlsx")
+    assert wb.sheetnames == ["Cover", "logins", "logins (2)", "logins (3)", "small"]
+    parts = [wb[name] for name in ("logins", "logins (2)", "logins (3)")]
+    for ws in parts:
+        assert values(ws)[0] == ["n", "actor"]
+        assert ws.max_row <= xlsx_writer.MAX_ROWS
+    got = [row for ws in parts for row in data_rows(ws)]
+    assert got == [[i, f"user{i}"] for i in range(ROWS)]  # every row, in order
+    assert note(parts[0]) == "Rows 1 to 5 of 12; continues in sheet 'logins (2)'."
+    assert note(parts[1]) == (
+        "Rows 6 to 10 of 12; continued from sheet 'logins'; continues in sheet 'logins (3)'."
+    )
+    assert note(parts[2]) == "Rows 11 to 12 of 12; continued from sheet 'logins (2)'."
+    assert values(wb["small"]) == [["n", "actor"]] + [[i, f"user{i}"] for i in range(3)]
+    cover = values(wb["Cover"])
+    header = cover.index(["section", "title", "requirement", "rows", "description", "sheets"])
+    index = {row[0]: row for row in cover[header + 1 :]}
+    assert index["logins"][3] == ROWS and index["logins"][5] == "logins, logins (2), logins (3)"
+    assert index["small"][3] == 3 and index["small"][5] == "small"
+
+
+@pytest.mark.usefixtures("small_sheets")
+def test_xlsx_a_section_that_just_fits_stays_on_one_sheet(tmp_path: Path) -> None:
+    fits = xlsx_writer.MAX_ROWS - 1
+    write_sections([Section("a", "A", "", numbered(fits))], tmp_path / "c.xlsx", "xlsx")
+    wb = load(tmp_path / "c.xlsx")
+    assert wb.sheetnames == ["Cover", "a"] and wb["a"].max_row == xlsx_writer.MAX_ROWS
+
+
+@pytest.mark.usefixtures("small_sheets")
+def test_xlsx_single_table_continues_too(tmp_path: Path) -> None:
+    write_table(numbered(), tmp_path / "t.xlsx", "xlsx", title="failed logins")
+    wb = load(tmp_path / "t.xlsx")
+    assert wb.sheetnames == ["failed logins", "failed logins (2)", "failed logins (3)"]
+    got = [row for ws in wb.worksheets for row in data_rows(ws)]
+    assert got == [[i, f"user{i}"] for i in range(ROWS)]
+
+
+@pytest.mark.usefixtures("small_sheets")
+def test_xlsx_continued_sheet_names_are_legal_unique_and_short(tmp_path: Path) -> None:
+    long = "a-very-long-section-name-that-excel-cannot-hold"
+    secs = [
+        Section(long + "-1", "x", "", numbered()),
+        Section(long + "-2", "y", "", numbered()),
+        Section("logins (2)", "z", "", numbered(1)),  # the name a continuation would take
+        Section("logins", "w", "", numbered()),
+        Section("odd[:*?/\\]'", "v", "", numbered()),
+    ]
+    write_sections(secs, tmp_path / "c.xlsx", "xlsx")
+    names = load(tmp_path / "c.xlsx").sheetnames
+    assert len(names) == 1 + 4 * 3 + 1 and len({n.lower() for n in names}) == len(names)
+    assert all(len(n) <= 31 and not n.startswith("'") and not n.endswith("'") for n in names)
+    assert not [n for n in names if set(n) & set("[]:*?/\\")]
+    assert names[1:4] == [long[:31], long[:27] + " (2)", long[:27] + " (3)"]
+    assert names[7:11] == ["logins (2)", "logins", "logins~2 (2)", "logins (3)"]
+    odd = "odd" + "_" * 7
+    assert names[11:] == [odd, odd + " (2)", odd + " (3)"]
+
+
+def test_xlsx_sheet_parts() -> None:
+    assert xlsx_writer.sheet_parts(0) == [(0, 0)]
+    assert xlsx_writer.sheet_parts(xlsx_writer.MAX_ROWS - 1) == [(0, xlsx_writer.MAX_ROWS - 1)]
+    per = xlsx_writer.MAX_ROWS - 1 - xlsx_writer.NOTE_ROWS
+    rows = xlsx_writer.MAX_ROWS
+    assert xlsx_writer.sheet_parts(rows) == [(0, per), (per, rows - per)]
