@@ -278,6 +278,30 @@ def test_html_page_fetches_nothing_and_has_strict_csp(tmp_path: Path) -> None:
     assert "innerHTML" not in page.scripts[0] and "textContent" in page.scripts[0]
 
 
+def test_html_long_section_sidecar_name_link_and_cells_are_safe(tmp_path: Path,
+                                                                monkeypatch) -> None:
+    """A section too long for the page (limit lowered): hostile section and page names cannot
+    leave the folder or break the link, and the CSV beside the page is neutralised."""
+    from auditlens.export import html_writer
+
+    monkeypatch.setattr(html_writer, "PAGE_ROWS", 3)
+    name = '"><script>alert(1)</script>/../../x'
+    page_path = tmp_path / 'ev "<b>#?.html'
+    write_sections([Section(name, MARKUP[1], "", crafted_table())], page_path, "html")
+    page = check_inert_html(page_path.read_text("utf-8"))
+    folder = tmp_path / 'ev "<b>#?_files'
+    (sidecar,) = folder.iterdir()
+    assert sidecar.name == "_script_alert_1_script_.._.._x.csv"
+    hrefs = [v for t, a in page.tags if t == "a" for k, v in a if k == "href" and v]
+    assert [h for h in hrefs if not h.startswith("#")] == [
+        "ev%20%22%3Cb%3E%23%3F_files/_script_alert_1_script_.._.._x.csv"
+    ]
+    assert len(page.cells) == 3 * 4  # three rows of four columns on the page
+    header, *rows = read_csv(sidecar)
+    assert header == ["actor", "argv", "fields", "delta"]
+    assert [r[0] for r in rows] == ["'" + v for v in FORMULAS] + MARKUP
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(TEXTS, min_size=1, max_size=5))
 def test_html_any_text_round_trips_as_cell_text(values: list[str]) -> None:

@@ -6,13 +6,17 @@ The limits are lowered through the module constants, so no test writes a million
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
 
-from auditlens.export import Section, write_sections, write_table, xlsx_writer
+from auditlens.errors import AuditlensError
+from auditlens.export import Section, html_writer, write_sections, write_table, xlsx_writer
 
 ROWS = 12
 PER_SHEET = 5  # data rows of a continued sheet once MAX_ROWS is lowered below
@@ -122,3 +126,87 @@ def test_xlsx_sheet_parts() -> None:
     per = xlsx_writer.MAX_ROWS - 1 - xlsx_writer.NOTE_ROWS
     rows = xlsx_writer.MAX_ROWS
     assert xlsx_writer.sheet_parts(rows) == [(0, per), (per, rows - per)]
+
+
+# --- html ------------------------------------------------------------------------------------
+
+PAGE = 5  # rows a section shows on the page once PAGE_ROWS is lowered below
+
+
+@pytest.fixture
+def short_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(html_writer, "PAGE_ROWS", PAGE)
+
+
+def html_sections(text: str) -> dict[str, str]:
+    """Each data section's markup by its anchor id."""
+    parts = text.split('<section class="data" id="')[1:]
+    return {part.split('"', 1)[0]: part for part in parts}
+
+
+def shown_rows(section: str) -> list[str]:
+    return re.findall(r"<tr><td[^>]*>([^<]*)</td>", section)
+
+
+def read_csv(path: Path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.reader(fh))
+
+
+@pytest.mark.usefixtures("short_pages")
+def test_html_long_section_shows_the_start_and_links_the_whole(tmp_path: Path) -> None:
+    secs = [Section("logins", "Logins", "", numbered()), Section("small", "Small", "", numbered(3))]
+    write_sections(secs, tmp_path / "c.html", "html")
+    text = (tmp_path / "c.html").read_text("utf-8")
+    page = html_sections(text)
+    assert shown_rows(page["s-logins"]) == [str(i) for i in range(PAGE)]
+    assert shown_rows(page["s-small"]) == ["0", "1", "2"]
+    # cards, contents and summary count every row, not the shown ones
+    assert '<span class="n">12</span><span class="l">Logins</span>' in text
+    assert '<span class="count">12 rows</span>' in text
+    assert '<span class="n">12</span><span class="l">actors</span>' in page["s-logins"]
+    assert (
+        '<p class="note partial">Showing the first 5 of 12 rows; the full section: '
+        '<a href="c_files/logins.csv">c_files/logins.csv</a> (CSV). '
+        "Filtering and sorting work on the rows shown here.</p>"
+    ) in page["s-logins"]
+    assert '<span class="count">5 rows shown</span>' in page["s-logins"]
+    assert "partial" not in page["s-small"] and "_files" not in page["s-small"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.html", "c_files"]
+    assert [p.name for p in (tmp_path / "c_files").iterdir()] == ["logins.csv"]
+    rows = read_csv(tmp_path / "c_files" / "logins.csv")
+    assert rows == [["n", "actor"]] + [[str(i), f"user{i}"] for i in range(ROWS)]
+
+
+@pytest.mark.usefixtures("short_pages")
+def test_html_small_sections_write_no_sidecar(tmp_path: Path) -> None:
+    write_sections([Section("a", "A", "", numbered(PAGE))], tmp_path / "c.html", "html")
+    assert [p.name for p in tmp_path.iterdir()] == ["c.html"]
+    assert "partial" not in (tmp_path / "c.html").read_text("utf-8")
+
+
+@pytest.mark.usefixtures("short_pages")
+def test_html_single_table_links_its_whole_table_too(tmp_path: Path) -> None:
+    write_table(numbered(), tmp_path / "t.html", "html", title="failed logins")
+    text = (tmp_path / "t.html").read_text("utf-8")
+    assert len(shown_rows(text)) == PAGE
+    assert '<a href="t_files/failed_logins.csv">' in text
+    assert len(read_csv(tmp_path / "t_files" / "failed_logins.csv")) == 1 + ROWS
+
+
+@pytest.mark.usefixtures("short_pages")
+def test_html_to_a_stream_shows_every_row(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = io.BytesIO()
+    write_sections([Section("logins", "Logins", "", numbered())], out, "html")
+    text = out.getvalue().decode("utf-8")
+    assert len(shown_rows(text)) == ROWS and "partial" not in text
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.usefixtures("short_pages")
+def test_html_sidecar_folder_that_is_a_file_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "c_files").write_text("not a folder")
+    with pytest.raises(AuditlensError, match="cannot write the full sections"):
+        write_sections([Section("a", "A", "", numbered())], tmp_path / "c.html", "html")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c_files"]  # no page linking nothing
