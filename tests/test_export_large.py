@@ -210,3 +210,13 @@ def test_html_sidecar_folder_that_is_a_file_is_a_clear_error(tmp_path: Path) -> 
     with pytest.raises(AuditlensError, match="cannot write the full sections"):
         write_sections([Section("a", "A", "", numbered())], tmp_path / "c.html", "html")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c_files"]  # no page linking nothing
+
+
+def test_docs_give_the_limits_the_writers_use() -> None:
+    """docs/scale.md is written by hand: it must name the limits the code declares."""
+    text = (Path(__file__).resolve().parents[1] / "docs" / "scale.md").read_text("utf-8")
+    section = text.split("{#large-reports}", 1)[1].split("\n## ", 1)[0]
+    assert f"{xlsx_writer.MAX_ROWS:,} rows a sheet" in section
+    assert f"{html_writer.PAGE_ROWS:,} rows a section" in section
+    per_sheet = xlsx_writer.MAX_ROWS - 1 - xlsx_writer.NOTE_ROWS
+    assert f"Rows {per_sheet + 1:,} to {2 * per_sheet:,} of" in section
