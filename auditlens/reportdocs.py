@@ -36,6 +36,7 @@ def report_markdown(report: Any) -> str:
 
 
 def render() -> str:
+    from .export.html_writer import PAGE_ROWS
     from .reports import list_reports
 
     reports = list_reports()  # registry order: the order of the compliance export
@@ -52,6 +53,13 @@ def render() -> str:
             "rotated and compressed files), takes `--since`, `--until`, `--user`, `--node` and "
             "`--namespace`, and writes any format of `-f` (csv, jsonl, json, parquet, md, xlsx, "
             "html). `auditlens report --list` lists them."
+        ),
+        "",
+        (
+            "No format drops rows: a section longer than an XLSX sheet holds continues in further "
+            f"sheets, and an HTML page shows the first {PAGE_ROWS:,} rows of a longer section and links "
+            "the whole section as a CSV file beside the page "
+            "([Reports with millions of rows](scale.md#large-reports))."
         ),
         "",
         "| report | answers | requirement |",

@@ -163,6 +163,25 @@ def test_xlsx_sections_and_cover_are_neutralised_too(tmp_path: Path) -> None:
     assert "'=evil()" in texts and "'=Logins" in texts and "'+T" in texts
 
 
+def test_xlsx_continued_sheets_are_neutralised_too(tmp_path: Path, monkeypatch) -> None:
+    """A section cut over several sheets (limit lowered): every part, note and title stays text."""
+    pytest.importorskip("openpyxl")
+    from auditlens.export import xlsx_writer
+
+    monkeypatch.setattr(xlsx_writer, "MAX_ROWS", 1 + 3 + xlsx_writer.NOTE_ROWS)  # 3 data rows
+    section = Section("=logins", "=Logins", "@desc", crafted_table(), requirement="-10.2")
+    write_sections([section], tmp_path / "c.xlsx", "xlsx", title="+T")
+    openpyxl = pytest.importorskip("openpyxl")
+    assert len(openpyxl.load_workbook(tmp_path / "c.xlsx").sheetnames) == 1 + 3  # 8 rows: 3+3+2
+    cells = [c for c in xlsx_cells(tmp_path / "c.xlsx") if c.value is not None]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    texts = [c.value for c in cells if isinstance(c.value, str)]
+    assert not [t for t in texts if t.startswith(FORMULA_STARTS)]
+    actors = [t for t in texts if t.lstrip("'") in [show_hidden(v) for v in CRAFTED]]
+    assert len(actors) == len(CRAFTED)
+    assert any("continues in sheet '=logins (2)'" in t for t in texts)
+
+
 # --- html ------------------------------------------------------------------------------------
 
 
@@ -257,6 +276,30 @@ def test_html_page_fetches_nothing_and_has_strict_csp(tmp_path: Path) -> None:
     assert [u for u in urls if not u.startswith("#")] == []
     assert "http://" not in text.replace("http://x", "") and "https://" not in text
     assert "innerHTML" not in page.scripts[0] and "textContent" in page.scripts[0]
+
+
+def test_html_long_section_sidecar_name_link_and_cells_are_safe(tmp_path: Path,
+                                                                monkeypatch) -> None:
+    """A section too long for the page (limit lowered): hostile section and page names cannot
+    leave the folder or break the link, and the CSV beside the page is neutralised."""
+    from auditlens.export import html_writer
+
+    monkeypatch.setattr(html_writer, "PAGE_ROWS", 3)
+    name = '"><script>alert(1)</script>/../../x'
+    page_path = tmp_path / 'ev "<b>#?.html'
+    write_sections([Section(name, MARKUP[1], "", crafted_table())], page_path, "html")
+    page = check_inert_html(page_path.read_text("utf-8"))
+    folder = tmp_path / 'ev "<b>#?_files'
+    (sidecar,) = folder.iterdir()
+    assert sidecar.name == "_script_alert_1_script_.._.._x.csv"
+    hrefs = [v for t, a in page.tags if t == "a" for k, v in a if k == "href" and v]
+    assert [h for h in hrefs if not h.startswith("#")] == [
+        "ev%20%22%3Cb%3E%23%3F_files/_script_alert_1_script_.._.._x.csv"
+    ]
+    assert len(page.cells) == 3 * 4  # three rows of four columns on the page
+    header, *rows = read_csv(sidecar)
+    assert header == ["actor", "argv", "fields", "delta"]
+    assert [r[0] for r in rows] == ["'" + v for v in FORMULAS] + MARKUP
 
 
 @settings(max_examples=150, deadline=None)

@@ -8,8 +8,9 @@
     parquet  the Arrow table as is (UTC); sections → directory of .parquet files
     md       GitHub-flavoured Markdown tables, escaped; sections → headings
     xlsx     openpyxl (``auditlens[xlsx]``); neutralised string cells; sections → one sheet each
-             after a Cover sheet
+             after a Cover sheet; a table longer than a sheet continues in ``name (2)``, ...
     html     one self-contained page, escaped, strict CSP, sortable/filterable tables, cards
+             (a section past ``PAGE_ROWS`` shows its start and links its whole as CSV)
 
 Timestamps are shown in UTC unless ``tz`` names an IANA zone; Parquet always keeps UTC.
 An empty table still gives a valid file with the column headers.

@@ -11,23 +11,32 @@ its own gets the charts of :mod:`.plots` when its table has ACTIVITY columns (``
 Layout: cards per section (rows, failures) and a contents list on multi-section pages; in each
 section summary cards (rows, actors, failures or denials, time span), the charts, then the
 table, sortable by any column and filterable. Printing drops the controls and scrolling.
+
+A section longer than ``PAGE_ROWS`` shows its first ``PAGE_ROWS`` rows; its cards, counts and
+charts still cover every row, and the whole section is written with the CSV writer (cells
+neutralised) to ``<page>_files/<section>.csv`` beside the page, which links to it relatively and
+says that filtering and sorting work on the rows shown. A stream has no "beside": written to a
+stream, the page holds every row, as a page without that limit would.
 """
 
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from html import escape
+from pathlib import Path
 from typing import TextIO
+from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditlens.errors import AuditlensError
 
-from . import plots
+from . import csv_writer, plots
 from ._base import (
     Cover,
     Dest,
@@ -36,6 +45,7 @@ from ._base import (
     Section,
     cover_table,
     file_stem,
+    is_stream,
     open_text,
 )
 from .cells import display_column, display_text, is_numeric, show_hidden
@@ -43,6 +53,9 @@ from .html_assets import CSP, CSS, SCRIPT
 
 FIGURE_TYPES = ("image/svg+xml", "image/png", "image/jpeg", "image/webp")
 FAILED_OUTCOMES = ("failure", "failed", "denied")
+PAGE_ROWS = 10_000
+"""Rows of a section shown on the page: enough to read and filter, small enough for a browser.
+Read at write time, so tests can lower it."""
 
 
 def esc(value: object) -> str:
@@ -195,7 +208,50 @@ def _table(out: TextIO, table: pa.Table, tz: tzinfo, cls: str) -> None:
     out.write("</tbody>\n</table></div>\n")
 
 
-def _data_section(out: TextIO, s: Section, st: Stats, tz: tzinfo, heading: str) -> None:
+@dataclass(frozen=True)
+class Sidecar:
+    """The file holding the whole of a section the page shows only the start of."""
+
+    href: str  # relative to the page, percent-encoded
+    label: str  # the same path as people read it
+
+
+def write_sidecars(sections: Sequence[Section], dest: Dest, opts: Options) -> dict[str, Sidecar]:
+    """Write every section longer than ``PAGE_ROWS`` as CSV into ``<page>_files/``, by name.
+
+    CSV opens in any spreadsheet and streams, so no row is lost however long the section;
+    the file names come from :func:`file_stem`, so a section name cannot leave the folder.
+    A stream destination gets none (it has no place beside it): its page shows every row.
+    """
+    long = [s for s in sections if s.table.num_rows > PAGE_ROWS]
+    if not long or is_stream(dest):
+        return {}
+    page = Path(os.fspath(dest))  # type: ignore[arg-type]
+    folder = page.with_name(page.stem + "_files")
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as err:
+        raise AuditlensError(f"cannot write the full sections to {folder}: {err.strerror}") from None
+    sidecars = {}
+    for s in long:
+        name = f"{file_stem(s.name)}.csv"
+        csv_writer.write_table(s.table, folder / name, opts)
+        href = f"{quote(folder.name, safe='')}/{quote(name, safe='')}"
+        sidecars[s.name] = Sidecar(href, f"{folder.name}/{name}")
+    return sidecars
+
+
+def _shown_note(out: TextIO, shown: int, total: int, sidecar: Sidecar) -> None:
+    out.write(
+        f'<p class="note partial">Showing the first {shown:,} of {_plural(total, "row")}; '
+        f'the full section: <a href="{esc(sidecar.href)}">{esc(sidecar.label)}</a> (CSV). '
+        "Filtering and sorting work on the rows shown here.</p>\n"
+    )
+
+
+def _data_section(
+    out: TextIO, s: Section, st: Stats, tz: tzinfo, heading: str, sidecar: Sidecar | None
+) -> None:
     out.write(f'<section class="data" id="{esc(_anchor(s))}">\n')
     out.write(f"<{heading}>{esc(s.title or s.name)}</{heading}>\n")
     if s.requirement:
@@ -208,13 +264,17 @@ def _data_section(out: TextIO, s: Section, st: Stats, tz: tzinfo, heading: str) 
     if note:
         out.write(f'<p class="note">{esc(note)}</p>\n')
     rows = s.table.num_rows
+    table = s.table if sidecar is None else s.table.slice(0, PAGE_ROWS)
+    count = _plural(table.num_rows, "row")
+    if sidecar is not None:
+        _shown_note(out, table.num_rows, rows, sidecar)
+        count += " shown"
     label = f"filter {s.title or s.name}"
     out.write(
         f'<div class="tools"><input type="search" class="filter" placeholder="Filter rows"'
-        f' aria-label="{esc(label)}"><span class="count">{_plural(rows, "row")}'
-        "</span></div>\n"
+        f' aria-label="{esc(label)}"><span class="count">{count}</span></div>\n'
     )
-    _table(out, s.table, tz, "data")
+    _table(out, table, tz, "data")
     if rows == 0:
         out.write('<p class="empty">No rows matched.</p>\n')
     out.write("</section>\n")
@@ -229,10 +289,15 @@ def write_page(
     figures: Sequence[Figure] = (),
     single: bool = False,
 ) -> None:
-    """The whole page: header, section cards, page figures, cover, contents, then each section."""
+    """The whole page: header, section cards, page figures, cover, contents, then each section.
+
+    Sidecars are written once the page's own path is known to be writable, and before the page
+    is renamed into place, so a page never links a file that is not there.
+    """
     title = opts.title or (sections[0].title if single and sections else "auditlens report")
     stats = [table_stats(s.table, opts.tz) for s in sections]
     with open_text(dest, newline="\n") as out:
+        sidecars = write_sidecars(sections, dest, opts)
         _head(out, title)
         out.write(f"<header><h1>{esc(title)}</h1>\n")
         out.write(f'<p class="meta">Times are in {esc(opts.tz_name)}. Generated by auditlens.</p>')
@@ -248,7 +313,7 @@ def write_page(
         if not single:
             _toc(out, sections, stats)
         for s, st in zip(sections, stats):
-            _data_section(out, s, st, opts.tz, "h2")
+            _data_section(out, s, st, opts.tz, "h2", sidecars.get(s.name))
         out.write("</main>\n")
         _foot(out)
 

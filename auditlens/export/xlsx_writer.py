@@ -7,6 +7,11 @@ readers turn a bare CR into LF); literal ``_xHHHH_`` is escaped so Excel does no
 Excel's 32,767-character cell limit is cut with a visible marker; integers beyond 2**53 are
 written as text so Excel does not round them. Timestamps are ISO text in the chosen zone.
 Sections become one sheet each after a ``Cover`` sheet (title, cover items, section index).
+
+A sheet holds ``MAX_ROWS`` rows, header included. A longer table continues in further sheets
+(``logins``, ``logins (2)``, ...), each with the header row and, below the data after a blank
+row, a note naming its rows and the sheets before and after it; the Cover's section index gives
+each section's total rows and every sheet it spans. Nothing is dropped and nothing is refused.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from ._base import Cover, Dest, Options, Section, cover_table, index_table, open
 from .cells import Display, display_column, neutralise, show_hidden
 
 MAX_ROWS = 1_048_576
+"""Rows of a sheet, header included (Excel's limit). Read at write time, so tests can lower it."""
+NOTE_ROWS = 2
+"""A blank row and the note of a sheet that is one part of a longer table."""
 MAX_COLUMNS = 16_384
 MAX_CELL_CHARS = 32_767
 _OOXML_ESCAPE = re.compile(r"_(?=x[0-9A-Fa-f]{4}_)")
@@ -90,16 +98,51 @@ def _widths(sheet: _Sheet, table: pa.Table, tz: tzinfo) -> None:
         sheet.ws.column_dimensions[_column_letter(i)].width = min(max(longest + 2, 8), 60)
 
 
-def _data_sheet(wb: Any, title: str, table: pa.Table, tz: tzinfo) -> None:
-    if table.num_rows + 1 > MAX_ROWS:
-        raise AuditlensError(
-            f"sheet {title!r} would need {table.num_rows + 1} rows; xlsx holds {MAX_ROWS}. "
-            "Narrow the period (--since/--until) or use -f csv/parquet"
-        )
+def sheet_parts(rows: int) -> list[tuple[int, int]]:
+    """``(offset, length)`` of each sheet's share of a table of ``rows`` data rows.
+
+    A table that fits stays on one sheet, as it always did; a longer one is cut into sheets
+    that leave room for the header and the continuation note.
+    """
+    if rows + 1 <= MAX_ROWS:
+        return [(0, rows)]
+    per_sheet = MAX_ROWS - 1 - NOTE_ROWS
+    if per_sheet < 1:
+        raise AuditlensError(f"MAX_ROWS {MAX_ROWS} leaves no room for data on a continued sheet")
+    return [(start, min(per_sheet, rows - start)) for start in range(0, rows, per_sheet)]
+
+
+def part_titles(name: str, rows: int, taken: set[str]) -> list[str]:
+    """The titles of the sheets a table of ``rows`` rows takes: ``name``, ``name (2)``, ..."""
+    parts = len(sheet_parts(rows))
+    return [sheet_title(name, taken, "" if k == 1 else f" ({k})") for k in range(1, parts + 1)]
+
+
+def _part_note(titles: list[str], k: int, start: int, length: int, total: int) -> str:
+    """Where sheet ``k`` of a cut table stands: its rows, and the sheets before and after it."""
+    where = [f"Rows {start + 1:,} to {start + length:,} of {total:,}"]
+    if k > 0:
+        where.append(f"continued from sheet '{titles[k - 1]}'")
+    if k + 1 < len(titles):
+        where.append(f"continues in sheet '{titles[k + 1]}'")
+    return "; ".join(where) + "."
+
+
+def _data_sheets(wb: Any, titles: list[str], table: pa.Table, tz: tzinfo) -> None:
+    """Write ``table`` over the sheets ``titles`` (its :func:`part_titles`)."""
     if table.num_columns > MAX_COLUMNS:
         raise AuditlensError(
-            f"sheet {title!r} has {table.num_columns} columns; xlsx holds {MAX_COLUMNS}"
+            f"sheet {titles[0]!r} has {table.num_columns} columns; xlsx holds {MAX_COLUMNS}"
         )
+    parts = sheet_parts(table.num_rows)
+    for k, (title, (start, length)) in enumerate(zip(titles, parts, strict=True)):
+        note = None
+        if len(parts) > 1:
+            note = _part_note(titles, k, start, length, table.num_rows)
+        _data_sheet(wb, title, table.slice(start, length), tz, note)
+
+
+def _data_sheet(wb: Any, title: str, table: pa.Table, tz: tzinfo, note: str | None) -> None:
     sheet = _Sheet(wb, title)
     _widths(sheet, table, tz)
     if table.num_columns:
@@ -112,17 +155,25 @@ def _data_sheet(wb: Any, title: str, table: pa.Table, tz: tzinfo) -> None:
         for values in zip(*columns):
             sheet.row(list(values))
     if table.num_rows == 0:
+        note = "No rows matched."
+    if note is not None:  # below the filter range, so sorting leaves it in place
         sheet.row([])
-        sheet.row(["No rows matched."])
+        sheet.row([note])
 
 
-def sheet_title(name: str, taken: set[str]) -> str:
-    """A legal, unique sheet title (31 characters, none of ``[]:*?/\\``, no edge quotes)."""
-    base = _SHEET_BAD.sub("_", name).strip("'")[:31] or "Sheet"
-    title, n = base, 2
+def sheet_title(name: str, taken: set[str], suffix: str = "") -> str:
+    """A legal, unique sheet title (31 characters, none of ``[]:*?/\\``, no edge quotes).
+
+    ``suffix`` (a continuation's `` (2)``) is kept whole: the name is cut to make room for it.
+    """
+    clean = _SHEET_BAD.sub("_", name).strip("'") or "Sheet"
+
+    def fit(mark: str) -> str:
+        return clean[: 31 - len(mark) - len(suffix)].rstrip("'") + mark + suffix
+
+    title, n = fit(""), 2
     while title.lower() in taken:
-        suffix = f"~{n}"
-        title, n = base[: 31 - len(suffix)] + suffix, n + 1
+        title, n = fit(f"~{n}"), n + 1
     taken.add(title.lower())
     return title
 
@@ -142,7 +193,8 @@ def _save(wb: Any, dest: Dest) -> None:
 
 def write_table(table: pa.Table, dest: Dest, opts: Options) -> None:
     wb = _workbook(opts)
-    _data_sheet(wb, sheet_title(opts.title or "data", set()), table, opts.tz)
+    titles = part_titles(opts.title or "data", table.num_rows, set())
+    _data_sheets(wb, titles, table, opts.tz)
     _save(wb, dest)
 
 
@@ -168,9 +220,9 @@ def write_sections(sections: list[Section], dest: Dest, opts: Options, cover: Co
         _table_rows(front, table, opts.tz)
         front.row([])
     index = index_table(sections)
-    titles = [sheet_title(s.name, taken) for s in sections]
-    index = index.append_column("sheet", pa.array(titles, pa.string()))
+    titles = [part_titles(s.name, s.table.num_rows, taken) for s in sections]
+    index = index.append_column("sheets", pa.array([", ".join(t) for t in titles], pa.string()))
     _table_rows(front, index, opts.tz)
-    for s, title in zip(sections, titles):
-        _data_sheet(wb, title, s.table, opts.tz)
+    for s, section_titles in zip(sections, titles):
+        _data_sheets(wb, section_titles, s.table, opts.tz)
     _save(wb, dest)
