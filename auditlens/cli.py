@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import click
 
@@ -245,7 +245,6 @@ def report(
       auditlens report logins nodes/ --since 7d -f csv -o logins.csv
       auditlens report compliance fleet/nodes/ -o evidence.xlsx --jobs 0
     """
-    from .export import format_from_path
     from .reports import get_report, run_report
 
     if list_:
@@ -257,15 +256,13 @@ def report(
     if not sources:
         raise click.UsageError("give at least one source: a log file, a node directory or a glob")
     to_stdout = output in (None, "-")
-    fmt = fmt or ("md" if to_stdout else format_from_path(cast(str, output)))  # not None here
-    if to_stdout and fmt in ("xlsx", "parquet"):
-        raise AuditlensError(f"{fmt} is a binary format: give -o FILE")
+    dest: Any = sys.stdout.buffer if to_stdout else output
+    # run_report checks the options and the output before it reads, then writes
     result = run_report(name, sources, since=since, until=until, user=user, node=node,
                         namespace=namespace, cluster=cluster, source_type=source_type,
+                        output=dest, fmt=fmt or ("md" if to_stdout else None), tz=tz,
                         jobs=jobs, max_line_bytes=max_line_bytes)
     _tell_skipped(result.collection.skipped)
-    dest: Any = sys.stdout.buffer if to_stdout else output
-    result.write(dest, fmt, tz=tz)
     if to_stdout:
         sys.stdout.flush()
     rows = sum(s.table.num_rows for s in result.sections)
