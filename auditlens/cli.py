@@ -195,6 +195,18 @@ def _progress(names: list[str]) -> Any:
     return bar(sum(getsize(n) for n in names), stream)
 
 
+def _reading_shown() -> Any:
+    """Reads the library announces (a report's sources) drawn as a bar on stderr when it is a
+    terminal; else nothing."""
+    from contextlib import nullcontext
+
+    if not sys.stderr.isatty():
+        return nullcontext()
+    from .progress import shown_on
+
+    return shown_on(sys.stderr)
+
+
 def _list_reports() -> None:
     from .reports import list_reports
 
@@ -244,6 +256,10 @@ def report(
       auditlens report compliance nodes/ kube-apiserver/ -o evidence.xlsx
       auditlens report logins nodes/ --since 7d -f csv -o logins.csv
       auditlens report compliance fleet/nodes/ -o evidence.xlsx --jobs 0
+
+    Mistakes in the options and the output (format, missing writer package, directory, --tz,
+    --since/--until) are refused before reading. On a terminal a progress bar (bytes read of
+    all inputs, and the node being read) is shown on stderr; nothing when piped.
     """
     from .reports import get_report, run_report
 
@@ -258,10 +274,11 @@ def report(
     to_stdout = output in (None, "-")
     dest: Any = sys.stdout.buffer if to_stdout else output
     # run_report checks the options and the output before it reads, then writes
-    result = run_report(name, sources, since=since, until=until, user=user, node=node,
-                        namespace=namespace, cluster=cluster, source_type=source_type,
-                        output=dest, fmt=fmt or ("md" if to_stdout else None), tz=tz,
-                        jobs=jobs, max_line_bytes=max_line_bytes)
+    with _reading_shown():
+        result = run_report(name, sources, since=since, until=until, user=user, node=node,
+                            namespace=namespace, cluster=cluster, source_type=source_type,
+                            output=dest, fmt=fmt or ("md" if to_stdout else None), tz=tz,
+                            jobs=jobs, max_line_bytes=max_line_bytes)
     _tell_skipped(result.collection.skipped)
     if to_stdout:
         sys.stdout.flush()
