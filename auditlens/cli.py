@@ -119,14 +119,15 @@ def parse(
 
     On a terminal a progress bar (bytes read) is shown on stderr; nothing when piped.
     """
-    from .export import format_from_path, write_batches
+    from .export import check_output, write_batches
 
     if partition:
         from .dataset import check_partition_target
 
         check_partition_target(output, fmt)
         fmt = "parquet"
-    fmt = fmt or format_from_path(output)
+    else:  # the format, its writer and the file's directory, before reading
+        fmt = check_output(output, fmt).name
     routed = _split_by_type(sources, source_type)
     if len(routed) > 1:
         raise AuditlensError(

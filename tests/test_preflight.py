@@ -146,3 +146,14 @@ def test_cli_options_click_refuses(tmp_path: Path) -> None:
     for args in (["-j", "-1"], ["--max-line-bytes", "0"], ["--source-type", "syslog"]):
         result = CliRunner().invoke(cli, ["report", "logins", NODE_B, *args])
         assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_parse_refuses_a_missing_writer_before_reading(tmp_path: Path, no_openpyxl: None,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise Read("the sources were routed")
+
+    monkeypatch.setattr(auditlens.collect, "route", refuse)
+    result = CliRunner().invoke(cli, ["parse", NODE_B, "-o", str(tmp_path / "events.xlsx")])
+    assert result.exit_code == 1 and "xlsx output needs openpyxl" in result.output
+    assert list(tmp_path.iterdir()) == []
