@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import click
 
@@ -119,14 +119,15 @@ def parse(
 
     On a terminal a progress bar (bytes read) is shown on stderr; nothing when piped.
     """
-    from .export import format_from_path, write_batches
+    from .export import check_output, write_batches
 
     if partition:
         from .dataset import check_partition_target
 
         check_partition_target(output, fmt)
         fmt = "parquet"
-    fmt = fmt or format_from_path(output)
+    else:  # the format, its writer and the file's directory, before reading
+        fmt = check_output(output, fmt).name
     routed = _split_by_type(sources, source_type)
     if len(routed) > 1:
         raise AuditlensError(
@@ -195,6 +196,18 @@ def _progress(names: list[str]) -> Any:
     return bar(sum(getsize(n) for n in names), stream)
 
 
+def _reading_shown() -> Any:
+    """Reads the library announces (a report's sources) drawn as a bar on stderr when it is a
+    terminal; else nothing."""
+    from contextlib import nullcontext
+
+    if not sys.stderr.isatty():
+        return nullcontext()
+    from .progress import shown_on
+
+    return shown_on(sys.stderr)
+
+
 def _list_reports() -> None:
     from .reports import list_reports
 
@@ -244,8 +257,11 @@ def report(
       auditlens report compliance nodes/ kube-apiserver/ -o evidence.xlsx
       auditlens report logins nodes/ --since 7d -f csv -o logins.csv
       auditlens report compliance fleet/nodes/ -o evidence.xlsx --jobs 0
+
+    Mistakes in the options and the output (format, missing writer package, directory, --tz,
+    --since/--until) are refused before reading. On a terminal a progress bar (bytes read of
+    all inputs, and the node being read) is shown on stderr; nothing when piped.
     """
-    from .export import format_from_path
     from .reports import get_report, run_report
 
     if list_:
@@ -257,15 +273,14 @@ def report(
     if not sources:
         raise click.UsageError("give at least one source: a log file, a node directory or a glob")
     to_stdout = output in (None, "-")
-    fmt = fmt or ("md" if to_stdout else format_from_path(cast(str, output)))  # not None here
-    if to_stdout and fmt in ("xlsx", "parquet"):
-        raise AuditlensError(f"{fmt} is a binary format: give -o FILE")
-    result = run_report(name, sources, since=since, until=until, user=user, node=node,
-                        namespace=namespace, cluster=cluster, source_type=source_type,
-                        jobs=jobs, max_line_bytes=max_line_bytes)
-    _tell_skipped(result.collection.skipped)
     dest: Any = sys.stdout.buffer if to_stdout else output
-    result.write(dest, fmt, tz=tz)
+    # run_report checks the options and the output before it reads, then writes
+    with _reading_shown():
+        result = run_report(name, sources, since=since, until=until, user=user, node=node,
+                            namespace=namespace, cluster=cluster, source_type=source_type,
+                            output=dest, fmt=fmt or ("md" if to_stdout else None), tz=tz,
+                            jobs=jobs, max_line_bytes=max_line_bytes)
+    _tell_skipped(result.collection.skipped)
     if to_stdout:
         sys.stdout.flush()
     rows = sum(s.table.num_rows for s in result.sections)

@@ -10,6 +10,7 @@ listed in :attr:`Collection.skipped`, never dropped silently.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import progress
 from .errors import SourceError
 from .rejects import RejectLog
 from .scheduler import Part, check_jobs, in_order, portable, raise_error, worker_pool
@@ -116,11 +118,23 @@ def node_root(path: str) -> Path | None:
     return None
 
 
-def _by_node_root(files: list[str]) -> dict[Path | None, list[str]]:
+def node_groups(files: list[str]) -> list[tuple[Path | None, list[str]]]:
+    """``files`` by node root, in order of first appearance (the loose files as root None)."""
     groups: dict[Path | None, list[str]] = {}
     for f in files:
         groups.setdefault(node_root(f), []).append(f)
-    return groups
+    return list(groups.items())
+
+
+def _size(files: list[str]) -> int | None:
+    """Bytes on disk of ``files`` (what reading them counts); None when one is not a file
+    (standard input)."""
+    if "-" in files:
+        return None
+    try:
+        return sum(os.stat(f).st_size for f in files)
+    except OSError:
+        return None
 
 
 def _id_file(root: Path | None, name: str) -> Path | None:
@@ -128,6 +142,11 @@ def _id_file(root: Path | None, name: str) -> Path | None:
         return None
     candidate = root / "etc" / name
     return candidate if candidate.is_file() else None
+
+
+def _node_name(root: Path | None) -> str | None:
+    """The name a node copied into ``root`` goes by (None: loose files)."""
+    return root.name if root is not None and root.name else None
 
 
 def _fill_node(table: pa.Table, name: str) -> pa.Table:
@@ -166,7 +185,8 @@ def _read_node_work(group: tuple[Path | None, list[str]], errors: str,
     worker process; the parent reads some nodes this way too)."""
     part = _NodePart()
     log = RejectLog()
-    with warnings.catch_warnings(record=True) as seen:
+    # the parent counts a node by its files' sizes when its part arrives, read where it may
+    with warnings.catch_warnings(record=True) as seen, progress.paused():
         warnings.simplefilter("always")
         try:
             part.table = _read_node(*group, errors, log, max_line_bytes=max_line_bytes)
@@ -181,15 +201,21 @@ def _node_tables(groups: list[tuple[Path | None, list[str]]], errors: str, rejec
                  jobs: int, max_line_bytes: int | None = None) -> Iterator[pa.Table]:
     """Each node's table in node order. With ``jobs``, the nodes of a fleet are read side by
     side, by this process and worker processes, with the tables, rejects and warnings one
-    process gives, in the same order."""
+    process gives, in the same order. Each node is a :func:`progress.step`, named when this
+    process begins it or waits for it."""
     readers = min(check_jobs(jobs), len(groups))
     if readers < 2:  # one node (its files are cut into pieces instead), or one CPU
         for root, files in groups:
+            progress.step(_node_name(root) or "auditd")
             yield _read_node(root, files, errors, rejects, jobs, max_line_bytes)
         return
     with worker_pool(readers - 1) as pool:
         work = partial(_read_node_work, errors=errors, max_line_bytes=max_line_bytes)
-        for _, part in in_order(pool, readers - 1, work, groups):
+        progress.step(_node_name(groups[0][0]) or "auditd")
+        for k, ((_, files), part) in enumerate(in_order(pool, readers - 1, work, groups), 1):
+            progress.advance(_size(files) or 0)
+            if k < len(groups):
+                progress.step(_node_name(groups[k][0]) or "auditd")
             for category, message in part.warned:
                 warnings.warn(message, category, stacklevel=2)
             for item in part.rejects:
@@ -199,18 +225,19 @@ def _node_tables(groups: list[tuple[Path | None, list[str]]], errors: str, rejec
             yield part.table
 
 
-def read_auditd_collection(files: list[str], *, errors: str, rejects: RejectLog,
-                           jobs: int = 1, max_line_bytes: int | None = None,
+def read_auditd_collection(groups: list[tuple[Path | None, list[str]]], *, errors: str,
+                           rejects: RejectLog, jobs: int = 1, max_line_bytes: int | None = None,
                            ) -> tuple[pa.Table, int]:
-    """auditd events of ``files``, one read per node root so each uses its own passwd/group."""
+    """auditd events of the files of each node root (:func:`node_groups`), one read per node
+    so each uses its own passwd/group."""
     from .schema import AUDITD_EVENTS
 
-    groups = list(_by_node_root(files).items())
     tables: list[pa.Table] = []
     lines = 0
     for (root, _), table in zip(groups, _node_tables(groups, errors, rejects, jobs, max_line_bytes)):
         lines += _lines(table)
-        tables.append(_fill_node(table, root.name) if root is not None and root.name else table)
+        name = _node_name(root)
+        tables.append(_fill_node(table, name) if name else table)
     if not tables:
         return AUDITD_EVENTS.arrow.empty_table(), 0
     return pa.concat_tables(tables).replace_schema_metadata(None), lines
@@ -231,7 +258,8 @@ def collect(
     ``jobs``: processes reading (this one and jobs-1 workers; 0: one per CPU): nodes are read
     side by side, a single large log is cut into pieces; the result is the same as with one.
     ``max_line_bytes``: the readers' line limit for both formats (None: each format's own,
-    1 MiB for auditd, 64 MiB for Kubernetes)."""
+    1 MiB for auditd, 64 MiB for Kubernetes). The read is announced to :mod:`auditlens.progress`
+    (its bytes; each node, then the Kubernetes logs, a step): a bar inside its ``shown_on``."""
     from .k8s.reader import read_k8s_audit
     from .schema import K8S_EVENTS
 
@@ -242,16 +270,20 @@ def collect(
     if not routed.files:
         raise SourceError("no audit log lines found in: " + ", ".join(sources))
     log = rejects if rejects is not None else RejectLog()
-    auditd, lines = read_auditd_collection(routed.files.get("auditd", []), errors=errors,
-                                           rejects=log, jobs=jobs, max_line_bytes=max_line_bytes)
+    groups = node_groups(routed.files.get("auditd", []))
     k8s_files = routed.files.get("k8s", [])
-    if k8s_files:
-        k8s = read_k8s_audit(k8s_files, errors=errors, rejects=log, cluster=cluster, jobs=jobs,
-                             max_line_bytes=max_line_bytes)
-        lines += _lines(k8s)
-        k8s = k8s.replace_schema_metadata(None)
-    else:
-        k8s = K8S_EVENTS.arrow.empty_table()
+    total = _size([f for files in routed.files.values() for f in files])
+    with progress.reading(total, steps=len(groups) + bool(k8s_files)):
+        auditd, lines = read_auditd_collection(groups, errors=errors, rejects=log, jobs=jobs,
+                                               max_line_bytes=max_line_bytes)
+        if k8s_files:
+            progress.step("Kubernetes")
+            k8s = read_k8s_audit(k8s_files, errors=errors, rejects=log, cluster=cluster,
+                                 jobs=jobs, max_line_bytes=max_line_bytes)
+            lines += _lines(k8s)
+            k8s = k8s.replace_schema_metadata(None)
+        else:
+            k8s = K8S_EVENTS.arrow.empty_table()
     return Collection(auditd, k8s, log, routed.files, routed.skipped, lines, routed.id_files,
                       max_line_bytes)
 

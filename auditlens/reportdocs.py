@@ -52,7 +52,10 @@ def render() -> str:
             "Every report reads auditd and Kubernetes audit logs together (directories, globs, "
             "rotated and compressed files), takes `--since`, `--until`, `--user`, `--node` and "
             "`--namespace`, and writes any format of `-f` (csv, jsonl, json, parquet, md, xlsx, "
-            "html). `auditlens report --list` lists them."
+            "html). `auditlens report --list` lists them. Mistakes in the options and the "
+            "output (unknown format, xlsx without openpyxl, a missing output directory, a bad "
+            "`--tz` or period) are refused before the sources are read; on a terminal a bar "
+            "shows the bytes read and the node being read."
         ),
         "",
         (

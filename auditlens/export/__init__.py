@@ -19,16 +19,29 @@ An empty table still gives a valid file with the column headers.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 import pyarrow as pa
 
 from auditlens.errors import AuditlensError
 
 from . import csv_writer, html_writer, json_writer, markdown_writer, parquet_writer, xlsx_writer
-from ._base import Cover, Dest, Figure, Options, Section, check_sections, make_options
+from ._base import (
+    Cover,
+    Dest,
+    Figure,
+    Options,
+    Section,
+    check_file_target,
+    check_section_directory,
+    check_sections,
+    is_stream,
+    make_options,
+    resolve_tz,
+)
 
 TableWriter = Callable[[pa.Table, Dest, Options], None]
 SectionsWriter = Callable[[list[Section], Dest, Options, Cover], None]
@@ -41,7 +54,10 @@ class Format:
 
     ``extra`` names the auditlens extra (pyproject's optional dependencies) whose packages the
     writer needs for its full output, so that install docs and extras that promise a format
-    (``notebooks``) can be checked against it."""
+    (``notebooks``) can be checked against it. ``requires`` raises when the writer cannot run at
+    all here (a missing package: not html's charts, which the page says are left out), so that a
+    report refuses before reading rather than after. ``binary``: not text, never for stdout.
+    ``section_files``: sections are a directory of one file each (:func:`check_output`)."""
 
     name: str
     suffixes: tuple[str, ...]
@@ -50,6 +66,9 @@ class Format:
     sections: SectionsWriter
     batches: BatchWriter | None = None
     extra: str | None = None
+    requires: Callable[[], object] | None = None
+    binary: bool = False
+    section_files: bool = False
 
 
 FORMATS: dict[str, Format] = {
@@ -62,6 +81,7 @@ FORMATS: dict[str, Format] = {
             csv_writer.write_table,
             csv_writer.write_sections,
             csv_writer.write_batches,
+            section_files=True,
         ),
         Format(
             "jsonl",
@@ -86,6 +106,8 @@ FORMATS: dict[str, Format] = {
             parquet_writer.write_table,
             parquet_writer.write_sections,
             parquet_writer.write_batches,
+            binary=True,
+            section_files=True,
         ),
         Format(
             "md",
@@ -101,6 +123,8 @@ FORMATS: dict[str, Format] = {
             xlsx_writer.write_table,
             xlsx_writer.write_sections,
             extra="xlsx",
+            requires=xlsx_writer.load_openpyxl,
+            binary=True,
         ),
         Format(
             "html",
@@ -137,6 +161,42 @@ def format_from_path(path: str | os.PathLike[str]) -> str:
             f"cannot tell the output format of {os.fspath(path)!r} from its extension "
             f"(known: {known}); give -f FORMAT"
         ) from None
+
+
+def check_output(
+    dest: Dest, fmt: str | None = None, *, sections: bool = False, tz: str | None = None
+) -> Format:
+    """The format that writes ``dest``, refused when it could not, without writing anything.
+
+    Everything an export can fail on before it has data: the format (named, or implied by the
+    file name), its writer's packages, a binary format to standard output, the destination (a
+    file in an existing writable directory; with ``sections``, the directory of files csv and
+    parquet make) and the time zone ``tz``. A report checks this before it reads its sources.
+    """
+    if fmt is None:
+        if is_stream(dest):
+            raise AuditlensError("give fmt= when writing to a stream")
+        fmt = format_from_path(dest)  # type: ignore[arg-type]
+    writer = get_format(fmt)
+    if writer.requires is not None:
+        writer.requires()
+    if writer.binary and _is_stdout(dest):
+        raise AuditlensError(f"{writer.name} is a binary format: give -o FILE, not standard output")
+    if sections and writer.section_files:
+        check_section_directory(dest, writer.name)
+    elif not is_stream(dest):
+        check_file_target(Path(os.fspath(dest)))  # type: ignore[arg-type]
+    resolve_tz(tz)
+    return writer
+
+
+def _is_stdout(dest: Dest) -> bool:
+    if is_stream(dest) and dest is getattr(sys.stdout, "buffer", None):
+        return True
+    try:
+        return bool(dest.fileno() == 1)  # type: ignore[union-attr]
+    except (AttributeError, OSError, ValueError):
+        return False
 
 
 def write_table(
@@ -202,6 +262,7 @@ __all__ = [
     "Figure",
     "Format",
     "Section",
+    "check_output",
     "format_from_path",
     "get_format",
     "write_batches",

@@ -100,6 +100,24 @@ def is_stream(dest: Dest) -> bool:
     return not isinstance(dest, (str, os.PathLike))
 
 
+def _writable(directory: Path, path: Path) -> None:
+    # a file is written beside its final name and renamed: the directory must take new files
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise AuditlensError(f"cannot write {path}: directory {directory} is not writable")
+
+
+def check_file_target(path: Path) -> Path:
+    """The directory a file export of ``path`` writes into, refused when it could not: checked
+    before anything is written (and before a report reads its sources), creating nothing."""
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise AuditlensError(f"cannot write {path}: directory {parent} does not exist")
+    if path.is_dir():
+        raise AuditlensError(f"cannot write {path}: it is a directory; give a file name")
+    _writable(parent, path)
+    return parent
+
+
 @contextmanager
 def open_binary(dest: Dest) -> Iterator[BinaryIO]:
     """Yield a binary stream for ``dest``; paths are replaced atomically when the block succeeds."""
@@ -107,11 +125,7 @@ def open_binary(dest: Dest) -> Iterator[BinaryIO]:
         yield dest  # type: ignore[misc]
         return
     path = Path(os.fspath(dest))  # type: ignore[arg-type]
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise AuditlensError(f"cannot write {path}: directory {parent} does not exist")
-    if path.is_dir():
-        raise AuditlensError(f"cannot write {path}: it is a directory; give a file name")
+    parent = check_file_target(path)
     tmp = parent / f".{path.name}.{secrets.token_hex(6)}.part"
     # os.open with 0o666 lets the umask decide the final mode, as a plain open() would
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
@@ -168,6 +182,15 @@ def section_directory(dest: Dest, fmt: str) -> Path:
     A stream, or a path that looks like a single file (has a suffix and is not a directory), is
     refused: silently writing only one section into it would lose the others.
     """
+    path = check_section_directory(dest, fmt)
+    if not path.is_dir():
+        path.mkdir(parents=True)
+    return path
+
+
+def check_section_directory(dest: Dest, fmt: str) -> Path:
+    """The directory :func:`section_directory` would write into, refused as it would refuse it
+    (and when it could not be created or written), without creating it."""
     refusal = (
         f"{fmt} holds one table; use -f xlsx/html/json or -o DIR "
         f"(a directory gets one .{fmt} file per section)"
@@ -176,10 +199,15 @@ def section_directory(dest: Dest, fmt: str) -> Path:
         raise AuditlensError(refusal)
     path = Path(os.fspath(dest))  # type: ignore[arg-type]
     if path.is_dir():
+        _writable(path, path)
         return path
     if path.exists() or path.suffix:
         raise AuditlensError(refusal)
-    path.mkdir(parents=True)
+    # created with its missing parents: the nearest one that exists must be a writable directory
+    existing = next((p for p in path.parents if p.exists()), Path("."))
+    if not existing.is_dir():
+        raise AuditlensError(f"cannot write {path}: {existing} is not a directory")
+    _writable(existing, path)
     return path
 
 

@@ -41,7 +41,8 @@ _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 _EXACT_INT = 2**53
 
 
-def _openpyxl() -> Any:
+def load_openpyxl() -> Any:
+    """openpyxl, or the error that says how to install it (also xlsx's check before a run)."""
     try:
         import openpyxl
     except ImportError:
@@ -65,7 +66,7 @@ class _Sheet:
     """A write-only worksheet plus the cell factory that keeps every string a string."""
 
     def __init__(self, wb: Any, title: str) -> None:
-        openpyxl = _openpyxl()
+        openpyxl = load_openpyxl()
         self.ws = wb.create_sheet(title)
         self._cell_cls = openpyxl.cell.WriteOnlyCell
         self._bold = openpyxl.styles.Font(bold=True)
@@ -88,7 +89,7 @@ class _Sheet:
 
 
 def _column_letter(index: int) -> str:
-    return str(_openpyxl().utils.get_column_letter(index))
+    return str(load_openpyxl().utils.get_column_letter(index))
 
 
 def _widths(sheet: _Sheet, table: pa.Table, tz: tzinfo) -> None:
@@ -179,7 +180,7 @@ def sheet_title(name: str, taken: set[str], suffix: str = "") -> str:
 
 
 def _workbook(opts: Options) -> Any:
-    wb = _openpyxl().Workbook(write_only=True)
+    wb = load_openpyxl().Workbook(write_only=True)
     if opts.title:
         wb.properties.title = cell_text(opts.title)
     wb.properties.creator = "auditlens"

@@ -21,8 +21,9 @@ from auditlens.collect import Collection, collect
 from auditlens.errors import AuditlensError
 from auditlens.export import Section, write_sections, write_table
 from auditlens.export._base import Dest
-from auditlens.timerange import TimeBound, time_range
+from auditlens.timerange import TimeBound
 
+from .preflight import preflight
 from .selections import SELECTIONS
 
 
@@ -304,10 +305,16 @@ def run_report(
     ``jobs``: processes reading (this one and jobs-1 workers; 0: one per CPU); the report is
     the same. ``max_line_bytes``: longer input lines are rejected unread (None: each format's
     default, see :func:`auditlens.collect.collect`).
+
+    Every mistake that does not need the input (the report name, the period, the output's
+    format, writer, destination and zone, ``jobs``) is refused before reading starts
+    (:mod:`.preflight`).
     """
     report = get_report(name)
-    lo, hi = time_range(since, until)
-    filters = Filters(lo, hi, user, node, namespace)
+    checked = preflight(since=since, until=until, source_type=source_type, output=output,
+                        fmt=fmt, sections=report.name == COMPLIANCE, tz=tz, jobs=jobs,
+                        max_line_bytes=max_line_bytes)
+    filters = Filters(checked.since, checked.until, user, node, namespace)
     got = collect([sources] if isinstance(sources, str) else list(sources),
                   source_type=source_type, cluster=cluster, jobs=jobs,
                   max_line_bytes=max_line_bytes)
@@ -322,12 +329,6 @@ def run_report(
         out = ReportOutput(report.name, sections, _cover(evidence, trail), got)
     else:
         out = ReportOutput(report.name, [report.section(evidence)], None, got)
-    if output is not None:
-        from auditlens.export import format_from_path
-
-        if fmt is None:
-            if not isinstance(output, (str, bytes)) and not hasattr(output, "__fspath__"):
-                raise AuditlensError("give fmt= when writing to a stream")
-            fmt = format_from_path(output)  # type: ignore[arg-type]
-        out.write(output, fmt, tz=tz)
+    if output is not None and checked.fmt is not None:
+        out.write(output, checked.fmt, tz=tz)
     return out

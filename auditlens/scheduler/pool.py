@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 from ..build import gc_pause
 from .pieces import STEAL_MIN, SharedEnds, share_ends
 
-__all__ = ["check_jobs", "gc_paused_work", "in_order", "worker_pool"]
+__all__ = ["check_jobs", "gc_paused_work", "in_order", "requested_jobs", "worker_pool"]
 
 _T = TypeVar("_T")
 
@@ -37,15 +37,20 @@ def gc_paused_work(work: Callable[..., _T]) -> Callable[..., _T]:
     return paused
 
 
-def check_jobs(jobs: int | None) -> int:
-    """``jobs`` as a reader count: None or 0 mean one per CPU; negative is a user mistake. 1
-    (with a warning) when worker processes could not start."""
+def requested_jobs(jobs: int | None) -> int:
+    """``jobs`` as asked: None or 0 mean one per CPU; negative is a user mistake (checked before
+    a report reads, without :func:`check_jobs`'s warning)."""
     if jobs is None or jobs == 0:
-        count = os.cpu_count() or 1
-    elif not isinstance(jobs, int) or jobs < 0:
+        return os.cpu_count() or 1
+    if not isinstance(jobs, int) or jobs < 0:
         raise ValueError(f"jobs must be a positive number (or 0 for one per CPU), not {jobs!r}")
-    else:
-        count = jobs
+    return jobs
+
+
+def check_jobs(jobs: int | None) -> int:
+    """``jobs`` as a reader count (:func:`requested_jobs`); 1 (with a warning) when worker
+    processes could not start."""
+    count = requested_jobs(jobs)
     if count > 1 and not _workers_can_start():
         warnings.warn(f"jobs={jobs}: worker processes cannot start from a program read from "
                       "standard input (each one runs the main program's file first); reading "
