@@ -90,7 +90,7 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("sources", nargs=-1, required=True)
-@click.option("-o", "--output", required=True, help="Output file (.parquet, .csv, .jsonl, .json); '-' for stdout.")
+@click.option("-o", "--output", required=True, help="Output file (.parquet, .csv, .jsonl, .json); '-' for stdout (JSON lines unless -f).")
 @click.option("-f", "--format", "fmt", help="Output format; default from the output file's extension.")
 @source_type_option
 @click.option("--records", is_flag=True, help="auditd: one row per record (every field) instead of per event.")
@@ -121,13 +121,16 @@ def parse(
     """
     from .export import check_output, write_batches
 
+    dest: Any = output
     if partition:
         from .dataset import check_partition_target
 
         check_partition_target(output, fmt)
         fmt = "parquet"
     else:  # the format, its writer and the file's directory, before reading
-        fmt = check_output(output, fmt).name
+        if output == "-":  # standard output: JSON lines unless -f says otherwise
+            dest, fmt = sys.stdout.buffer, fmt or "jsonl"
+        fmt = check_output(dest, fmt).name
     routed = _split_by_type(sources, source_type)
     if len(routed) > 1:
         raise AuditlensError(
@@ -172,7 +175,8 @@ def parse(
 
             write_partitioned(batches, schema, output, partition)
         else:
-            write_batches(batches, schema, output, fmt)
+            write_batches(batches, schema, dest, fmt)
+    sys.stdout.flush()
     _write_rejects(log, rejects_path)
     if kind == "auditd" and not records:
         account = f"{counts['rows']} events from {counts['lines']} records"
