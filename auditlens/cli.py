@@ -290,8 +290,23 @@ def report(
     rows = sum(s.table.num_rows for s in result.sections)
     rejected = result.collection.reject_count
     note = "" if rows else " (no matching rows: the file has the headers only)"
+    if not to_stdout:
+        note += _sidecar_note(result.sections, str(output), fmt)
     click.echo(f"{name}: {rows} rows in {len(result.sections)} section(s), "
                f"{rejected} input lines rejected{note} -> {output or 'stdout'}", err=True)
+
+
+def _sidecar_note(sections: list[Any], output: str, fmt: str | None) -> str:
+    """Where an HTML page's longest sections went in full, for the user to keep beside it."""
+    from pathlib import Path
+
+    from .export import format_from_path, html_writer
+
+    if (fmt or format_from_path(output)) != "html" or all(
+            s.table.num_rows <= html_writer.PAGE_ROWS for s in sections):
+        return ""
+    folder = html_writer.sidecar_folder(Path(output))
+    return f" (the longest sections in full: {folder}/, keep it beside the page)"
 
 
 def main() -> None:

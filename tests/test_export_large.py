@@ -220,3 +220,22 @@ def test_docs_give_the_limits_the_writers_use() -> None:
     assert f"{html_writer.PAGE_ROWS:,} rows a section" in section
     per_sheet = xlsx_writer.MAX_ROWS - 1 - xlsx_writer.NOTE_ROWS
     assert f"Rows {per_sheet + 1:,} to {2 * per_sheet:,} of" in section
+
+
+def test_the_cli_says_where_the_full_sections_went(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """An auditor handed the page alone would miss the folder: the run's last line names it."""
+    from click.testing import CliRunner
+    from conftest import SAMPLE_LOGS
+
+    from auditlens.cli import cli
+
+    page = tmp_path / "evidence.html"
+    args = ["report", "admin-actions", str(SAMPLE_LOGS), "-o", str(page)]
+    quiet = CliRunner().invoke(cli, args)
+    assert quiet.exit_code == 0 and "_files" not in quiet.stderr  # every row on the page
+    monkeypatch.setattr(html_writer, "PAGE_ROWS", PAGE)
+    told = CliRunner().invoke(cli, args)
+    assert told.exit_code == 0, told.output
+    assert f"{tmp_path / 'evidence_files'}/, keep it beside the page" in told.stderr
+    assert (tmp_path / "evidence_files" / "admin-actions.csv").exists()

@@ -216,6 +216,11 @@ class Sidecar:
     label: str  # the same path as people read it
 
 
+def sidecar_folder(page: Path) -> Path:
+    """Where the full sections of a page go: ``<page>_files/`` beside it."""
+    return page.with_name(page.stem + "_files")
+
+
 def write_sidecars(sections: Sequence[Section], dest: Dest, opts: Options) -> dict[str, Sidecar]:
     """Write every section longer than ``PAGE_ROWS`` as CSV into ``<page>_files/``, by name.
 
@@ -227,7 +232,7 @@ def write_sidecars(sections: Sequence[Section], dest: Dest, opts: Options) -> di
     if not long or is_stream(dest):
         return {}
     page = Path(os.fspath(dest))  # type: ignore[arg-type]
-    folder = page.with_name(page.stem + "_files")
+    folder = sidecar_folder(page)
     try:
         folder.mkdir(exist_ok=True)
     except OSError as err:
