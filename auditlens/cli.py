@@ -236,6 +236,9 @@ def _list_reports() -> None:
 @source_type_option
 @jobs_option
 @max_line_option
+@click.option("--dask", "dask_address", metavar="ADDRESS",
+              help="Read each node on a Dask cluster (scheduler address, or 'local' for one on "
+              "this machine; the workers must see the same paths). Needs the dask extra.")
 def report(
     name: str | None,
     sources: tuple[str, ...],
@@ -252,6 +255,7 @@ def report(
     source_type: str,
     jobs: int,
     max_line_bytes: int | None,
+    dask_address: str | None,
 ) -> None:
     """Build a compliance report NAME from SOURCES (auditd and Kubernetes logs, mixed).
 
@@ -279,11 +283,11 @@ def report(
     to_stdout = output in (None, "-")
     dest: Any = sys.stdout.buffer if to_stdout else output
     # run_report checks the options and the output before it reads, then writes
-    with _reading_shown():
+    with _reading_shown(), _dask_client(dask_address) as client:
         result = run_report(name, sources, since=since, until=until, user=user, node=node,
                             namespace=namespace, cluster=cluster, source_type=source_type,
                             output=dest, fmt=fmt or ("md" if to_stdout else None), tz=tz,
-                            jobs=jobs, max_line_bytes=max_line_bytes)
+                            jobs=jobs, max_line_bytes=max_line_bytes, client=client)
     _tell_skipped(result.collection.skipped)
     if to_stdout:
         sys.stdout.flush()
@@ -294,6 +298,19 @@ def report(
         note += _sidecar_note(result.sections, str(output), fmt)
     click.echo(f"{name}: {rows} rows in {len(result.sections)} section(s), "
                f"{rejected} input lines rejected{note} -> {output or 'stdout'}", err=True)
+
+
+def _dask_client(address: str | None) -> Any:
+    """A Dask client for ``--dask`` (None without it)."""
+    from contextlib import nullcontext
+
+    if address is None:
+        return nullcontext()
+    try:
+        from .dask import connect
+    except ImportError:
+        raise AuditlensError("--dask needs Dask: pip install 'auditlens[dask]'") from None
+    return connect(address)
 
 
 def _sidecar_note(sections: list[Any], output: str, fmt: str | None) -> str:

@@ -198,11 +198,18 @@ def _read_node_work(group: tuple[Path | None, list[str]], errors: str,
 
 
 def _node_tables(groups: list[tuple[Path | None, list[str]]], errors: str, rejects: RejectLog,
-                 jobs: int, max_line_bytes: int | None = None) -> Iterator[pa.Table]:
+                 jobs: int, max_line_bytes: int | None = None,
+                 client: Any = None) -> Iterator[pa.Table]:
     """Each node's table in node order. With ``jobs``, the nodes of a fleet are read side by
-    side, by this process and worker processes, with the tables, rejects and warnings one
-    process gives, in the same order. Each node is a :func:`progress.step`, named when this
-    process begins it or waits for it."""
+    side, by this process and worker processes; with a Dask ``client``, by the cluster's
+    workers; either way with the tables, rejects and warnings one process gives, in the same
+    order. Each node is a :func:`progress.step`, named when this process begins it or waits
+    for it."""
+    work = partial(_read_node_work, errors=errors, max_line_bytes=max_line_bytes)
+    if client is not None:
+        futures = client.map(work, groups, pure=False)  # all at once; taken in node order
+        yield from _delivered(_steps(groups), (f.result() for f in futures), rejects)
+        return
     readers = min(check_jobs(jobs), len(groups))
     if readers < 2:  # one node (its files are cut into pieces instead), or one CPU
         for root, files in groups:
@@ -210,31 +217,64 @@ def _node_tables(groups: list[tuple[Path | None, list[str]]], errors: str, rejec
             yield _read_node(root, files, errors, rejects, jobs, max_line_bytes)
         return
     with worker_pool(readers - 1) as pool:
-        work = partial(_read_node_work, errors=errors, max_line_bytes=max_line_bytes)
-        progress.step(_node_name(groups[0][0]) or "auditd")
-        for k, ((_, files), part) in enumerate(in_order(pool, readers - 1, work, groups), 1):
-            progress.advance(_size(files) or 0)
-            if k < len(groups):
-                progress.step(_node_name(groups[k][0]) or "auditd")
-            for category, message in part.warned:
-                warnings.warn(message, category, stacklevel=2)
-            for item in part.rejects:
-                rejects.add(item)
-            if part.error is not None:
-                raise_error(part.error, 0)
-            yield part.table
+        parts = (part for _, part in in_order(pool, readers - 1, work, groups))
+        yield from _delivered(_steps(groups), parts, rejects)
+
+
+def _steps(groups: list[tuple[Path | None, list[str]]]) -> list[tuple[str, list[str]]]:
+    """Each node's progress label and files."""
+    return [(_node_name(root) or "auditd", files) for root, files in groups]
+
+
+def _delivered(steps: list[tuple[str, list[str]]], parts: Iterator[Any],
+               rejects: RejectLog) -> Iterator[pa.Table]:
+    """The tables of parts read elsewhere, in order (``steps``: each one's progress label and
+    files): their warnings given again here, their rejects passed on, their errors raised, their
+    bytes counted as each arrives."""
+    progress.step(steps[0][0])
+    for k, ((_, files), part) in enumerate(zip(steps, parts), 1):
+        progress.advance(_size(files) or 0)
+        if k < len(steps):
+            progress.step(steps[k][0])
+        for category, message in part.warned:
+            warnings.warn(message, category, stacklevel=3)
+        for item in part.rejects:
+            rejects.add(item)
+        if part.error is not None:
+            raise_error(part.error, 0)
+        yield part.table
+
+
+def _read_k8s_work(files: list[str], errors: str, cluster: str | None,
+                   max_line_bytes: int | None) -> Any:
+    """The Kubernetes logs read as one part (on a Dask worker), like :func:`_read_node_work`."""
+    from .k8s.reader import read_k8s_audit
+
+    part = _NodePart()
+    log = RejectLog()
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        try:
+            part.table = read_k8s_audit(files, errors=errors, rejects=log, cluster=cluster,
+                                        max_line_bytes=max_line_bytes)
+        except Exception as exc:  # noqa: BLE001 - raised by the client, after the nodes
+            part.error = portable(exc)
+    part.rejects = list(log)
+    part.warned = [(w.category, str(w.message)) for w in seen]
+    return part
 
 
 def read_auditd_collection(groups: list[tuple[Path | None, list[str]]], *, errors: str,
                            rejects: RejectLog, jobs: int = 1, max_line_bytes: int | None = None,
-                           ) -> tuple[pa.Table, int]:
+                           client: Any = None) -> tuple[pa.Table, int]:
     """auditd events of the files of each node root (:func:`node_groups`), one read per node
-    so each uses its own passwd/group."""
+    so each uses its own passwd/group (on a Dask ``client``'s workers when one is given)."""
     from .schema import AUDITD_EVENTS
 
     tables: list[pa.Table] = []
     lines = 0
-    for (root, _), table in zip(groups, _node_tables(groups, errors, rejects, jobs, max_line_bytes)):
+    nodes = _node_tables(groups, errors, rejects, jobs, max_line_bytes, client)
+    for (root, _), table in zip(groups, nodes):
         lines += _lines(table)
         name = _node_name(root)
         tables.append(_fill_node(table, name) if name else table)
@@ -252,6 +292,7 @@ def collect(
     rejects: RejectLog | None = None,
     jobs: int = 1,
     max_line_bytes: int | None = None,
+    client: Any = None,
 ) -> Collection:
     """Read every auditd and Kubernetes audit log in ``sources`` (files, directories, globs).
 
@@ -259,7 +300,10 @@ def collect(
     side by side, a single large log is cut into pieces; the result is the same as with one.
     ``max_line_bytes``: the readers' line limit for both formats (None: each format's own,
     1 MiB for auditd, 64 MiB for Kubernetes). The read is announced to :mod:`auditlens.progress`
-    (its bytes; each node, then the Kubernetes logs, a step): a bar inside its ``shown_on``."""
+    (its bytes; each node, then the Kubernetes logs, a step): a bar inside its ``shown_on``.
+    ``client``: a ``distributed.Client``: each node, and the Kubernetes logs, are read by the
+    cluster's workers (which must see the same paths) and gathered here in order; the
+    collection is the one this process would read (see :mod:`auditlens.dask`)."""
     from .k8s.reader import read_k8s_audit
     from .schema import K8S_EVENTS
 
@@ -274,16 +318,20 @@ def collect(
     k8s_files = routed.files.get("k8s", [])
     total = _size([f for files in routed.files.values() for f in files])
     with progress.reading(total, steps=len(groups) + bool(k8s_files)):
+        remote = None if client is None or not k8s_files else client.submit(
+            _read_k8s_work, k8s_files, errors, cluster, max_line_bytes, pure=False)
         auditd, lines = read_auditd_collection(groups, errors=errors, rejects=log, jobs=jobs,
-                                               max_line_bytes=max_line_bytes)
-        if k8s_files:
+                                               max_line_bytes=max_line_bytes, client=client)
+        if remote is not None:
+            (k8s,) = _delivered([("Kubernetes", k8s_files)], iter([remote.result()]), log)
+        elif k8s_files:
             progress.step("Kubernetes")
             k8s = read_k8s_audit(k8s_files, errors=errors, rejects=log, cluster=cluster,
                                  jobs=jobs, max_line_bytes=max_line_bytes)
-            lines += _lines(k8s)
-            k8s = k8s.replace_schema_metadata(None)
         else:
             k8s = K8S_EVENTS.arrow.empty_table()
+        lines += _lines(k8s)
+        k8s = k8s.replace_schema_metadata(None)
     return Collection(auditd, k8s, log, routed.files, routed.skipped, lines, routed.id_files,
                       max_line_bytes)
 

@@ -23,7 +23,8 @@ in the same task as the rows; the plain readers only count them, in a warning th
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -32,13 +33,14 @@ import dask.dataframe as dd
 import pandas as pd
 import pyarrow as pa
 
+from .errors import AuditlensError
 from .rejects import RejectLog
 from .schema import AUDITD_EVENTS, K8S_EVENTS, REJECTS
 from .sources import Source, expand_sources
 from .sources.inputs import rotation_key
 
-__all__ = ["Frames", "log_streams", "read_auditd", "read_auditd_with_rejects", "read_k8s_audit",
-           "read_k8s_audit_with_rejects"]
+__all__ = ["Frames", "connect", "log_streams", "read_auditd", "read_auditd_with_rejects",
+           "read_k8s_audit", "read_k8s_audit_with_rejects", "run_report"]
 
 
 def _paths(source: Source) -> list[str]:
@@ -152,3 +154,40 @@ def read_k8s_audit_with_rejects(source: Source, *, keep_objects: bool = True,
 
     return _with_rejects(read, _paths(source), K8S_EVENTS.arrow, "read-k8s-audit",
                          keep_objects=keep_objects, cluster=cluster)
+
+
+@contextmanager
+def connect(address: str, timeout: str = "30s") -> Iterator[Any]:
+    """A ``distributed.Client`` of the cluster at ``address`` (``tcp://host:8786``, reached
+    within ``timeout``), or of a new ``LocalCluster`` on this machine for ``"local"`` (closed
+    again at the end of the block)."""
+    from distributed import Client, LocalCluster
+
+    if address == "local":
+        with LocalCluster(processes=True, dashboard_address=None) as cluster, \
+                Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(address, timeout=timeout)
+    except (OSError, TimeoutError) as exc:
+        raise AuditlensError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    with client:
+        yield client
+
+
+def run_report(name: str, sources: str | Sequence[str], *, client: Any = None,
+               address: str | None = None, **options: Any) -> Any:
+    """:func:`auditlens.run_report` with each node's logs (and the Kubernetes logs) read by a
+    Dask cluster's workers and gathered here in node order: the same report, row for row. Give
+    a ``client``, or an ``address`` (``"local"`` for a LocalCluster on this machine). The
+    workers must see the log paths as this machine does (shared storage). Options are
+    :func:`auditlens.run_report`'s; ``jobs`` does not apply."""
+    from .reports import run_report as run
+
+    if client is not None:
+        return run(name, sources, client=client, **options)
+    if address is None:
+        raise AuditlensError("give client= or address= (a scheduler address, or 'local')")
+    with connect(address) as made:
+        return run(name, sources, client=made, **options)

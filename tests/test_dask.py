@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import warnings
@@ -123,3 +124,48 @@ def test_plain_readers_warn_naming_the_reader_that_gives_the_rejects(tmp_path: P
         adk.read_auditd(str(audit)).compute(scheduler="sync")
     with pytest.warns(UserWarning, match=r"2 line\(s\) .* auditlens\.dask\.read_k8s_audit_with_rejects\(\)"):
         adk.read_k8s_audit(str(api)).compute(scheduler="sync")
+
+
+def test_a_report_on_a_local_cluster_equals_the_one_process_report(tmp_path: Path) -> None:
+    """``auditlens report … --dask local`` / ``auditlens.dask.run_report``: each node (and the
+    Kubernetes logs) read on the cluster's workers, gathered in node order: the same sections row
+    for row, the same rejects and cover figures as one process, and the same CSV files."""
+    pytest.importorskip("dask.dataframe")
+    distributed = pytest.importorskip("distributed")
+    from click.testing import CliRunner
+
+    import auditlens.dask as adk
+    from auditlens.cli import cli
+
+    fleet = tmp_path / "fleet"
+    shutil.copytree(SAMPLE_LOGS, fleet)
+    bad = fleet / "auditd" / "node-a" / "var" / "log" / "audit" / "audit.log"
+    bad.write_bytes(bad.read_bytes() + b"garbage line\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = auditlens.run_report("compliance", str(fleet))
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster, \
+                distributed.Client(cluster) as client:
+            got = adk.run_report("compliance", str(fleet), client=client)
+    assert [s.name for s in got.sections] == [s.name for s in want.sections]
+    for mine, theirs in zip(got.sections, want.sections):
+        assert mine.table.equals(theirs.table), mine.name
+    assert got.collection.reject_count == want.collection.reject_count == 1
+    assert {k: v for k, v in (got.cover or {}).items() if k != "Generated (UTC)"} == \
+        {k: v for k, v in (want.cover or {}).items() if k != "Generated (UTC)"}
+    one, many = tmp_path / "one.csv", tmp_path / "many.csv"
+    runner = CliRunner()
+    for out, extra in ((one, []), (many, ["--dask", "local"])):
+        done = runner.invoke(cli, ["report", "logins", str(fleet), "-o", str(out), *extra])
+        assert done.exit_code == 0, done.output
+    assert many.read_bytes() == one.read_bytes() and one.read_bytes().count(b"\n") > 3
+
+
+def test_an_unreachable_scheduler_is_a_clear_error() -> None:
+    pytest.importorskip("distributed")
+    import auditlens.dask as adk
+
+    with pytest.raises(auditlens.AuditlensError, match="cannot reach the Dask scheduler"):
+        with adk.connect("tcp://127.0.0.1:9", timeout="1s"):
+            pass

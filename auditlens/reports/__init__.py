@@ -297,6 +297,7 @@ def run_report(
     tz: str | None = None,
     jobs: int = 1,
     max_line_bytes: int | None = None,
+    client: Any = None,
 ) -> ReportOutput:
     """Read ``sources`` and build report ``name``; write it to ``output`` when given.
 
@@ -304,7 +305,8 @@ def run_report(
     (``24h``, ``7d``, ``today``, ``yesterday``). Output times are UTC unless ``tz`` names a zone.
     ``jobs``: processes reading (this one and jobs-1 workers; 0: one per CPU); the report is
     the same. ``max_line_bytes``: longer input lines are rejected unread (None: each format's
-    default, see :func:`auditlens.collect.collect`).
+    default, see :func:`auditlens.collect.collect`). ``client``: a ``distributed.Client`` whose
+    workers read the nodes (``auditlens.dask.run_report`` makes one); the report is the same.
 
     Every mistake that does not need the input (the report name, the period, the output's
     format, writer, destination and zone, ``jobs``) is refused before reading starts
@@ -317,7 +319,7 @@ def run_report(
     filters = Filters(checked.since, checked.until, user, node, namespace)
     got = collect([sources] if isinstance(sources, str) else list(sources),
                   source_type=source_type, cluster=cluster, jobs=jobs,
-                  max_line_bytes=max_line_bytes)
+                  max_line_bytes=max_line_bytes, client=client)
     evidence = Evidence(got, filters)
     if report.name == COMPLIANCE:
         sections = [r.section(evidence) for r in REPORTS.values()]
