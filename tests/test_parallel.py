@@ -740,3 +740,22 @@ def test_a_cut_where_one_assembler_overflows_falls_back(tmp_path: Path) -> None:
     assert _most_held(path) == assemble.MAX_PENDING  # held at the bound: the oldest close early
     _, many, one, fell_back = _events(path, 1 << 20)
     assert fell_back and many == one
+
+
+def test_k8s_reject_reasons_that_quote_a_line_fall_back(tmp_path: Path) -> None:
+    """A reject reason that quotes a line number ("from line N" of a container record cut at the
+    end of the input) would quote the piece's number, not the file's: the read falls back."""
+    good = (SAMPLE_LOGS / "k8s" / "kube-apiserver-audit.log").read_bytes()
+    partial = b"2024-01-01T00:00:00.000000000Z stdout P " + b"p" * 900 + b"\n"
+    path = tmp_path / "audit.log"
+    path.write_bytes(good + partial * 3)
+    one, many = auditlens.RejectLog(), auditlens.RejectLog()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = auditlens.read_k8s_audit(str(path), rejects=one, max_line_bytes=2048)
+        merge = k8s_parallel._K8sMerge(str(path), "collect", many, 2, 20_000, True, None,
+                                       max_line=2048)
+        got = pa.Table.from_batches(list(merge.batches()), schema=want.schema)
+    assert [r.reason for r in one][-1].startswith("incomplete cri record too long")
+    assert merge.fell_back and got.equals(want)
+    assert list(many) == list(one)

@@ -38,6 +38,10 @@ from .stream import Read, raw_batches
 __all__ = ["open_k8s_audit", "read_k8s_audit"]
 
 
+_QUOTES_LINES = ("at line ", "(lines ", "from line ")
+"""How frame.FileReader's reject reasons quote a line number (a piece's own, not the file's)."""
+
+
 @dataclass
 class _Part(Part):
     """A piece's part with its line account, whether a unit was open at its end (``dirty``) and
@@ -79,7 +83,7 @@ def _k8s_work(piece: Piece, errors: str, keep: bool, keep_objects: bool,
     part.account = (account.lines, account.lines_in_rows, account.lines_in_rejects,
                     account.lines_empty)
     part.account_for(account.lines, batcher.coerced, rejecter)
-    part.numbered = any("at line " in r.reason or "(lines " in r.reason for r in part.rejects)
+    part.numbered = any(quote in r.reason for r in part.rejects for quote in _QUOTES_LINES)
     return part
 
 
