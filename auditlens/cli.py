@@ -188,16 +188,15 @@ def parse(
 
 def _progress(names: list[str]) -> Any:
     """A bytes-read bar on stderr when it is a terminal and the inputs are files; else nothing."""
-    from contextlib import nullcontext
+    from contextlib import ExitStack
 
-    stream = sys.stderr
-    if not stream.isatty() or "-" in names:
-        return nullcontext()
-    from os.path import getsize
+    from .progress import reading
+    from .sources import bytes_on_disk
 
-    from .progress import bar
-
-    return bar(sum(getsize(n) for n in names), stream)
+    shown = ExitStack()
+    shown.enter_context(_reading_shown())
+    shown.enter_context(reading(bytes_on_disk(names), label="parsing"))
+    return shown
 
 
 def _reading_shown() -> Any:

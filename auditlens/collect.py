@@ -10,7 +10,6 @@ listed in :attr:`Collection.skipped`, never dropped silently.
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from . import progress
 from .errors import SourceError
 from .rejects import RejectLog
 from .scheduler import Part, check_jobs, in_order, portable, raise_error, worker_pool
-from .sources import expand_sources
+from .sources import bytes_on_disk, expand_sources
 
 SourceList = Iterable[str]
 
@@ -126,17 +125,6 @@ def node_groups(files: list[str]) -> list[tuple[Path | None, list[str]]]:
     return list(groups.items())
 
 
-def _size(files: list[str]) -> int | None:
-    """Bytes on disk of ``files`` (what reading them counts); None when one is not a file
-    (standard input)."""
-    if "-" in files:
-        return None
-    try:
-        return sum(os.stat(f).st_size for f in files)
-    except OSError:
-        return None
-
-
 def _id_file(root: Path | None, name: str) -> Path | None:
     if root is None:
         return None
@@ -233,7 +221,7 @@ def _delivered(steps: list[tuple[str, list[str]]], parts: Iterator[Any],
     bytes counted as each arrives."""
     progress.step(steps[0][0])
     for k, ((_, files), part) in enumerate(zip(steps, parts), 1):
-        progress.advance(_size(files) or 0)
+        progress.advance(bytes_on_disk(files) or 0)
         if k < len(steps):
             progress.step(steps[k][0])
         for category, message in part.warned:
@@ -316,7 +304,7 @@ def collect(
     log = rejects if rejects is not None else RejectLog()
     groups = node_groups(routed.files.get("auditd", []))
     k8s_files = routed.files.get("k8s", [])
-    total = _size([f for files in routed.files.values() for f in files])
+    total = bytes_on_disk([f for files in routed.files.values() for f in files])
     with progress.reading(total, steps=len(groups) + bool(k8s_files)):
         remote = None if client is None or not k8s_files else client.submit(
             _read_k8s_work, k8s_files, errors, cluster, max_line_bytes, pure=False)

@@ -59,14 +59,14 @@ def shown_on(stream: IO[str]) -> Iterator[None]:
 
 
 @contextmanager
-def reading(total: int | None, steps: int = 1) -> Iterator[None]:
+def reading(total: int | None, steps: int = 1, *, label: str = "reading") -> Iterator[None]:
     """A read of ``total`` bytes (None: not known, e.g. standard input) in ``steps`` parts
     named by :func:`step`: a bar inside :func:`shown_on`, else nothing."""
     stream = _SHOWN.get()
     if stream is None or total is None:
         yield
         return
-    with bar(total, stream, label="reading", steps=steps) as feed, _set(_STEP, feed.step):
+    with bar(total, stream, label=label, steps=steps) as feed, _set(_STEP, feed.step):
         yield
 
 

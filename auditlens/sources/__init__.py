@@ -8,8 +8,8 @@ rotated logs without renaming them), not from the file name.
 from __future__ import annotations
 
 from .compression import open_decompressed
-from .inputs import InputFile, Source, expand_sources, release
+from .inputs import InputFile, Source, bytes_on_disk, expand_sources, release
 from .lines import READ_ERRORS, iter_lines, line_chunks
 
-__all__ = ["READ_ERRORS", "InputFile", "Source", "expand_sources", "iter_lines", "line_chunks",
+__all__ = ["READ_ERRORS", "InputFile", "Source", "bytes_on_disk", "expand_sources", "iter_lines", "line_chunks",
            "open_decompressed", "release"]

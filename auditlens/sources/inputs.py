@@ -37,6 +37,17 @@ class InputFile:
             raise SourceError(f"cannot open: {exc.strerror or exc}", file=self.name) from exc
 
 
+def bytes_on_disk(files: list[str]) -> int | None:
+    """Bytes on disk of ``files`` (what reading them counts, compressed ones too); None when one
+    is not a file (standard input)."""
+    if "-" in files:
+        return None
+    try:
+        return sum(os.stat(f).st_size for f in files)
+    except OSError:
+        return None
+
+
 def release(inp: InputFile, stream: Any) -> None:
     """Done with ``stream``, opened from ``inp``: close what a reader opened (a path), leave a
     caller's own stream open, and unwrap the buffer put around it, which would close it when
