@@ -30,7 +30,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -57,10 +57,15 @@ QUICK = {"nodes": "2,4", "formats": "csv,xlsx", "modes": "one,jobs2", "node_mb":
 PEAK_LIMIT_MIB = 1024
 GROWTH_LIMIT = 0.20
 SAMPLE_S = 0.05
+GRACE_S = 3.0
+"""How long a run's helper processes (a resource tracker, a Dask nanny) may take to end after
+its main process: any still there then were left running."""
 MB = 1_000_000
 LAYOUT = 1
 """Bumped when the way the nodes are cut changes, so that fleets made before are made again."""
 NODE_PREFIX = re.compile(rb"^node=\S* ", re.M)
+SUMMARY = re.compile(r"^compliance: (.*?)(?: -> .*)?$")
+"""The line the report ends with on stderr (rows, sections, rejects): kept apart from warnings."""
 DASK_SKIP = "skipped: dask not installed"
 
 
@@ -211,10 +216,26 @@ def tree(root: int) -> list[int]:
 
 
 def session(sid: int) -> list[int]:
-    """The processes of session ``sid``: what a run left running after its main process
-    ended (each run starts a session of its own)."""
+    """The live processes of session ``sid`` (each run starts a session of its own)."""
     return [int(e) for e in os.listdir("/proc")
             if e.isdigit() and (f := _stat(e)) is not None and f[3] == str(sid) and f[0] != "Z"]
+
+
+def left_running(sid: int) -> list[str]:
+    """What a run left behind once its main process ended: the processes of its session still
+    there after ``GRACE_S``, killed (by their ids), as ``PID command``."""
+    deadline = time.monotonic() + GRACE_S
+    while (pids := session(sid)) and time.monotonic() < deadline:
+        time.sleep(SAMPLE_S)
+    left = []
+    for pid in pids:
+        try:
+            name = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            os.kill(pid, signal.SIGKILL)
+        except (OSError, ProcessLookupError):
+            continue
+        left.append(f"{pid} {name.strip()[:200]}")
+    return left
 
 
 def memory_kib(pid: int) -> tuple[int, int]:
@@ -273,14 +294,18 @@ class Run:
     rss_tree_mib: float | None = None
     processes: int | None = None
     output_bytes: int | None = None
+    summary: str = ""
+    """The report's own last line (``729 rows in 10 section(s), 0 input lines rejected``)."""
     stderr: str = ""
-    """The last lines of stderr: why a run failed, or what a run that worked warned about."""
-    left_running: int = 0
+    """The last lines of the rest of stderr: why a run failed, or what a run warned about."""
+    left_running: list[str] = field(default_factory=list)
+    """Processes of the run still there ``GRACE_S`` after its main process ended (killed)."""
 
 
-def measure(argv: list[str], cwd: Path, timeout: float) -> tuple[int, float, Sample, str, int]:
-    """Exit code, wall seconds, memory peaks, stderr and the number of processes left running
-    (killed) of one run of ``argv``, its output discarded."""
+def measure(argv: list[str], cwd: Path,
+            timeout: float) -> tuple[int, float, Sample, str, list[str]]:
+    """Exit code, wall seconds, memory peaks, stderr and the processes left running (killed)
+    of one run of ``argv``, its output discarded."""
     peaks = Sample()
     done = threading.Event()
     with tempfile.TemporaryFile(dir=cwd) as err:
@@ -292,25 +317,37 @@ def measure(argv: list[str], cwd: Path, timeout: float) -> tuple[int, float, Sam
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            proc.kill()  # its workers are ended below, with whatever else it left
             code = proc.wait()
             err.write(f"\ntimed out after {timeout:g} s\n".encode())
+        except BaseException:  # Ctrl-C: the run is in a session of its own, it did not get it
+            proc.kill()
+            proc.wait()
+            done.set()
+            left_running(proc.pid)
+            raise
         wall = time.perf_counter() - t0
         done.set()
         sampler.join()
-        left = session(proc.pid)
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        left = left_running(proc.pid)
         err.seek(0)
         text = err.read().decode(errors="replace")
-    return code, wall, peaks, text, len(left)
+    return code, wall, peaks, text, left
 
 
 def tail(text: str, lines: int = 6) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def split_stderr(text: str) -> tuple[str, str]:
+    """The report's summary line (without the output's path) and the last of the other lines."""
+    summary, rest = "", []
+    for line in text.splitlines():
+        if (m := SUMMARY.match(line)) is not None:
+            summary = m.group(1)
+        elif line.strip():
+            rest.append(line)
+    return summary, tail("\n".join(rest))
 
 
 def size_of(path: Path) -> int:
@@ -330,11 +367,12 @@ def run_report(py: str, fleet: Path, input_bytes: int, mode: str, fmt: str, rnd:
                 "-o", str(out), *MODES[mode]]
         code, wall, peaks, err, left = measure(argv, here, timeout)
         ok = code == 0 and out.exists()
+        summary, rest = split_stderr(err)
         return Run(nodes=int(fleet.name.split("-")[1]), input_bytes=input_bytes, mode=mode,
                    format=fmt, round=rnd, status="ok" if ok else "failed", exit_code=code,
                    wall_s=round(wall, 3), rss_main_mib=round(peaks.main_kib / 1024, 1),
                    rss_tree_mib=round(peaks.tree_kib / 1024, 1), processes=peaks.processes,
-                   output_bytes=size_of(here), stderr=tail(err) if err.strip() else "",
+                   output_bytes=size_of(here), summary=summary, stderr=rest,
                    left_running=left)
     finally:
         shutil.rmtree(here, ignore_errors=True)
@@ -386,7 +424,7 @@ def median_run(runs: list[Run]) -> Run | None:
                wall_s=statistics.median(r.wall_s or 0 for r in runs),
                rss_main_mib=statistics.median(r.rss_main_mib or 0 for r in runs),
                rss_tree_mib=statistics.median(r.rss_tree_mib or 0 for r in runs),
-               output_bytes=first.output_bytes)
+               output_bytes=first.output_bytes, summary=first.summary)
 
 
 def cell(run: Run | None) -> str:
@@ -406,8 +444,18 @@ def growth(a: Run | None, b: Run | None) -> float | None:
     return (b.rss_tree_mib or 0) / a.rss_tree_mib - 1
 
 
+def and_list(items: list[str]) -> str:
+    """``10, 40 and 160``."""
+    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
+
+
 def mark(ok: bool) -> str:
     return "✓" if ok else "✗"
+
+
+def percent(x: float) -> str:
+    """``+3 %``, as the docs write it."""
+    return f"{100 * x:+.0f} %"
 
 
 def block(results: dict[str, object], runs: list[Run]) -> list[str]:
@@ -421,8 +469,8 @@ def block(results: dict[str, object], runs: list[Run]) -> list[str]:
     cells = {(n, mode, fmt): median_run([r for r in runs if (r.nodes, r.mode, r.format)
                                          == (n, mode, fmt)])
              for n in nodes for mode in p["modes"] for fmt in p["formats"]}
-    fleets = ", ".join(f"{n}" for n in nodes)
-    inputs = ", ".join(f"{sizes.get(n, 0) / MB:.0f}" for n in nodes)
+    fleets = and_list([f"{n}" for n in nodes])
+    inputs = and_list([f"{sizes.get(n, 0) / MB:.0f}" for n in nodes])
     compiled = "C fast paths compiled" if a["compiled"] else "**C fast paths not compiled**"
     out = [START, "",
            f"Run of {results['date']}: fleets of {fleets} nodes × {p['node_mb']:g} MB of real "
@@ -445,21 +493,25 @@ def block(results: dict[str, object], runs: list[Run]) -> list[str]:
         out.append("")
     base, *larger = nodes
     pair = (10, 40) if {10, 40} <= set(nodes) else (base, larger[0] if larger else base)
-    out += [f"Targets for {', '.join(FLAT)}: peak RSS ≤ {PEAK_LIMIT_MIB // 1024} GiB for "
-            f"every fleet and ≤ +{GROWTH_LIMIT:.0%} from {pair[0]} to {pair[1]} nodes "
+    out += [f"Targets for {and_list(list(FLAT))}: peak RSS ≤ {PEAK_LIMIT_MIB // 1024} GiB for "
+            f"every fleet and ≤ {percent(GROWTH_LIMIT)} from {pair[0]} to {pair[1]} nodes "
             "(flat in the input's size); xlsx and html are measured, not held to them.", ""]
     for fmt in p["formats"]:
         held = fmt in FLAT
         parts = []
         for mode in p["modes"]:
-            g = growth(cells[pair[0], mode, fmt], cells[pair[1], mode, fmt])
+            ends = (cells[pair[0], mode, fmt], cells[pair[1], mode, fmt])
+            g = growth(*ends)
             if g is None:
-                parts.append(f"{MODE_NAMES[mode]} —")
+                states = {c.status for c in ends if c is not None}
+                why = ("failed" if "failed" in states else "skipped" if states == {"skipped"}
+                       else "—")
+                parts.append(f"{MODE_NAMES[mode]} {why}")
                 continue
-            text = f"{MODE_NAMES[mode]} {g:+.0%}"
+            text = f"{MODE_NAMES[mode]} {percent(g)}"
             if held:
                 text += f" {mark(g <= GROWTH_LIMIT)}"
-            others = [f"{n}: {x:+.0%}" for n in nodes if n not in pair
+            others = [f"{n}: {percent(x)}" for n in nodes if n not in pair
                       if (x := growth(cells[base, mode, fmt], cells[n, mode, fmt])) is not None]
             if others:
                 text += f" ({', '.join(others)} vs {base})"
@@ -563,7 +615,8 @@ def main() -> None:
           + ", ".join(f"{n} × {node_mb:g} MB = {n * node_mb:.0f} MB" for n in nodes)
           + f" ({sum(nodes) * node_mb:.0f} MB on disk in {rel(WORK)})", flush=True)
     print(f"{total} runs ({len(nodes)} fleets × {len(modes)} modes × {len(formats)} formats × "
-          f"{args.rounds} rounds) reading {read_mb / 1000:.1f} GB in all; "
+          f"{args.rounds} round{'s' if args.rounds > 1 else ''}) reading "
+          f"{f'{read_mb / 1000:.1f} GB' if read_mb >= 1000 else f'{read_mb:.0f} MB'} in all; "
           f"auditlens {info['version']} from {info['module']}"
           f"{'' if info['compiled'] else ' (C fast paths NOT compiled)'}; "
           f"{mach['cores']} cores, {mach['memory_gib']} GiB"
@@ -595,15 +648,18 @@ def main() -> None:
                     runs.append(r)
                     save(args.out, results, runs)
                     line = (f"{head}: {r.wall_s:.1f} s, RSS tree {r.rss_tree_mib:.0f} MiB "
-                            f"(main {r.rss_main_mib:.0f} MiB, {r.processes} processes), "
-                            f"output {(r.output_bytes or 0) / MB:.1f} MB")
+                            f"(main {r.rss_main_mib:.0f} MiB; {r.processes} "
+                            f"process{'es' if r.processes != 1 else ''}), "
+                            f"output {(r.output_bytes or 0) / MB:.1f} MB"
+                            + (f"; {r.summary}" if r.summary else ""))
                     if r.status == "failed":
                         line += f"\n  FAILED (exit {r.exit_code}):\n    " + \
                             r.stderr.replace("\n", "\n    ")
                     elif r.stderr:
                         line += "\n  stderr: " + r.stderr.replace("\n", "\n          ")
                     if r.left_running:
-                        line += f"\n  {r.left_running} processes left running (killed)"
+                        line += ("\n  left running (killed): "
+                                 + "\n    ".join(r.left_running))
                     print(line, flush=True)
     save(args.out, results, runs)
     lines = block(results, runs)
