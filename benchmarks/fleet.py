@@ -276,6 +276,7 @@ def sample_until(pid: int, done: threading.Event, out: Sample) -> None:
         out.tree_kib = max(out.tree_kib, total)
         out.processes = max(out.processes, len(pids))
         done.wait(SAMPLE_S)
+    out.tree_kib = max(out.tree_kib, out.main_kib)  # a peak of the main alone between samples
 
 
 @dataclass
@@ -442,6 +443,10 @@ def growth(a: Run | None, b: Run | None) -> float | None:
     if a is None or b is None or a.status != "ok" or b.status != "ok" or not a.rss_tree_mib:
         return None
     return (b.rss_tree_mib or 0) / a.rss_tree_mib - 1
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def and_list(items: list[str]) -> str:
@@ -614,8 +619,9 @@ def main() -> None:
     print(f"log: {log.path} ({log.size / MB:.0f} MB); fleets: "
           + ", ".join(f"{n} × {node_mb:g} MB = {n * node_mb:.0f} MB" for n in nodes)
           + f" ({sum(nodes) * node_mb:.0f} MB on disk in {rel(WORK)})", flush=True)
-    print(f"{total} runs ({len(nodes)} fleets × {len(modes)} modes × {len(formats)} formats × "
-          f"{args.rounds} round{'s' if args.rounds > 1 else ''}) reading "
+    print(f"{plural(total, 'run')} ({plural(len(nodes), 'fleet')} × "
+          f"{plural(len(modes), 'mode')} × {plural(len(formats), 'format')} × "
+          f"{plural(args.rounds, 'round')}) reading "
           f"{f'{read_mb / 1000:.1f} GB' if read_mb >= 1000 else f'{read_mb:.0f} MB'} in all; "
           f"auditlens {info['version']} from {info['module']}"
           f"{'' if info['compiled'] else ' (C fast paths NOT compiled)'}; "
