@@ -32,6 +32,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -50,9 +51,9 @@ SECTION_DIRS = ("csv", "parquet")
 """Formats whose ``-o`` is a directory of files, one per report section."""
 MODES: dict[str, list[str]] = {"one": [], "jobs2": ["--jobs", "2"], "dask": ["--dask", "local"]}
 MODE_NAMES = {"one": "one process", "jobs2": "`--jobs 2`", "dask": "Dask `--dask local`"}
-FULL = {"nodes": "10,40,160", "formats": ",".join(FORMATS), "modes": "one,jobs2,dask",
+FULL: dict[str, Any] = {"nodes": "10,40,160", "formats": ",".join(FORMATS), "modes": "one,jobs2,dask",
         "node_mb": 3.0}
-QUICK = {"nodes": "2,4", "formats": "csv,xlsx", "modes": "one,jobs2", "node_mb": 0.5}
+QUICK: dict[str, Any] = {"nodes": "2,4", "formats": "csv,xlsx", "modes": "one,jobs2", "node_mb": 0.5}
 """A smoke run of under a minute: does every part work, not how fast."""
 PEAK_LIMIT_MIB = 1024
 GROWTH_LIMIT = 0.20
@@ -306,12 +307,14 @@ class Run:
 def measure(argv: list[str], cwd: Path,
             timeout: float) -> tuple[int, float, Sample, str, list[str]]:
     """Exit code, wall seconds, memory peaks, stderr and the processes left running (killed)
-    of one run of ``argv``, its output discarded."""
+    of one run of ``argv`` in ``cwd``, its output discarded. Dask's scratch space goes into
+    ``cwd`` too, removed with it."""
     peaks = Sample()
     done = threading.Event()
+    env = {**os.environ, "DASK_TEMPORARY_DIRECTORY": str(cwd / "dask-scratch")}
     with tempfile.TemporaryFile(dir=cwd) as err:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
         sampler = threading.Thread(target=sample_until, args=(proc.pid, done, peaks))
         sampler.start()
@@ -363,7 +366,8 @@ def run_report(py: str, fleet: Path, input_bytes: int, mode: str, fmt: str, rnd:
     WORK.joinpath("out").mkdir(exist_ok=True)
     here = Path(tempfile.mkdtemp(dir=WORK / "out"))
     try:
-        out = here / ("report" if fmt in SECTION_DIRS else f"report.{fmt}")
+        (here / "output").mkdir()
+        out = here / "output" / ("report" if fmt in SECTION_DIRS else f"report.{fmt}")
         argv = [py, "-m", "auditlens", "report", "compliance", str(fleet), "-f", fmt,
                 "-o", str(out), *MODES[mode]]
         code, wall, peaks, err, left = measure(argv, here, timeout)
@@ -373,7 +377,7 @@ def run_report(py: str, fleet: Path, input_bytes: int, mode: str, fmt: str, rnd:
                    format=fmt, round=rnd, status="ok" if ok else "failed", exit_code=code,
                    wall_s=round(wall, 3), rss_main_mib=round(peaks.main_kib / 1024, 1),
                    rss_tree_mib=round(peaks.tree_kib / 1024, 1), processes=peaks.processes,
-                   output_bytes=size_of(here), summary=summary, stderr=rest,
+                   output_bytes=size_of(here / "output"), summary=summary, stderr=rest,
                    left_running=left)
     finally:
         shutil.rmtree(here, ignore_errors=True)
@@ -387,7 +391,7 @@ def probe(py: str, code: str) -> subprocess.CompletedProcess[str]:
                           check=False, timeout=120)
 
 
-def installed(py: str) -> dict[str, object]:
+def installed(py: str) -> dict[str, Any]:
     """The auditlens the interpreter runs: version, place, and whether its C fast paths are
     compiled (a pure-Python install is a different benchmark); and whether Dask is there."""
     got = probe(py, "import json, sys, auditlens\n"
@@ -397,7 +401,7 @@ def installed(py: str) -> dict[str, object]:
                     " 'python': sys.version.split()[0]}))")
     if got.returncode != 0:
         raise SystemExit(f"{py} cannot import auditlens:\n{tail(got.stderr)}")
-    info: dict[str, object] = json.loads(got.stdout)
+    info: dict[str, Any] = json.loads(got.stdout)
     info["dask"] = probe(py, "import dask, distributed").returncode == 0
     return info
 
@@ -463,12 +467,10 @@ def percent(x: float) -> str:
     return f"{100 * x:+.0f} %"
 
 
-def block(results: dict[str, object], runs: list[Run]) -> list[str]:
+def block(results: dict[str, Any], runs: list[Run]) -> list[str]:
     """The generated block of the docs: what was measured, one table per mode and a line per
     format against the targets."""
-    p: dict = results["params"]  # type: ignore[assignment]
-    m: dict = results["machine"]  # type: ignore[assignment]
-    a: dict = results["auditlens"]  # type: ignore[assignment]
+    p, m, a = results["params"], results["machine"], results["auditlens"]
     nodes: list[int] = p["nodes"]
     sizes = {r.nodes: r.input_bytes for r in runs}
     cells = {(n, mode, fmt): median_run([r for r in runs if (r.nodes, r.mode, r.format)
@@ -560,7 +562,7 @@ def write_docs(lines: list[str]) -> None:
         print(f"wrote the fleet block of {rel(doc)}", flush=True)
 
 
-def save(path: Path, results: dict[str, object], runs: list[Run]) -> None:
+def save(path: Path, results: dict[str, Any], runs: list[Run]) -> None:
     """The results so far (after every run: an interrupted benchmark keeps what it measured)."""
     if not path.parent.exists():
         path.parent.mkdir(parents=True)
@@ -607,9 +609,14 @@ def main() -> None:
     if not nodes or min(nodes) < 1 or node_mb <= 0 or args.rounds < 1:
         raise SystemExit("--nodes, --node-mb and --rounds must be positive")
 
+    py = args.python
+    if os.sep in py:  # the runs start in another folder
+        py = str(Path(py).absolute())
+    elif (found := shutil.which(py)) is not None:
+        py = found
     log = Log(args.log)
     WORK.mkdir(parents=True, exist_ok=True)
-    info = installed(args.python)
+    info = installed(py)
     mach = machine()
     if node_mb * MB > log.size:
         print(f"note: {node_mb:g} MB per node is more than the log ({log.size / MB:.0f} MB): "
@@ -630,11 +637,11 @@ def main() -> None:
           flush=True)
 
     fleets = {n: make_fleet(log, n, node_mb) for n in nodes}
-    results: dict[str, object] = {
+    results: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "params": {"log": str(log.path), "log_bytes": log.size, "nodes": nodes,
                    "node_mb": node_mb, "formats": formats, "modes": modes,
-                   "rounds": args.rounds, "python": args.python, "out": str(args.out)},
+                   "rounds": args.rounds, "python": py, "out": str(args.out)},
         "machine": mach, "auditlens": info}
     runs: list[Run] = []
     k = 0
@@ -650,7 +657,7 @@ def main() -> None:
                         runs.append(Run(n, size, mode, fmt, rnd, "skipped", stderr=DASK_SKIP))
                         print(f"{head}: {DASK_SKIP}", flush=True)
                         continue
-                    r = run_report(args.python, fleet, size, mode, fmt, rnd, args.timeout)
+                    r = run_report(py, fleet, size, mode, fmt, rnd, args.timeout)
                     runs.append(r)
                     save(args.out, results, runs)
                     line = (f"{head}: {r.wall_s:.1f} s, RSS tree {r.rss_tree_mib:.0f} MiB "
