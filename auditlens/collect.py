@@ -11,7 +11,8 @@ listed in :attr:`Collection.skipped`, never dropped silently.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -59,14 +60,17 @@ class Collection:
     def auditd_records(self, types: Iterable[str]) -> pa.Table:
         """The auditd records (every field) of the same files whose type starts with one of
         ``types``, read again on demand: rule changes and lost-event counters live in fields the
-        events table does not keep. Bad lines are the events' rejects again: not kept twice."""
+        events table does not keep. Bad lines are the events' rejects again: not kept twice.
+        Records without ``node=`` take their node's folder name, as the events do."""
         from .auditd.reader import read_record_types
         from .schema import AUDITD_RECORDS
 
-        files = self.files.get("auditd", [])
-        if not files:
-            return AUDITD_RECORDS.arrow.empty_table()
-        return read_record_types(files, types, max_line_bytes=self.max_line_bytes)
+        tables = [AUDITD_RECORDS.arrow.empty_table()]
+        for root, files in node_groups(self.files.get("auditd", [])):
+            table = read_record_types(files, types, max_line_bytes=self.max_line_bytes)
+            name = _node_name(root)
+            tables.append(_fill_node(table, name) if name else table)
+        return pa.concat_tables(tables)
 
 
 def route(sources: SourceList, source_type: str = "auto") -> Routed:
@@ -146,38 +150,57 @@ def _fill_node(table: pa.Table, name: str) -> pa.Table:
     return table.set_column(idx, "node", pc.fill_null(column, name))
 
 
-def _lines(table: pa.Table) -> int:
+def lines_read(table: pa.Table) -> int:
+    """The input lines a reader's table was made from (its ``auditlens.lines`` metadata)."""
     meta = table.schema.metadata or {}
     return int(meta.get(b"auditlens.lines", b"0"))
 
 
-def _read_node(root: Path | None, files: list[str], errors: str, rejects: RejectLog,
-               jobs: int = 1, max_line_bytes: int | None = None) -> pa.Table:
-    """One node's auditd events, its uids named from its own passwd/group."""
+def read_node(root: Path | None, files: list[str], *, errors: str, rejects: RejectLog,
+              jobs: int = 1, max_line_bytes: int | None = None) -> pa.Table:
+    """One node's auditd events: its uids named from its own passwd/group, rows without
+    ``node=`` named after its folder; :func:`lines_read` tells its input lines."""
     from .auditd.reader import read_auditd
 
-    return read_auditd(files, passwd=_id_file(root, "passwd"), group=_id_file(root, "group"),
-                       errors=errors, rejects=rejects, jobs=jobs, max_line_bytes=max_line_bytes)
+    table = read_auditd(files, passwd=_id_file(root, "passwd"), group=_id_file(root, "group"),
+                        errors=errors, rejects=rejects, jobs=jobs, max_line_bytes=max_line_bytes)
+    name = _node_name(root)
+    return _fill_node(table, name) if name else table
 
 
 @dataclass
 class _NodePart(Part):
-    """A whole node read in a worker, with the warnings it gave, to give again in the parent."""
+    """A whole node read in a worker, with the warnings it gave, to give again in the parent;
+    a result that is not a table (``value``) is pickled, a table travels as :class:`Part` says."""
 
     warned: list[tuple[type[Warning], str]] = field(default_factory=list)
+    value: Any = None
 
 
 def _read_node_work(group: tuple[Path | None, list[str]], errors: str,
-                    max_line_bytes: int | None = None) -> Any:
-    """:func:`_read_node` of ``(root, files)`` as a part: its table, rejects and warnings (for a
-    worker process; the parent reads some nodes this way too)."""
+                    max_line_bytes: int | None = None, *, jobs: int = 1,
+                    here: bool = False) -> Any:
+    """:func:`read_node` of ``(root, files)`` as a part: its table, rejects and warnings (see
+    :func:`in_node_order`)."""
+    return gathered(lambda log: read_node(*group, errors=errors, rejects=log, jobs=jobs,
+                                          max_line_bytes=max_line_bytes), here)
+
+
+def gathered(read: Callable[[RejectLog], Any], here: bool = False) -> Any:
+    """A part holding ``read(rejects)``'s result, with its rejects and warnings, or
+    the error it raised, for the process that wants it to give them in order. Read elsewhere
+    (not ``here``), the read's own progress is paused: the parent counts it when it arrives."""
     part = _NodePart()
     log = RejectLog()
-    # the parent counts a node by its files' sizes when its part arrives, read where it may
-    with warnings.catch_warnings(record=True) as seen, progress.paused():
+    with warnings.catch_warnings(record=True) as seen, \
+            (nullcontext() if here else progress.paused()):
         warnings.simplefilter("always")
         try:
-            part.table = _read_node(*group, errors, log, max_line_bytes=max_line_bytes)
+            result = read(log)
+            if isinstance(result, pa.Table):
+                part.table = result
+            else:
+                part.value = result
         except Exception as exc:  # noqa: BLE001 - raised by the parent, in node order
             part.error = portable(exc)
     part.rejects = list(log)
@@ -185,28 +208,27 @@ def _read_node_work(group: tuple[Path | None, list[str]], errors: str,
     return part
 
 
-def _node_tables(groups: list[tuple[Path | None, list[str]]], errors: str, rejects: RejectLog,
-                 jobs: int, max_line_bytes: int | None = None,
-                 client: Any = None) -> Iterator[pa.Table]:
-    """Each node's table in node order. With ``jobs``, the nodes of a fleet are read side by
-    side, by this process and worker processes; with a Dask ``client``, by the cluster's
-    workers; either way with the tables, rejects and warnings one process gives, in the same
-    order. Each node is a :func:`progress.step`, named when this process begins it or waits
-    for it."""
-    work = partial(_read_node_work, errors=errors, max_line_bytes=max_line_bytes)
+def in_node_order(items: list[Any], steps: list[tuple[str, list[str]]],
+                  work: Callable[..., Any], rejects: RejectLog, *, jobs: int = 1,
+                  client: Any = None) -> Iterator[Any]:
+    """Each item's part (``work(item)``, a :func:`gathered` part) in item order, its warnings
+    given again here, its rejects passed on, its error raised. ``steps``: each item's progress
+    label and files. With ``jobs``, items are worked side by side, by this process and worker
+    processes; with a Dask ``client``, by the cluster's workers; with one item (or one CPU),
+    here, by ``work(item, jobs=jobs, here=True)``, which may cut its files into pieces."""
     if client is not None:
-        futures = client.map(work, groups, pure=False)  # all at once; taken in node order
-        yield from _delivered(_steps(groups), (f.result() for f in futures), rejects)
+        futures = client.map(work, items, pure=False)  # all at once; taken in order
+        yield from _delivered(steps, (f.result() for f in futures), rejects)
         return
-    readers = min(check_jobs(jobs), len(groups))
-    if readers < 2:  # one node (its files are cut into pieces instead), or one CPU
-        for root, files in groups:
-            progress.step(_node_name(root) or "auditd")
-            yield _read_node(root, files, errors, rejects, jobs, max_line_bytes)
+    readers = min(check_jobs(jobs), len(items))
+    if readers < 2:
+        for item, (label, _) in zip(items, steps):
+            progress.step(label)
+            yield _opened(work(item, jobs=jobs, here=True), rejects)
         return
     with worker_pool(readers - 1) as pool:
-        parts = (part for _, part in in_order(pool, readers - 1, work, groups))
-        yield from _delivered(_steps(groups), parts, rejects)
+        parts = (part for _, part in in_order(pool, readers - 1, work, items))
+        yield from _delivered(steps, parts, rejects)
 
 
 def _steps(groups: list[tuple[Path | None, list[str]]]) -> list[tuple[str, list[str]]]:
@@ -214,23 +236,28 @@ def _steps(groups: list[tuple[Path | None, list[str]]]) -> list[tuple[str, list[
     return [(_node_name(root) or "auditd", files) for root, files in groups]
 
 
+def _opened(part: Any, rejects: RejectLog) -> Any:
+    """``part`` after its warnings are given again here, its rejects passed on and its error
+    raised."""
+    for category, message in part.warned:
+        warnings.warn(message, category, stacklevel=4)
+    for item in part.rejects:
+        rejects.add(item)
+    if part.error is not None:
+        raise_error(part.error, 0)
+    return part
+
+
 def _delivered(steps: list[tuple[str, list[str]]], parts: Iterator[Any],
-               rejects: RejectLog) -> Iterator[pa.Table]:
-    """The tables of parts read elsewhere, in order (``steps``: each one's progress label and
-    files): their warnings given again here, their rejects passed on, their errors raised, their
-    bytes counted as each arrives."""
+               rejects: RejectLog) -> Iterator[Any]:
+    """Parts worked elsewhere, in order (``steps``: each one's progress label and files),
+    :func:`_opened`, their bytes counted as each arrives."""
     progress.step(steps[0][0])
     for k, ((_, files), part) in enumerate(zip(steps, parts), 1):
         progress.advance(bytes_on_disk(files) or 0)
         if k < len(steps):
             progress.step(steps[k][0])
-        for category, message in part.warned:
-            warnings.warn(message, category, stacklevel=3)
-        for item in part.rejects:
-            rejects.add(item)
-        if part.error is not None:
-            raise_error(part.error, 0)
-        yield part.table
+        yield _opened(part, rejects)
 
 
 def _read_k8s_work(files: list[str], errors: str, cluster: str | None,
@@ -238,36 +265,32 @@ def _read_k8s_work(files: list[str], errors: str, cluster: str | None,
     """The Kubernetes logs read as one part (on a Dask worker), like :func:`_read_node_work`."""
     from .k8s.reader import read_k8s_audit
 
-    part = _NodePart()
-    log = RejectLog()
-    with warnings.catch_warnings(record=True) as seen:
-        warnings.simplefilter("always")
-        try:
-            part.table = read_k8s_audit(files, errors=errors, rejects=log, cluster=cluster,
-                                        max_line_bytes=max_line_bytes)
-        except Exception as exc:  # noqa: BLE001 - raised by the client, after the nodes
-            part.error = portable(exc)
-    part.rejects = list(log)
-    part.warned = [(w.category, str(w.message)) for w in seen]
-    return part
+    return gathered(lambda log: read_k8s_audit(files, errors=errors, rejects=log, cluster=cluster,
+                                               max_line_bytes=max_line_bytes))
+
+
+def node_tables(groups: list[tuple[Path | None, list[str]]], *, errors: str, rejects: RejectLog,
+                jobs: int = 1, max_line_bytes: int | None = None,
+                client: Any = None) -> Iterator[pa.Table]:
+    """Each node's :func:`read_node` table in node order (:func:`in_node_order`; on a Dask
+    ``client``'s workers when one is given): the tables, rejects and warnings one process gives,
+    in the same order."""
+    work = partial(_read_node_work, errors=errors, max_line_bytes=max_line_bytes)
+    for part in in_node_order(groups, _steps(groups), work, rejects, jobs=jobs, client=client):
+        yield part.table
 
 
 def read_auditd_collection(groups: list[tuple[Path | None, list[str]]], *, errors: str,
                            rejects: RejectLog, jobs: int = 1, max_line_bytes: int | None = None,
                            client: Any = None) -> tuple[pa.Table, int]:
-    """auditd events of the files of each node root (:func:`node_groups`), one read per node
-    so each uses its own passwd/group (on a Dask ``client``'s workers when one is given)."""
+    """The :func:`node_tables` as one table, and the input lines they were read from."""
     from .schema import AUDITD_EVENTS
 
-    tables: list[pa.Table] = []
-    lines = 0
-    nodes = _node_tables(groups, errors, rejects, jobs, max_line_bytes, client)
-    for (root, _), table in zip(groups, nodes):
-        lines += _lines(table)
-        name = _node_name(root)
-        tables.append(_fill_node(table, name) if name else table)
+    tables = list(node_tables(groups, errors=errors, rejects=rejects, jobs=jobs,
+                              max_line_bytes=max_line_bytes, client=client))
     if not tables:
         return AUDITD_EVENTS.arrow.empty_table(), 0
+    lines = sum(lines_read(t) for t in tables)
     return pa.concat_tables(tables).replace_schema_metadata(None), lines
 
 
@@ -311,14 +334,15 @@ def collect(
         auditd, lines = read_auditd_collection(groups, errors=errors, rejects=log, jobs=jobs,
                                                max_line_bytes=max_line_bytes, client=client)
         if remote is not None:
-            (k8s,) = _delivered([("Kubernetes", k8s_files)], iter([remote.result()]), log)
+            (part,) = _delivered([("Kubernetes", k8s_files)], iter([remote.result()]), log)
+            k8s = part.table
         elif k8s_files:
             progress.step("Kubernetes")
             k8s = read_k8s_audit(k8s_files, errors=errors, rejects=log, cluster=cluster,
                                  jobs=jobs, max_line_bytes=max_line_bytes)
         else:
             k8s = K8S_EVENTS.arrow.empty_table()
-        lines += _lines(k8s)
+        lines += lines_read(k8s)
         k8s = k8s.replace_schema_metadata(None)
     return Collection(auditd, k8s, log, routed.files, routed.skipped, lines, routed.id_files,
                       max_line_bytes)

@@ -34,7 +34,7 @@ def no_reading(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: Any, **kwargs: Any) -> Any:
         raise Read("the sources were read")
 
-    monkeypatch.setattr(auditlens.reports, "collect", refuse)
+    monkeypatch.setattr(auditlens.reports.engine, "route", refuse)
     monkeypatch.setattr(auditlens.collect, "collect", refuse)
 
 

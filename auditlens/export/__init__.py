@@ -27,6 +27,7 @@ from pathlib import Path, PurePath
 import pyarrow as pa
 
 from auditlens.errors import AuditlensError
+from auditlens.spill import SpilledTable, TableLike
 
 from . import csv_writer, html_writer, json_writer, markdown_writer, parquet_writer, xlsx_writer
 from ._base import (
@@ -43,7 +44,7 @@ from ._base import (
     resolve_tz,
 )
 
-TableWriter = Callable[[pa.Table, Dest, Options], None]
+TableWriter = Callable[[TableLike, Dest, Options], None]
 SectionsWriter = Callable[[list[Section], Dest, Options, Cover], None]
 BatchWriter = Callable[[Iterable[pa.RecordBatch], pa.Schema, Dest, Options], None]
 
@@ -200,13 +201,14 @@ def _is_stdout(dest: Dest) -> bool:
 
 
 def write_table(
-    table: pa.Table, dest: Dest, fmt: str, *, title: str | None = None, tz: str | None = None
+    table: TableLike, dest: Dest, fmt: str, *, title: str | None = None, tz: str | None = None
 ) -> None:
-    """Write one table to a path or binary stream in format ``fmt``."""
+    """Write one table (in memory or :class:`auditlens.spill.SpilledTable`) to a path or binary
+    stream in format ``fmt``."""
     writer = get_format(fmt)
     if isinstance(table, pa.RecordBatch):
         table = pa.Table.from_batches([table])
-    if not isinstance(table, pa.Table):
+    if not isinstance(table, (pa.Table, SpilledTable)):
         raise AuditlensError(f"expected an Arrow table, not {type(table).__name__}")
     writer.table(table, dest, make_options(title, tz))
 

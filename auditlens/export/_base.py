@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pyarrow as pa
 
 from auditlens.errors import AuditlensError
+from auditlens.spill import SpilledTable, TableLike
 
 Dest = Union[str, "os.PathLike[str]", BinaryIO]
 """Where an export goes: a file path, or a binary stream the caller keeps open."""
@@ -56,12 +57,12 @@ class Section:
     name: str
     title: str
     description: str
-    table: pa.Table
+    table: TableLike
     requirement: str = ""
     figures: tuple[Figure, ...] = field(default=())
 
     def __post_init__(self) -> None:
-        if not isinstance(self.table, pa.Table):
+        if not isinstance(self.table, (pa.Table, SpilledTable)):
             raise AuditlensError(
                 f"section {self.name!r}: table must be an Arrow table, not {type(self.table).__name__}"
             )
@@ -212,7 +213,7 @@ def check_section_directory(dest: Dest, fmt: str) -> Path:
 
 
 def write_section_files(sections: list[Section], dest: Dest, opts: Options, cover: Cover,
-                        fmt: str, write_table: Callable[[pa.Table, Dest, Options], None]) -> None:
+                        fmt: str, write_table: Callable[[TableLike, Dest, Options], None]) -> None:
     """Sections of a one-table-per-file format: ``_cover``, ``_sections`` and one file each."""
     directory = section_directory(dest, fmt)
     front = cover_table(cover)

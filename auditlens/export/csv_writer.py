@@ -17,6 +17,8 @@ from typing import Any, TextIO
 
 import pyarrow as pa
 
+from auditlens.spill import TableLike
+
 from ._base import (
     Cover,
     Dest,
@@ -55,7 +57,7 @@ def write_batches(
         _stream(out, batches, schema, opts.tz)
 
 
-def write_table(table: pa.Table, dest: Dest, opts: Options) -> None:
+def write_table(table: TableLike, dest: Dest, opts: Options) -> None:
     write_batches(table.to_batches(max_chunksize=65536), table.schema, dest, opts)
 
 

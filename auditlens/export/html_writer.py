@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditlens.errors import AuditlensError
+from auditlens.spill import TableLike, as_table
 
 from . import csv_writer, plots
 from ._base import (
@@ -176,22 +177,33 @@ def _figures(out: TextIO, figures: Sequence[Figure]) -> None:
     out.write("</div>\n")
 
 
-def section_figures(section: Section, tz: tzinfo) -> tuple[tuple[Figure, ...], str]:
+def section_figures(section: Section, tz: tzinfo,
+                    table: pa.Table | None = None) -> tuple[tuple[Figure, ...], str]:
     """A section's own figures; else charts of its activity columns; else a note why none.
 
     Any table with ACTIVITY-shaped columns (``time`` plus ``actor`` or ``outcome``) gets its
-    charts drawn here, so every report exported as HTML has them without asking.
+    charts drawn here, so every report exported as HTML has them without asking. ``table``:
+    the section's columns the charts read (:func:`charted`), when already at hand.
     """
     if section.figures:
         return section.figures, ""
-    if section.table.num_rows == 0 or not plots.is_activity_shaped(section.table):
+    table = charted(section.table) if table is None else table
+    if table.num_rows == 0 or not plots.is_activity_shaped(table):
         return (), ""
     if not plots.plots_available():
         return (), plots.MISSING_NOTE
-    return plots.activity_figures(section.table, tz=tz), ""
+    return plots.activity_figures(table, tz=tz), ""
 
 
-def _rows(out: TextIO, table: pa.Table, tz: tzinfo) -> None:
+def charted(table: TableLike) -> pa.Table:
+    """The columns of ``table`` that the cards and charts read, in memory (all rows: the
+    charts count every row, also of a section the page shows only the start of)."""
+    if isinstance(table, pa.Table):
+        return table
+    return as_table(table.select([c for c in plots.COLUMNS if c in table.column_names]))
+
+
+def _rows(out: TextIO, table: TableLike, tz: tzinfo) -> None:
     classes = [' class="n"' if is_numeric(f.type) else "" for f in table.schema]
     for batch in table.to_batches(max_chunksize=65536):
         columns = [display_column(col, tz) for col in batch.columns]
@@ -200,7 +212,7 @@ def _rows(out: TextIO, table: pa.Table, tz: tzinfo) -> None:
             out.write(f"<tr>{cells}</tr>\n")
 
 
-def _table(out: TextIO, table: pa.Table, tz: tzinfo, cls: str) -> None:
+def _table(out: TextIO, table: TableLike, tz: tzinfo, cls: str) -> None:
     out.write(f'<div class="scroll"><table class="{cls}">\n<thead><tr>')
     out.write("".join(f'<th scope="col">{esc(n)}</th>' for n in table.schema.names))
     out.write("</tr></thead>\n<tbody>\n")
@@ -254,8 +266,22 @@ def _shown_note(out: TextIO, shown: int, total: int, sidecar: Sidecar) -> None:
     )
 
 
+@dataclass(frozen=True)
+class _Look:
+    """What the page shows of a section before its rows: stats, figures, a note on them."""
+
+    stats: Stats
+    figures: tuple[Figure, ...]
+    note: str
+
+
+def _look(s: Section, tz: tzinfo) -> _Look:
+    table = charted(s.table)
+    return _Look(table_stats(table, tz), *section_figures(s, tz, table))
+
+
 def _data_section(
-    out: TextIO, s: Section, st: Stats, tz: tzinfo, heading: str, sidecar: Sidecar | None
+    out: TextIO, s: Section, look: _Look, tz: tzinfo, heading: str, sidecar: Sidecar | None
 ) -> None:
     out.write(f'<section class="data" id="{esc(_anchor(s))}">\n')
     out.write(f"<{heading}>{esc(s.title or s.name)}</{heading}>\n")
@@ -263,11 +289,10 @@ def _data_section(
         out.write(f'<p class="req">{esc(s.requirement)}</p>\n')
     if s.description:
         out.write(f'<p class="desc">{esc(s.description)}</p>\n')
-    _stats(out, st)
-    figures, note = section_figures(s, tz)
-    _figures(out, figures)
-    if note:
-        out.write(f'<p class="note">{esc(note)}</p>\n')
+    _stats(out, look.stats)
+    _figures(out, look.figures)
+    if look.note:
+        out.write(f'<p class="note">{esc(look.note)}</p>\n')
     rows = s.table.num_rows
     table = s.table if sidecar is None else s.table.slice(0, PAGE_ROWS)
     count = _plural(table.num_rows, "row")
@@ -300,7 +325,8 @@ def write_page(
     is renamed into place, so a page never links a file that is not there.
     """
     title = opts.title or (sections[0].title if single and sections else "auditlens report")
-    stats = [table_stats(s.table, opts.tz) for s in sections]
+    looks = [_look(s, opts.tz) for s in sections]
+    stats = [look.stats for look in looks]
     with open_text(dest, newline="\n") as out:
         sidecars = write_sidecars(sections, dest, opts)
         _head(out, title)
@@ -317,13 +343,13 @@ def write_page(
             out.write("</section>\n")
         if not single:
             _toc(out, sections, stats)
-        for s, st in zip(sections, stats):
-            _data_section(out, s, st, opts.tz, "h2", sidecars.get(s.name))
+        for s, look in zip(sections, looks):
+            _data_section(out, s, look, opts.tz, "h2", sidecars.get(s.name))
         out.write("</main>\n")
         _foot(out)
 
 
-def write_table(table: pa.Table, dest: Dest, opts: Options) -> None:
+def write_table(table: TableLike, dest: Dest, opts: Options) -> None:
     name = opts.title or "rows"
     write_page(
         [Section(name=name, title=name, description="", table=table)], dest, opts, single=True

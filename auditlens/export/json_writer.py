@@ -18,6 +18,7 @@ from typing import Any, TextIO
 import pyarrow as pa
 
 from auditlens.errors import AuditlensError
+from auditlens.spill import TableLike
 
 from ._base import Cover, Dest, Options, Section, open_text
 from .cells import json_column
@@ -37,7 +38,7 @@ def iter_rows(
             yield dict(zip(names, values))
 
 
-def _batches(table: pa.Table) -> list[pa.RecordBatch]:
+def _batches(table: TableLike) -> Iterable[pa.RecordBatch]:
     return table.to_batches(max_chunksize=65536)
 
 
@@ -57,7 +58,7 @@ def write_jsonl_batches(
         _jsonl(out, batches, schema, opts.tz)
 
 
-def write_jsonl_table(table: pa.Table, dest: Dest, opts: Options) -> None:
+def write_jsonl_table(table: TableLike, dest: Dest, opts: Options) -> None:
     write_jsonl_batches(_batches(table), table.schema, dest, opts)
 
 
@@ -102,7 +103,7 @@ def write_json_batches(
         out.write("\n")
 
 
-def write_json_table(table: pa.Table, dest: Dest, opts: Options) -> None:
+def write_json_table(table: TableLike, dest: Dest, opts: Options) -> None:
     write_json_batches(_batches(table), table.schema, dest, opts)
 
 

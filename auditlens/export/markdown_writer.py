@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import tzinfo
 from typing import TextIO
 
-import pyarrow as pa
+from auditlens.spill import TableLike
 
 from ._base import Cover, Dest, Options, Section, cover_table, index_table, open_text
 from .cells import display_column, display_text, is_numeric, show_hidden
@@ -32,7 +32,7 @@ def escape_md(text: str) -> str:
     return _NEWLINES.sub("<br>", text)
 
 
-def _table(out: TextIO, table: pa.Table, tz: tzinfo) -> None:
+def _table(out: TextIO, table: TableLike, tz: tzinfo) -> None:
     names = table.schema.names
     if not names:
         out.write("_(no columns)_\n")
@@ -54,7 +54,7 @@ def _times_note(opts: Options) -> str:
     return f"_Times are in {escape_md(opts.tz_name)}._\n\n"
 
 
-def write_table(table: pa.Table, dest: Dest, opts: Options) -> None:
+def write_table(table: TableLike, dest: Dest, opts: Options) -> None:
     with open_text(dest, newline="\n") as out:
         if opts.title:
             out.write(f"# {escape_md(opts.title)}\n\n")

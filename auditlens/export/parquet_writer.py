@@ -12,6 +12,8 @@ from collections.abc import Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from auditlens.spill import TableLike
+
 from ._base import (
     Cover,
     Dest,
@@ -37,7 +39,7 @@ def write_batches(
             writer.write_batch(batch.replace_schema_metadata(schema.metadata))
 
 
-def write_table(table: pa.Table, dest: Dest, opts: Options) -> None:
+def write_table(table: TableLike, dest: Dest, opts: Options) -> None:
     write_batches(table.to_batches(), table.schema, dest, opts)
 
 

@@ -114,6 +114,10 @@ def plots_available() -> bool:
     return True
 
 
+COLUMNS = ("time", "actor", "outcome", "object")
+"""The columns the charts read."""
+
+
 def is_activity_shaped(table: pa.Table) -> bool:
     """A table worth charting: a ``time`` timestamp column plus ``actor`` or ``outcome``."""
     names = table.schema.names

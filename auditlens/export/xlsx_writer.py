@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from auditlens.errors import AuditlensError
+from auditlens.spill import TableLike, as_table
 
 from ._base import Cover, Dest, Options, Section, cover_table, index_table, open_binary
 from .cells import Display, display_column, neutralise, show_hidden
@@ -92,8 +93,8 @@ def _column_letter(index: int) -> str:
     return str(load_openpyxl().utils.get_column_letter(index))
 
 
-def _widths(sheet: _Sheet, table: pa.Table, tz: tzinfo) -> None:
-    sample = table.slice(0, 200)
+def _widths(sheet: _Sheet, table: TableLike, tz: tzinfo) -> None:
+    sample = as_table(table.slice(0, 200))
     for i, (name, col) in enumerate(zip(table.schema.names, sample.columns), start=1):
         longest = max([len(name)] + [len(str(v)) for v in display_column(col, tz) if v is not None])
         sheet.ws.column_dimensions[_column_letter(i)].width = min(max(longest + 2, 8), 60)
@@ -129,7 +130,7 @@ def _part_note(titles: list[str], k: int, start: int, length: int, total: int) -
     return "; ".join(where) + "."
 
 
-def _data_sheets(wb: Any, titles: list[str], table: pa.Table, tz: tzinfo) -> None:
+def _data_sheets(wb: Any, titles: list[str], table: TableLike, tz: tzinfo) -> None:
     """Write ``table`` over the sheets ``titles`` (its :func:`part_titles`)."""
     if table.num_columns > MAX_COLUMNS:
         raise AuditlensError(
@@ -143,7 +144,7 @@ def _data_sheets(wb: Any, titles: list[str], table: pa.Table, tz: tzinfo) -> Non
         _data_sheet(wb, title, table.slice(start, length), tz, note)
 
 
-def _data_sheet(wb: Any, title: str, table: pa.Table, tz: tzinfo, note: str | None) -> None:
+def _data_sheet(wb: Any, title: str, table: TableLike, tz: tzinfo, note: str | None) -> None:
     sheet = _Sheet(wb, title)
     _widths(sheet, table, tz)
     if table.num_columns:
@@ -192,7 +193,7 @@ def _save(wb: Any, dest: Dest) -> None:
         wb.save(raw)
 
 
-def write_table(table: pa.Table, dest: Dest, opts: Options) -> None:
+def write_table(table: TableLike, dest: Dest, opts: Options) -> None:
     wb = _workbook(opts)
     titles = part_titles(opts.title or "data", table.num_rows, set())
     _data_sheets(wb, titles, table, opts.tz)

@@ -1,0 +1,254 @@
+"""The reports users name after ``auditlens report``, and what each is built from.
+
+Every report is built from an :class:`Evidence` (sources read, the activity table derived) and
+gives one table. A fleet's report is built node by node (:mod:`.engine`): each report says the
+order its rows are given in (``order``), so the parts can be merged into that order, or how its
+parts combine (``finish``, for counts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from auditlens.actions import from_auditd, from_k8s, request_rows
+from auditlens.collect import Collection
+from auditlens.errors import AuditlensError
+from auditlens.export import Section
+
+from .selections import SELECTIONS
+
+ORIGIN, POSITION = "__origin", "__position"
+"""Columns a report's rows carry while it is built: where each row came from (the index of its
+node folder; the Kubernetes logs come after every node) and its place there. Ties in time are
+given in this order, which is the order the sources were read in."""
+HIDDEN = (ORIGIN, POSITION)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user narrowed the report to; each applies where a table has the column."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    user: str | None = None
+    node: str | None = None
+    namespace: str | None = None
+
+    def describe(self) -> str:
+        parts = [f"{k}={v}" for k, v in (("user", self.user), ("node", self.node),
+                                          ("namespace", self.namespace)) if v]
+        return ", ".join(parts) or "none"
+
+
+class Evidence:
+    """The sources read (all, or one node's), the Kubernetes requests and the activity rows
+    derived once, each row placed (:data:`ORIGIN`, :data:`POSITION`). ``origins``: each auditd
+    row's origin (default 0), ``k8s_origin`` the Kubernetes rows' (default 1)."""
+
+    def __init__(self, collection: Collection, filters: Filters, *,
+                 origins: np.ndarray | None = None, k8s_origin: int = 1) -> None:
+        self.collection = collection
+        self.filters = filters
+        self.requests = request_rows(collection.k8s)
+        n = collection.auditd.num_rows
+        self.auditd_activity = placed(from_auditd(collection.auditd),
+                                      np.zeros(n, np.int64) if origins is None else origins)
+        self.k8s_activity = placed(from_k8s(self.requests),
+                                   np.full(self.requests.num_rows, k8s_origin, np.int64))
+
+    def activity(self, auditd_mask: Any = None, k8s_mask: Any = None) -> pa.Table:
+        """Activity rows (selected by the masks, when given) passing the filters, by time."""
+        a, k = self.auditd_activity, self.k8s_activity
+        if auditd_mask is not None:
+            a = a.filter(auditd_mask)
+        if k8s_mask is not None:
+            k = k.filter(k8s_mask)
+        table = pa.concat_tables([a, k])
+        table = apply_filters(table, self.filters)
+        return table.take(pc.sort_indices(table, [("time", "ascending")]))
+
+
+def placed(table: pa.Table, origins: np.ndarray | int) -> pa.Table:
+    """``table`` with :data:`ORIGIN` (``origins``: per row, or one for all) and :data:`POSITION`
+    (its row numbers)."""
+    n = table.num_rows
+    origin = np.full(n, origins, np.int64) if isinstance(origins, int) else origins
+    return table.append_column(ORIGIN, pa.array(origin, pa.int64())).append_column(
+        POSITION, pa.array(np.arange(n, dtype=np.int64)))
+
+
+def public(table: pa.Table) -> pa.Table:
+    """``table`` without the :data:`HIDDEN` columns."""
+    return table.drop_columns([c for c in HIDDEN if c in table.column_names])
+
+
+def apply_filters(table: pa.Table, filters: Filters) -> pa.Table:
+    """Keep the rows matching every filter whose column the table has (``--user`` matches the
+    actor or the identity acted as; the period applies to ``time``, or to ``start``–``end``)."""
+    names = table.column_names
+    mask = pa.array([True] * table.num_rows, pa.bool_())
+
+    def both(m: Any) -> None:
+        nonlocal mask
+        mask = pc.and_(mask, pc.fill_null(m, False))
+
+    # a row with a span (a session) counts when it overlaps the period
+    first = "time" if "time" in names else "start" if "start" in names else None
+    last = "end" if first == "start" and "end" in names else first
+    if first and filters.since is not None:
+        end = pc.coalesce(table[last], table[first])
+        both(pc.greater_equal(end, pa.scalar(filters.since, table[first].type)))
+    if first and filters.until is not None:
+        both(pc.less_equal(table[first], pa.scalar(filters.until, table[first].type)))
+    if filters.user and "actor" in names:
+        m = pc.equal(table["actor"], filters.user)
+        if "acting_as" in names:
+            m = pc.or_(pc.fill_null(m, False), pc.fill_null(pc.equal(table["acting_as"], filters.user), False))
+        both(m)
+    for name in ("node", "namespace"):
+        value = getattr(filters, name)
+        if value and name in names:
+            both(pc.equal(table[name], value))
+    return table.filter(mask)
+
+
+@dataclass(frozen=True)
+class Report:
+    """One report: the name users type, what it shows, the requirement it answers, how it is
+    built, the order of its rows (columns, ascending, nulls last; :data:`HIDDEN` last) and, for
+    a report of counts, how the counts of parts of the evidence ``finish`` into one table."""
+
+    name: str
+    title: str
+    requirement: str
+    description: str
+    build: Callable[[Evidence], pa.Table] = field(repr=False)
+    order: tuple[str, ...] = ("time", *HIDDEN)
+    finish: Callable[[Sequence[pa.Table]], pa.Table] | None = field(default=None, repr=False)
+
+    def table(self, evidence: Evidence) -> pa.Table:
+        """The report of ``evidence`` held in memory (what :mod:`.engine` gives, in one piece)."""
+        table = self.build(evidence)
+        return public(self.finish([table]) if self.finish else table)
+
+    def section(self, table: Any) -> Section:
+        return Section(self.name, self.title, self.description, table, self.requirement)
+
+
+def _selected(name: str) -> Callable[[Evidence], pa.Table]:
+    selection = SELECTIONS[name]
+
+    def build(ev: Evidence) -> pa.Table:
+        auditd = ev.collection.auditd
+        a_mask = selection.auditd(auditd) if auditd.num_rows else None
+        k_mask = selection.k8s(ev.requests) if ev.requests.num_rows else None
+        return ev.activity(a_mask, k_mask)
+
+    return build
+
+
+def _audit_trail(ev: Evidence) -> pa.Table:
+    from .audit_trail import RECORD_TYPES, audit_trail
+
+    f = ev.filters
+    got = ev.collection
+    table = audit_trail(got.auditd, got.k8s, since=f.since, until=f.until, records=got.auditd_records(RECORD_TYPES))
+    # audit_trail applies the period itself: a hole that began before it and ends inside counts
+    return apply_filters(table, Filters(node=f.node))
+
+
+def _sessions(ev: Evidence) -> pa.Table:
+    from .sessions import sessions
+
+    return apply_filters(sessions(ev.collection.auditd), ev.filters)
+
+
+def _counts(ev: Evidence) -> pa.Table:
+    from .summary import counts
+
+    return counts(ev.activity())
+
+
+def _summary_of(parts: Sequence[pa.Table]) -> pa.Table:
+    from .summary import summary_of
+
+    return summary_of(parts)
+
+
+REPORTS: dict[str, Report] = {
+    r.name: r
+    for r in (
+        Report("logins", "Logins and authentication", "PCI DSS 10.2.1.4, 10.2.1.5; NIST AU-2",
+               "SSH and console logins and logouts, failed attempts with source address, "
+               "unknown-user attempts; Kubernetes anonymous requests, 401s and OpenShift oauth "
+               "logins.", _selected("logins")),
+        Report("failed-access", "Failed and denied access", "PCI DSS 10.2.1.4; SOC 2 CC7.2",
+               "Denied file access (EACCES/EPERM), SELinux/AppArmor denials, failed "
+               "authentication and authorization (sudo refused); Kubernetes 401/403 and "
+               "forbidden decisions.", _selected("failed-access")),
+        Report("admin-actions", "Administrative actions", "PCI DSS 10.2.1.2",
+               "Everything done with administrative power: sudo/su commands and root actions "
+               "with the logged-in person behind them; Kubernetes requests by cluster-admin or "
+               "system:masters, impersonation, exec/attach/port-forward into pods.",
+               _selected("admin-actions")),
+        Report("identity-changes", "Identity and credential changes", "PCI DSS 10.2.1.5",
+               "Users and groups created, deleted or changed, passwords, account locks, writes "
+               "to passwd/shadow/group/sudoers; Kubernetes RBAC roles and bindings, service "
+               "accounts and tokens, OpenShift users, groups and identities.",
+               _selected("identity-changes")),
+        Report("audit-trail", "Audit trail integrity", "PCI DSS 10.2.1.3, 10.2.1.6; NIST AU-9",
+               "auditd start/stop/rotate/abort, audit rule changes, access to audit logs, lost "
+               "events and gaps (serial holes, silent periods); Kubernetes requests without a "
+               "completion and silent periods.", _audit_trail,
+               order=("time", "node", *HIDDEN)),
+        Report("system-objects", "System-level objects", "PCI DSS 10.2.1.7",
+               "Kernel modules, software installs, services started and stopped, firewall "
+               "changes, SELinux policy and mode, mounts, time changes; Kubernetes namespaces, "
+               "nodes, CRDs, admission webhooks and privileged or host-namespace workloads.",
+               _selected("system-objects")),
+        Report("sensitive-access", "Access to sensitive data", "PCI DSS 10.2.1.1",
+               "Files opened under an audit watch (-w … -k) and reads of sensitive system "
+               "files; Kubernetes secrets read, listed or watched.", _selected("sensitive-access")),
+        Report("sessions", "Login sessions", "PCI DSS 10.2.1.2, 10.2.2",
+               "Each login session: who, from where, start and end, and every command run in it "
+               "(including sudo, shown with the person who ran it).", _sessions,
+               order=("start", "node", "session", *HIDDEN)),
+        Report("summary", "Summary", "SOC 2 CC7.2; NIST AU-6",
+               "Counts by source, actor, action, object kind, node, cluster, outcome and rule key.",
+               _counts, order=(), finish=_summary_of),
+    )
+}
+
+COMPLIANCE = "compliance"
+COMPLIANCE_DESCRIPTION = ("Every report above in one export, with a cover sheet: period, sources "
+                          "read, event and reject counts, gaps found, each section's row count and "
+                          "the requirement it answers; plus the rejected input lines.")
+
+
+def list_reports() -> list[Report]:
+    """The registered reports in the order of the compliance export (``compliance`` last)."""
+    return [*REPORTS.values(), Report(COMPLIANCE, "Compliance evidence", "PCI DSS 10.2; SOC 2 CC7.2; "
+                                      "NIST AU-2, AU-3", COMPLIANCE_DESCRIPTION, _no_build)]
+
+
+def _no_build(ev: Evidence) -> pa.Table:  # pragma: no cover - compliance is assembled by run_report
+    raise AuditlensError("compliance is a set of sections, not one table")
+
+
+def get_report(name: str) -> Report:
+    if name == COMPLIANCE:
+        return list_reports()[-1]
+    try:
+        return REPORTS[name]
+    except KeyError:
+        known = ", ".join([*REPORTS, COMPLIANCE])
+        raise AuditlensError(f"unknown report {name!r}; known reports: {known}") from None
+
+
