@@ -11,10 +11,12 @@ listed in :attr:`Collection.skipped`, never dropped silently.
 from __future__ import annotations
 
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -217,8 +219,7 @@ def in_node_order(items: list[Any], steps: list[tuple[str, list[str]]],
     processes; with a Dask ``client``, by the cluster's workers; with one item (or one CPU),
     here, by ``work(item, jobs=jobs, here=True)``, which may cut its files into pieces."""
     if client is not None:
-        futures = client.map(work, items, pure=False)  # all at once; taken in order
-        yield from _delivered(steps, (f.result() for f in futures), rejects)
+        yield from _delivered(steps, _on_dask(client, work, items), rejects)
         return
     readers = min(check_jobs(jobs), len(items))
     if readers < 2:
@@ -267,6 +268,21 @@ def _read_k8s_work(files: list[str], errors: str, cluster: str | None,
 
     return gathered(lambda log: read_k8s_audit(files, errors=errors, rejects=log, cluster=cluster,
                                                max_line_bytes=max_line_bytes))
+
+
+def _on_dask(client: Any, work: Callable[..., Any], items: list[Any]) -> Iterator[Any]:
+    """``work(item)`` of each item on a Dask cluster, the results in item order. A few tasks per
+    worker thread are out at once, and each result is let go once taken: a finished task's
+    result otherwise stays in its worker's memory until every one is gathered."""
+    window = max(2, 2 * sum(client.nthreads().values()))
+    todo = iter(items)
+    out = deque(client.submit(work, item, pure=False) for item in islice(todo, window))
+    while out:
+        future = out.popleft()
+        result = future.result()
+        del future
+        out.extend(client.submit(work, item, pure=False) for item in islice(todo, 1))
+        yield result
 
 
 def node_tables(groups: list[tuple[Path | None, list[str]]], *, errors: str, rejects: RejectLog,

@@ -31,6 +31,10 @@ class RejectLog:
     def __len__(self) -> int:
         return len(self._items)
 
+    def clear(self) -> None:
+        """Forget the rejects kept so far (their owner has stored them elsewhere)."""
+        self._items.clear()
+
     def __iter__(self) -> Iterator[InvalidLine]:
         return iter(self._items)
 

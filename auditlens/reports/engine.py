@@ -178,6 +178,7 @@ def _unit(unit: Unit, plan: Plan, log: RejectLog, jobs: int) -> UnitResult:
     if plan.spill is not None:  # counts stay in the result: they are small
         sections = {name: t if _counted(name) else write_run(t, plan.spill, _order(name))
                     for name, t in sections.items()}
+    log.clear()  # a section now, or counted in the totals: not handed back a second time
     return UnitResult(sections, totals)
 
 
@@ -192,7 +193,8 @@ def _counted(name: str) -> bool:
 
 
 def _unit_work(unit: Unit, plan: Plan, *, jobs: int = 1, here: bool = False) -> Any:
-    """:func:`_unit` as a part (:func:`auditlens.collect.gathered`); its rejects are a section."""
+    """:func:`_unit` as a part (:func:`auditlens.collect.gathered`); its rejects are a section
+    (compliance) or a count."""
     return gathered(lambda log: _unit(unit, plan, log, jobs), here)
 
 
