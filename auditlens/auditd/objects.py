@@ -6,7 +6,8 @@ is no evidence, so the activity layer names such an object from what the node's 
 says which rule named it (:data:`OBJECT_SOURCES`, in order of preference):
 
 ``logged``
-    The log gives the name (PATH name, the command of an execve…): the object as normalised.
+    The log gives the name: the object as normalised (PATH name, the command of an execve…),
+    else a PATH name the normaliser leaves out (the program a failed execve looked for).
 ``same-process``
     The same process reached that inode earlier under a name (its open, a rename…). A process is
     a pid with the same parent, session and executable in one boot, with no successful execve of
@@ -46,8 +47,9 @@ _STR = pa.string()
 _EXEC = pa.array(["execve", "execveat"])
 _NO_NAME = pa.array(sorted(NULL_SPELLINGS))
 _SERIAL_RESET = 1000
-"""A serial this much (and half) below the one before it starts a new boot: the kernel numbers
-events from 0 again after a reboot, while a long system call only gets its serial late."""
+"""A serial more than this below the one before it (and less than half of it) starts a new boot:
+the kernel numbers events from 0 again after a reboot, while a long system call, stamped when it
+began, gets its serial only when it logs, so serials also step back a little."""
 
 Ints = npt.NDArray[np.int64]
 
