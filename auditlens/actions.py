@@ -20,6 +20,7 @@ from collections.abc import Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .auditd.objects import name_objects
 from .schema import ACTIVITY, AUDITD_EVENTS, K8S_EVENTS
 
 _STR = pa.string()
@@ -90,6 +91,7 @@ def from_auditd(events: pa.Table) -> pa.Table:
     executed = pc.and_(pc.equal(events["action"], "executed"), pc.greater(pc.list_value_length(events["argv"]), 0))
     command = pc.binary_join(events["argv"], " ")
     obj = _when(executed, command, _present(events["object_primary"]))
+    obj, object_source = name_objects(events, obj)  # a file descriptor's object named too
 
     failed = pc.equal(events["result"], "failed")
     denied = pc.or_kleene(
@@ -124,6 +126,7 @@ def from_auditd(events: pa.Table) -> pa.Table:
         "session": events["session"],
         "latency_ms": _nulls(n, pa.float64()),
         "evidence": _evidence(events, "serial", events["serial"]),
+        "object_source": object_source,
     }
     return pa.table(columns, schema=ACTIVITY.arrow)
 
@@ -210,6 +213,7 @@ def from_k8s(k8s: pa.Table) -> pa.Table:
         "session": _nulls(n, pa.int64()),
         "latency_ms": latency,
         "evidence": _evidence(req, "auditID", req["audit_id"]),
+        "object_source": _nulls(n),
     }
     return pa.table(columns, schema=ACTIVITY.arrow)
 

@@ -228,3 +228,27 @@ def test_a_hole_cut_out_of_the_fresh_log_is_reported(run: Run, evidence) -> None
     trail = run_report("audit-trail", str(node)).table.to_pylist()
     gaps = [r for r in trail if r["finding"] == "serial-gap"]
     assert [(g["first_missing"], g["last_missing"]) for g in gaps] == [(lo, hi)]
+
+
+def test_fchown_and_fchmod_rows_have_a_named_object_with_its_source(run: Run, evidence) -> None:  # type: ignore[no-untyped-def]
+    """useradd/userdel change /etc files through descriptors: the PATH record says name=(null);
+    the activity rows and the report still name the object, and say how (issue 22)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    import auditlens
+    from auditlens.actions import from_auditd
+    from auditlens.auditd.objects import OBJECT_SOURCES
+
+    table = auditlens.read_auditd(str(run.log), passwd=str(run.passwd))
+    act = from_auditd(table)
+    by_fd = act.filter(pc.is_in(table["syscall"], pa.array(["fchown", "fchmod"]))).to_pylist()
+    mine = [r for r in by_fd if r["actor"] == run.actor]  # sudo useradd/userdel in the SSH session
+    assert mine, "no fchown/fchmod by the sudo user (perm_mod rule)"
+    for r in by_fd:
+        assert r["object"] and r["object_source"] in OBJECT_SOURCES, r
+    assert any(r["object"].startswith("/etc/") and r["object_source"] != "logged" for r in mine)
+    sections, _ = evidence
+    changed = [r for rows in sections.values() for r in rows
+               if r.get("action") in ("changed-file-ownership-of", "changed-file-permissions-of")]
+    assert changed and all(r["object"] and r["object_source"] in OBJECT_SOURCES for r in changed)
