@@ -37,6 +37,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..schema import AUDITD_EVENTS
+
 __all__ = ["ANCESTRY_TYPE", "BOUNDARY", "ancestry", "with_ancestry"]
 
 BOUNDARY = "…"
@@ -44,7 +46,8 @@ BOUNDARY = "…"
 process started. A marker inside the list (not a second column) travels with the chain into
 every table and writer; it cannot be taken for an executable, which is an absolute path."""
 
-ANCESTRY_TYPE = pa.list_(pa.string())
+ANCESTRY_TYPE = AUDITD_EVENTS["ancestry"].type
+"""``list<string>``, as the optional ``ancestry`` column of ``auditd_events`` declares it."""
 
 _EXECS = ("execve", "execveat")
 _MAX_DEPTH = 256  # deeper than any real process tree; ends a loop that bad input could make
