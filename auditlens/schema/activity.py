@@ -31,6 +31,7 @@ ACTIVITY = TableSchema(
         Column("session", pa.int64(), "Login session id (auditd ses); null for k8s.", "ses"),
         Column("latency_ms", pa.float64(), "Request latency in milliseconds (k8s).", "stageTimestamp - requestReceivedTimestamp"),
         Column("evidence", _str, "Where the proof is: file:line and serial (auditd) or auditID (k8s).", "provenance"),
+        Column("ancestry", pa.list_(_str), "Executables of the auditd process's ancestors, nearest first, `…` where the log stops showing them; null for k8s and when not worked out.", "auditd ancestry"),
     ),
 )
 
