@@ -9,10 +9,10 @@ A section is then the merge of its runs, read a batch at a time by the writers: 
 order and the cover figures that one table of everything gives (tested against it), with memory
 for one unit and a batch per run.
 
-What depends on more than one event stays inside a unit: sessions, serial holes and silent
-periods of a node; incomplete requests and silent periods of a cluster. A node name met in two
-units (a loose file's ``node=`` naming a folder's node) is warned about: its sessions and gaps
-are then worked out per unit.
+What depends on more than one event stays inside a unit: sessions, process ancestry, serial
+holes and silent periods of a node; incomplete requests and silent periods of a cluster. A node
+name met in two units (a loose file's ``node=`` naming a folder's node) is warned about: its
+sessions and gaps are then worked out per unit.
 """
 
 from __future__ import annotations
@@ -148,6 +148,7 @@ class UnitResult:
 
 def _unit(unit: Unit, plan: Plan, log: RejectLog, jobs: int) -> UnitResult:
     """Read ``unit`` and work out its part of every report of ``plan``."""
+    from auditlens.auditd.ancestry import with_ancestry
     from auditlens.k8s.reader import read_k8s_audit
     from auditlens.schema import AUDITD_EVENTS, K8S_EVENTS
 
@@ -162,6 +163,7 @@ def _unit(unit: Unit, plan: Plan, log: RejectLog, jobs: int) -> UnitResult:
     lines = sum(lines_read(t) for t in (*tables, k8s))
     auditd = pa.concat_tables([AUDITD_EVENTS.arrow.empty_table(),
                                *(t.replace_schema_metadata(None) for t in tables)])
+    auditd = with_ancestry(auditd)  # over the unit's folders together, node by node
     got = Collection(auditd, k8s.replace_schema_metadata(None), log,
                      {"auditd": [f for _, files in folders for f in files], "k8s": list(unit.k8s)},
                      [], lines, max_line_bytes=plan.max_line_bytes)
