@@ -120,7 +120,7 @@ def test_a_reused_pid_does_not_inherit_the_old_ancestry() -> None:
 def test_reuse_told_by_the_session_alone() -> None:
     rows = [
         execve(0, 1, 0, SYSTEMD),
-        execve(1, 50, 1, SSHD, ses=3),
+        ev(1, 50, 1, SSHD, ses=3, event_type="LOGIN", syscall="write"),
         execve(2, 60, 50, BASH, ses=3),
         # pid 50 reused by a process of another session whose ppid no record gives: a child of
         # it must not be put under the first pid 50's parent
@@ -130,6 +130,19 @@ def test_reuse_told_by_the_session_alone() -> None:
     got = chains(rows)
     assert got[2] == [SSHD, SYSTEMD]
     assert got[4][0] == SSHD and got[4][1:] == [BOUNDARY]
+
+
+def test_a_parent_without_the_childs_session_is_another_process() -> None:
+    rows = [
+        execve(0, 1, 0, SYSTEMD),
+        execve(1, 500, 1, CRON),  # pid 500: a daemon's job, no session
+        # later pid 500 is sudo's pty monitor (never logged) in session 9: the command it
+        # starts is not put under cron's job
+        execve(50, 499, 250, SUDO, ses=9),
+        execve(51, 501, 500, USERADD, ses=9),
+        ev(52, 499, None, SUDO, ses=9, event_type="USER_END"),
+    ]
+    assert chains(rows)[3] == [SUDO, BOUNDARY]
 
 
 def test_chain_that_began_before_the_log_ends_with_the_boundary() -> None:

@@ -14,13 +14,14 @@ What the kernel guarantees, and how it is used:
   does not inherit the old process's ancestry.
 - a parent is alive while its child runs, so the parent of a process is the process with the
   child's ``ppid`` seen last at or before the child was first seen (else the first seen after);
-  one whose session differs from the child's (the child has no LOGIN) is another process.
+  one whose session differs from the child's, or that has none when the child has one (and no
+  LOGIN of its own), is another process that had the pid.
 - the session id is inherited at fork: every process of a session descends from the process
   whose LOGIN record assigned it. A parent the log never shows (sudo's pty monitor, a shell's
   subshell) or a process whose ppid no record gives (sshd's user-space records) is linked to the
   process of the same session with the highest pid below its own that was seen alive when it was
   first seen: pids are handed out in increasing order, so the forker is the closest earlier
-  one. Processes the log never shows are left out of the chain.
+  one (at most 1024 are looked at). Processes the log never shows are left out of the chain.
 
 Each ancestor's executable is the one it ran when its child was first seen. The chain ends at
 pid 0's children (init, kthreadd: nothing above) or with :data:`BOUNDARY` where the log stops
@@ -42,15 +43,17 @@ from ..schema import AUDITD_EVENTS
 __all__ = ["ANCESTRY_TYPE", "BOUNDARY", "ancestry", "with_ancestry"]
 
 BOUNDARY = "…"
-"""The last element of a chain the log does not show to its top: the log began after the
-process started. A marker inside the list (not a second column) travels with the chain into
-every table and writer; it cannot be taken for an executable, which is an absolute path."""
+"""What the log does not show: the last element of a chain whose top is not in the log (it
+began before the log did), or, inside a chain, an ancestor whose executable then is not in it.
+A marker inside the list (not a second column) travels with the chain into every table and
+writer; it cannot be taken for an executable, which is an absolute path."""
 
 ANCESTRY_TYPE = AUDITD_EVENTS["ancestry"].type
 """``list<string>``, as the optional ``ancestry`` column of ``auditd_events`` declares it."""
 
 _EXECS = ("execve", "execveat")
 _MAX_DEPTH = 256  # deeper than any real process tree; ends a loop that bad input could make
+_SCAN = 1024  # session processes looked at for one inferred parent: keeps a huge session linear
 
 
 @dataclass(eq=False, slots=True)
@@ -59,7 +62,7 @@ class _Process:
 
     pid: int
     first: int
-    last: int
+    last: int  # last seen, itself or as a child's parent
     ppid: int | None = None
     session: int | None = None
     leader: bool = False  # its LOGIN record assigned its session
@@ -103,6 +106,9 @@ class _Node:
                 self.by_session.setdefault(session, []).append(p)
             p.session = session
         p.leader = p.leader or login
+        parents = self.by_pid.get(ppid) if ppid is not None and ppid != pid else None
+        if parents and self._may_parent(parents[-1], p):  # a parent lives while its child runs
+            parents[-1].last = max(parents[-1].last, t)
         if exe >= 0 and exe != p.exe:
             p.exe = exe
             p.exe_times.append(t)
@@ -122,9 +128,9 @@ class _Node:
 
     @staticmethod
     def _may_parent(parent: _Process, child: _Process) -> bool:
-        """A child not made a session leader by its LOGIN has its parent's session."""
-        return (child.leader or child.session is None or parent.session is None
-                or parent.session == child.session)
+        """A child not made a session leader by its LOGIN has its parent's session (a parent
+        without one is another process that had the pid)."""
+        return child.leader or child.session is None or parent.session == child.session
 
     def _parent_in_session(self, child: _Process, below: int) -> _Process | None:
         """The session's process with the highest pid below ``below`` alive when ``child``
@@ -136,7 +142,8 @@ class _Node:
             procs = sorted(((p.pid, p) for p in self.by_session.get(child.session, [])),
                            key=lambda x: x[0])
             self._sorted[child.session] = procs
-        for i in range(bisect_left(procs, below, key=lambda x: x[0]) - 1, -1, -1):
+        end = bisect_left(procs, below, key=lambda x: x[0])
+        for i in range(end - 1, max(end - _SCAN, 0) - 1, -1):
             cand = procs[i][1]
             if cand.first <= child.first <= cand.last and cand.session == child.session:
                 return cand
