@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -195,8 +196,14 @@ def _chain(node: _Node, p: _Process) -> tuple[int, ...]:
     return p.chain
 
 
-def _ints(column: pa.ChunkedArray) -> list[int | None]:
+def _ints(column: pa.ChunkedArray | pa.Array) -> list[int | None]:
     values: list[int | None] = column.to_pylist()
+    return values
+
+
+def _values(column: pa.ChunkedArray | pa.Array) -> list[Any]:
+    """The values of a column without nulls (filled before), as Python objects."""
+    values: list[Any] = column.to_pylist()
     return values
 
 
@@ -208,22 +215,17 @@ def ancestry(events: pa.Table) -> pa.ChunkedArray:
     n = events.num_rows
     if n == 0:
         return pa.chunked_array([], ANCESTRY_TYPE)
-    nodes = pc.fill_null(events["node"], "").combine_chunks()
-    node_ids = pc.dictionary_encode(nodes).indices
-    times = pc.fill_null(pc.cast(events["time"], pa.int64()), 0)
-    order = pc.sort_indices(pa.table({"n": node_ids, "t": times}),
-                            [("n", "ascending"), ("t", "ascending")]).to_numpy()
-    exe_dict = pc.dictionary_encode(events["exe"].combine_chunks())
-    exe_idx = np.asarray(pc.fill_null(exe_dict.indices, -1).to_numpy(zero_copy_only=False))
-    exe_names = exe_dict.dictionary.to_pylist()
-    login = np.asarray(pc.fill_null(pc.equal(events["event_type"], "LOGIN"), False)
-                       .to_numpy(zero_copy_only=False))
-    execd = np.asarray(pc.fill_null(pc.and_(pc.is_in(events["syscall"], pa.array(_EXECS)),
-                                            events["success"]), False)
-                       .to_numpy(zero_copy_only=False))
+    node_of: list[int] = _values(pc.dictionary_encode(pc.fill_null(events["node"], ""))
+                                 .combine_chunks().indices)
+    t_of: list[int] = _values(pc.fill_null(pc.cast(events["time"], pa.int64()), 0))
+    order = np.lexsort((np.asarray(t_of, np.int64), np.asarray(node_of, np.int64)))  # stable
+    exe_dict = pc.dictionary_encode(events["exe"]).combine_chunks()
+    exe_of: list[int] = _values(pc.fill_null(exe_dict.indices, -1))
+    exe_names: list[str | None] = exe_dict.dictionary.to_pylist()
+    login: list[bool] = _values(pc.fill_null(pc.equal(events["event_type"], "LOGIN"), False))
+    execd: list[bool] = _values(pc.fill_null(pc.and_(pc.is_in(events["syscall"], pa.array(_EXECS)),
+                                                     events["success"]), False))
     pids, ppids, sessions = (_ints(events[c]) for c in ("pid", "ppid", "session"))
-    node_of = node_ids.to_numpy(zero_copy_only=False)
-    t_of = times.to_numpy(zero_copy_only=False)
 
     graphs: dict[int, _Node] = {}
     proc_of: list[_Process | None] = [None] * n
@@ -231,16 +233,15 @@ def ancestry(events: pa.Table) -> pa.ChunkedArray:
         pid = pids[i]
         if pid is None:
             continue
-        node = graphs.get(int(node_of[i]))
+        node = graphs.get(node_of[i])
         if node is None:
-            node = graphs[int(node_of[i])] = _Node()
-        proc_of[i] = node.add(pid, int(t_of[i]), ppids[i], sessions[i], int(exe_idx[i]),
-                              bool(login[i]), bool(execd[i]))
+            node = graphs[node_of[i]] = _Node()
+        proc_of[i] = node.add(pid, t_of[i], ppids[i], sessions[i], exe_of[i], login[i], execd[i])
     return _as_lists(proc_of, graphs, node_of, exe_names)
 
 
-def _as_lists(proc_of: list[_Process | None], graphs: dict[int, _Node], node_of: np.ndarray,
-              exe_names: list[str | None]) -> pa.ChunkedArray:
+def _as_lists(proc_of: list[_Process | None], graphs: dict[int, _Node],
+              node_of: list[int], exe_names: list[str | None]) -> pa.ChunkedArray:
     """One list per row, made as one list per process taken row by row (chains are shared)."""
     names = [*exe_names, BOUNDARY]  # index -1 is the boundary
     chains: list[list[str | None]] = []
@@ -253,7 +254,7 @@ def _as_lists(proc_of: list[_Process | None], graphs: dict[int, _Node], node_of:
         k = index.get(id(p))
         if k is None:
             k = index[id(p)] = len(chains)
-            chains.append([names[e] for e in _chain(graphs[int(node_of[i])], p)])
+            chains.append([names[e] for e in _chain(graphs[node_of[i]], p)])
         take.append(k)
     unique = pa.array(chains, ANCESTRY_TYPE)
     return pa.chunked_array([unique.take(pa.array(take, pa.int64()))], ANCESTRY_TYPE)
