@@ -148,7 +148,6 @@ class UnitResult:
 
 def _unit(unit: Unit, plan: Plan, log: RejectLog, jobs: int) -> UnitResult:
     """Read ``unit`` and work out its part of every report of ``plan``."""
-    from auditlens.auditd.ancestry import with_ancestry
     from auditlens.k8s.reader import read_k8s_audit
     from auditlens.schema import AUDITD_EVENTS, K8S_EVENTS
 
@@ -163,7 +162,6 @@ def _unit(unit: Unit, plan: Plan, log: RejectLog, jobs: int) -> UnitResult:
     lines = sum(lines_read(t) for t in (*tables, k8s))
     auditd = pa.concat_tables([AUDITD_EVENTS.arrow.empty_table(),
                                *(t.replace_schema_metadata(None) for t in tables)])
-    auditd = with_ancestry(auditd)  # over the unit's folders together, node by node
     got = Collection(auditd, k8s.replace_schema_metadata(None), log,
                      {"auditd": [f for _, files in folders for f in files], "k8s": list(unit.k8s)},
                      [], lines, max_line_bytes=plan.max_line_bytes)
