@@ -120,8 +120,9 @@ class _Node:
         procs = self.by_pid.get(child.ppid) if child.ppid is not None else None
         if not procs:
             return None
-        firsts = [p.first for p in procs]
-        i = bisect_right(firsts, child.first)
+        i = len(procs)  # processes of a pid are few: look from the newest back
+        while i and procs[i - 1].first > child.first:
+            i -= 1
         for cand in (procs[i - 1] if i else None, procs[i] if i < len(procs) else None):
             if cand is not None and cand is not child and self._may_parent(cand, child):
                 return cand
