@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .auditd.objects import name_objects
+from .auditd.ancestry import with_ancestry
 from .schema import ACTIVITY, AUDITD_EVENTS, K8S_EVENTS
 
 _STR = pa.string()
@@ -127,8 +128,17 @@ def from_auditd(events: pa.Table) -> pa.Table:
         "latency_ms": _nulls(n, pa.float64()),
         "evidence": _evidence(events, "serial", events["serial"]),
         "object_source": object_source,
+        "ancestry": _ancestry(events),
     }
     return pa.table(columns, schema=ACTIVITY.arrow)
+
+
+def _ancestry(events: pa.Table) -> pa.ChunkedArray | pa.Array:
+    """The events' ``ancestry`` column when it was worked out (over the whole read: a part of
+    it would show shorter chains), else nulls."""
+    if "ancestry" in events.column_names:
+        return events["ancestry"]
+    return _nulls(events.num_rows, ACTIVITY["ancestry"].type)
 
 
 def request_rows(k8s: pa.Table) -> pa.Table:
@@ -214,6 +224,7 @@ def from_k8s(k8s: pa.Table) -> pa.Table:
         "latency_ms": latency,
         "evidence": _evidence(req, "auditID", req["audit_id"]),
         "object_source": _nulls(n),
+        "ancestry": _nulls(n, ACTIVITY["ancestry"].type),
     }
     return pa.table(columns, schema=ACTIVITY.arrow)
 
@@ -231,7 +242,8 @@ def activity(
     Give ``sources`` (files, node directories, globs: each file routed by its content, a node's
     ``etc/passwd``/``etc/group`` used for its uids) or tables already read with
     :func:`auditlens.read_auditd` / :func:`auditlens.read_k8s_audit`. ``jobs``: worker
-    processes for reading ``sources`` (0: one per CPU), same result.
+    processes for reading ``sources`` (0: one per CPU), same result. The auditd rows' ancestry
+    is the table's own ``ancestry`` column, else worked out over the whole table, node by node.
     """
     if sources is not None:
         from .collect import collect
@@ -246,7 +258,10 @@ def activity(
         k8s = got.k8s if k8s is None else pa.concat_tables([k8s, got.k8s])
     parts = []
     if auditd is not None:
-        parts.append(from_auditd(auditd.select(AUDITD_EVENTS.names)))
+        events = auditd.select(AUDITD_EVENTS.names)
+        events = (events.append_column("ancestry", auditd["ancestry"])
+                  if "ancestry" in auditd.column_names else with_ancestry(events))
+        parts.append(from_auditd(events))
     if k8s is not None:
         parts.append(from_k8s(k8s.select(K8S_EVENTS.names)))
     if not parts:

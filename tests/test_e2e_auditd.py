@@ -4,8 +4,9 @@ Root only (skips otherwise, with the reason). Starts a private auditd (RAW, own 
 temp dir), loads the CIS-style rules of the sample-log script, then: a failed SSH password login
 and a successful one through a private sshd on loopback, in which the test user runs ``sudo
 useradd``/``sudo userdel`` of a second uniquely named user and is denied opening a 0600 root
-file; and a failed ``su``. The lab undoes everything (daemons, rules, users, sudoers drop-in)
-even when the test fails. The expected facts come from what the test did, and the counts are
+file; a failed ``su``; and ``auditctl -s`` run as a process given the pid ``useradd`` had (a pid
+reused, through ``ns_last_pid``). The lab undoes everything (daemons, rules, users, sudoers
+drop-in) even when the test fails. The expected facts come from what the test did, and the counts are
 cross-checked with ``ausearch`` on the same log.
 """
 
@@ -47,6 +48,7 @@ class Run:
     actor_uid: int
     victim: str
     secret: Path
+    reused_pid: int | None  # useradd's pid, given again to a later auditctl (None: not managed)
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +81,10 @@ def run() -> Iterator[Run]:
             done = ssh.ssh(actor, password, session)
             assert done.returncode == 0, done.stderr
             pty_run(["su", "-c", "true", "root"], ["wrong-root-password"], user=actor)
+            daemon.settle(1.0)
+            reused = _useradd_pid(daemon.log_file)
+            if reused is not None and not _run_as_pid(reused, ["auditctl", "-s"]):
+                reused = None
             ssh.stop()
             daemon.settle(2.5)
             daemon.stop()
@@ -86,9 +92,34 @@ def run() -> Iterator[Run]:
             passwd.write_text("\n".join(lab.accounts["passwd"]) + "\n")
             uid = next(int(line.split(":")[2]) for line in lab.accounts["passwd"]
                        if line.startswith(f"{actor}:"))
-        yield Run(daemon.log_file, passwd, actor, uid, victim, secret)
+        yield Run(daemon.log_file, passwd, actor, uid, victim, secret, reused)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _useradd_pid(log: Path) -> int | None:
+    """The pid of the ``useradd`` run in the SSH session (a successful execve with a session)."""
+    for line in log.read_text(errors="replace").splitlines():
+        if ("type=SYSCALL" in line and " syscall=59 " in line and " success=yes " in line
+                and 'comm="useradd"' in line and " ses=4294967295 " not in line):
+            found = re.search(r" pid=(\d+) ", line)
+            if found:
+                return int(found.group(1))
+    return None
+
+
+def _run_as_pid(pid: int, argv: list[str], tries: int = 50) -> bool:
+    """Run ``argv`` as a process with pid ``pid`` (free again: its process ended) by setting the
+    kernel's last handed-out pid just below it; other processes forking meanwhile can take it
+    first, so try a few times."""
+    last = Path("/proc/sys/kernel/ns_last_pid")
+    for _ in range(tries):
+        last.write_text(f"{pid - 1}\n")
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc.wait(timeout=30)
+        if proc.pid == pid:
+            return True
+    return False
 
 
 @pytest.fixture(scope="module")
@@ -175,6 +206,45 @@ def test_daemon_start_and_end_recorded(run: Run, events) -> None:
 
 
 @pytest.fixture(scope="module")
+def lineage(run: Run):
+    import auditlens
+
+    return auditlens.read_auditd(str(run.log), passwd=str(run.passwd), ancestry=True).to_pylist()
+
+
+def _is_sshd(exe: str) -> bool:
+    return Path(exe).name.startswith("sshd")  # sshd, or OpenSSH 9.8's sshd-session
+
+
+def test_useradd_through_sudo_in_the_ssh_session_has_its_ancestry(run: Run, lineage) -> None:  # type: ignore[no-untyped-def]
+    from auditlens.auditd.ancestry import BOUNDARY
+
+    started = {e["pid"] for e in lineage if e["syscall"] == "execve" and e["success"]
+               and e["exe"] == "/usr/sbin/useradd" and e["auid"] == run.actor_uid}
+    assert len(started) == 1
+    mine = [e for e in lineage if e["pid"] in started and e["auid"] == run.actor_uid]
+    assert {e["event_type"] for e in mine} >= {"SYSCALL", "ADD_USER"}  # user records have no ppid
+    for e in mine:
+        chain = e["ancestry"]
+        assert chain[0] == "/usr/bin/sudo", chain  # sudo → … → sshd, nearest first
+        assert any(_is_sshd(x) for x in chain[1:]), chain
+        assert chain.index("/usr/bin/sudo") < min(i for i, x in enumerate(chain) if _is_sshd(x))
+        assert BOUNDARY not in chain[:-1] or chain.count(BOUNDARY) == 1
+
+
+def test_a_reused_pid_does_not_inherit_the_old_ancestry(run: Run, lineage) -> None:  # type: ignore[no-untyped-def]
+    if run.reused_pid is None:
+        pytest.skip("could not give useradd's pid to a new process (other processes took it)")
+    same_pid = [e for e in lineage if e["pid"] == run.reused_pid]
+    before = [e for e in same_pid if e["exe"] == "/usr/sbin/useradd"]
+    after = [e for e in same_pid if e["exe"] == "/usr/sbin/auditctl"]
+    assert before and after and max(e["time"] for e in before) < min(e["time"] for e in after)
+    assert all(e["ancestry"][0] == "/usr/bin/sudo" for e in before)
+    for e in after:
+        assert "/usr/bin/sudo" not in e["ancestry"] and not any(_is_sshd(x) for x in e["ancestry"])
+
+
+@pytest.fixture(scope="module")
 def evidence(run: Run, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """The fresh log laid out as a collector copies a node, read by ``auditlens report``."""
     from click.testing import CliRunner
@@ -211,6 +281,13 @@ def test_reports_name_the_person_behind_sudo(run: Run, evidence) -> None:  # typ
                for r in sections["failed-access"])
     mine = [s for s in sections["sessions"] if s["actor"] == run.actor]
     assert any(any(f"useradd -M {run.victim}" in c for c in s["commands"]) for s in mine)
+    # each row shows what started it: the useradd sudo ran, in admin-actions and in the session
+    useradd = [r for r in sections["admin-actions"] if r["action"] == "executed"
+               and (r["object"] or "").startswith(f"useradd -M {run.victim}")]
+    assert useradd and all(r["ancestry"][0] == "/usr/bin/sudo" for r in useradd)
+    chains = [a for s in mine for c, a in zip(s["commands"], s["command_ancestry"])
+              if c.startswith(f"useradd -M {run.victim}")]
+    assert chains and all(a.startswith("/usr/bin/sudo ← ") for a in chains)
 
 
 def test_a_hole_cut_out_of_the_fresh_log_is_reported(run: Run, evidence) -> None:  # type: ignore[no-untyped-def]

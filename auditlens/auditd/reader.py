@@ -32,6 +32,7 @@ from ..schema import AUDITD_EVENTS, AUDITD_RECORDS
 from ..sources import Source, expand_sources
 from ..sources.lines import check_max_line
 from . import parallel
+from .ancestry import with_ancestry
 from .ids import IdSource
 from .lexer import MAX_LINE_BYTES
 from .records import Account, read_records
@@ -75,9 +76,20 @@ def open_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = No
 
 def read_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = None,
                 errors: str = "collect", rejects: RejectLog | None = None,
-                jobs: int = 1, max_line_bytes: int | None = None) -> pa.Table:
-    """All auditd events of ``source`` as one table (see :func:`open_auditd` for the options)."""
-    max_line = _max_line(max_line_bytes)
+                jobs: int = 1, max_line_bytes: int | None = None,
+                ancestry: bool = False) -> pa.Table:
+    """All auditd events of ``source`` as one table (see :func:`open_auditd` for the options).
+
+    ``ancestry``: add the optional ``ancestry`` column (each event's ancestors' executables,
+    :mod:`.ancestry`), worked out over the whole read — across rotated files, and after the
+    pieces of a ``jobs`` read are put together, so that it is the same with any ``jobs``.
+    """
+    table = _read_events(source, passwd, group, errors, rejects, jobs, _max_line(max_line_bytes))
+    return with_ancestry(table) if ancestry else table
+
+
+def _read_events(source: Source, passwd: IdSource, group: IdSource, errors: str,
+                 rejects: RejectLog | None, jobs: int, max_line: int) -> pa.Table:
     if _parallel(jobs):
         return parallel.read_auditd(source, passwd=passwd, group=group, errors=errors,
                                     rejects=rejects, jobs=check_jobs(jobs), max_line=max_line)

@@ -9,10 +9,10 @@ A section is then the merge of its runs, read a batch at a time by the writers: 
 order and the cover figures that one table of everything gives (tested against it), with memory
 for one unit and a batch per run.
 
-What depends on more than one event stays inside a unit: sessions, serial holes and silent
-periods of a node; incomplete requests and silent periods of a cluster. A node name met in two
-units (a loose file's ``node=`` naming a folder's node) is warned about: its sessions and gaps
-are then worked out per unit.
+What depends on more than one event stays inside a unit: sessions, process ancestry, serial
+holes and silent periods of a node; incomplete requests and silent periods of a cluster. A node
+name met in two units (a loose file's ``node=`` naming a folder's node) is warned about: its
+sessions and gaps are then worked out per unit.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ parts combine (``finish``, for counts).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditlens.actions import from_auditd, from_k8s, request_rows
+from auditlens.auditd.ancestry import with_ancestry
 from auditlens.collect import Collection
 from auditlens.errors import AuditlensError
 from auditlens.export import Section
@@ -50,10 +51,13 @@ class Filters:
 class Evidence:
     """The sources read (all, or one node's), the Kubernetes requests and the activity rows
     derived once, each row placed (:data:`ORIGIN`, :data:`POSITION`). ``origins``: each auditd
-    row's origin (default 0), ``k8s_origin`` the Kubernetes rows' (default 1)."""
+    row's origin (default 0), ``k8s_origin`` the Kubernetes rows' (default 1). The auditd events
+    get their ``ancestry`` here, before any report looks at them."""
 
     def __init__(self, collection: Collection, filters: Filters, *,
                  origins: np.ndarray | None = None, k8s_origin: int = 1) -> None:
+        if "ancestry" not in collection.auditd.column_names:  # node by node, over all read
+            collection = replace(collection, auditd=with_ancestry(collection.auditd))
         self.collection = collection
         self.filters = filters
         self.requests = request_rows(collection.k8s)

@@ -13,6 +13,11 @@ a failed execve without one, e.g. a helper that is not installed, ran nothing an
 and each sudo command (USER_CMD ``cmd``) as ``sudo: CMD (as USER)``, the target user taken from the
 PAM records sudo writes from the same process. The actor is the login user (auid), so commands run
 through sudo stay with the person who logged in.
+
+``command_ancestry`` says, per command, what started it: its ancestors' executables nearest first,
+joined with `` ← `` (``/usr/bin/sudo ← /usr/bin/bash ← /usr/sbin/sshd ← …``), from the events'
+``ancestry`` column (null entries when the table has none). One string per command keeps the two
+lists side by side in every writer (a list of lists would not fit a CSV or spreadsheet cell).
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ _OPENERS = ("USER_START", "USER_LOGIN")
 _CLOSERS = ("USER_END", "USER_LOGOUT")
 _NESTED = ("/usr/bin/sudo", "/bin/sudo", "/usr/bin/su", "/bin/su", "/usr/bin/sudoedit")
 _TARGET_TYPES = ("USER_START", "CRED_REFR", "CRED_ACQ", "USER_ACCT")
+ANCESTRY_JOIN = " ← "
+"""Between the executables of a command's ancestry (nearest first: "started by")."""
 _COLUMNS = ["node", "session", "time", "serial", "event_type", "auid", "auid_name", "addr",
             "hostname", "terminal", "tty", "exe", "pid", "res", "result", "argv", "proctitle",
             "syscall", "success", "cmd", "acct", "file", "line"]
@@ -64,6 +71,7 @@ class _Session:
     auid: int | None = None
     actor: str | None = None
     commands: list[str] = field(default_factory=list)
+    ancestries: list[str | None] = field(default_factory=list)
     events: int = 0
 
     def row(self) -> dict[str, Any]:
@@ -92,6 +100,7 @@ class _Session:
             "event_count": self.events, "note": "; ".join(notes) or None,
             "evidence": f"{start_ev['file'] or '-'}:{start_ev['line'] or 0} "
                         f"serial {start_ev['serial']}",
+            "command_ancestry": self.ancestries,
         }
 
 
@@ -124,7 +133,8 @@ def sessions(auditd: pa.Table) -> pa.Table:
     if auditd.num_rows == 0:
         return SESSIONS.empty()
     has = pc.is_valid(auditd["session"])
-    sub = auditd.filter(has).select(_COLUMNS)
+    wanted = [*_COLUMNS, *(["ancestry"] if "ancestry" in auditd.column_names else [])]
+    sub = auditd.filter(has).select(wanted)
     if sub.num_rows == 0:
         return SESSIONS.empty()
     order = pc.sort_indices(sub, [("node", "ascending"), ("session", "ascending"),
@@ -159,6 +169,8 @@ def sessions(auditd: pa.Table) -> pa.Table:
         cmd = _command(e, targets)
         if cmd is not None:
             s.commands.append(cmd)
+            chain = e.get("ancestry")
+            s.ancestries.append(ANCESTRY_JOIN.join(chain) if chain is not None else None)
     table = pa.Table.from_pylist([s.row() for s in out], schema=SESSIONS.arrow)
     return table.take(pc.sort_indices(table, [("start", "ascending"), ("node", "ascending"),
                                               ("session", "ascending")]))

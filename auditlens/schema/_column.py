@@ -25,16 +25,20 @@ class Column:
 
 @dataclass(frozen=True)
 class TableSchema:
-    """A named, documented, ordered set of columns."""
+    """A named, documented, ordered set of columns. ``optional`` columns are declared here too
+    but added only on request (they cost a pass over the whole table): they come after the
+    others, in the order asked for, and are not in :attr:`names`, :attr:`arrow` or iteration."""
 
     name: str
     doc: str
     columns: tuple[Column, ...]
+    optional: tuple[Column, ...] = ()
     _by_name: dict[str, Column] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        by_name = {c.name: c for c in self.columns}
-        if len(by_name) != len(self.columns):
+        every = self.columns + self.optional
+        by_name = {c.name: c for c in every}
+        if len(by_name) != len(every):
             raise ValueError(f"table {self.name} declares a column twice")
         object.__setattr__(self, "_by_name", by_name)
 
@@ -49,6 +53,16 @@ class TableSchema:
             [pa.field(c.name, c.type) for c in self.columns],
             metadata={b"auditlens.table": self.name.encode()},
         )
+
+    def arrow_with(self, *optional: str) -> pa.Schema:
+        """The Arrow schema with the ``optional`` columns named appended."""
+        schema = self.arrow
+        for name in optional:
+            column = self._by_name[name]
+            if column not in self.optional:
+                raise KeyError(f"{name!r} is not an optional column of {self.name}")
+            schema = schema.append(pa.field(column.name, column.type))
+        return schema
 
     def __getitem__(self, name: str) -> Column:
         return self._by_name[name]

@@ -32,6 +32,7 @@ ACTIVITY = TableSchema(
         Column("latency_ms", pa.float64(), "Request latency in milliseconds (k8s).", "stageTimestamp - requestReceivedTimestamp"),
         Column("evidence", _str, "Where the proof is: file:line and serial (auditd) or auditID (k8s).", "provenance"),
         Column("object_source", _str, "How the object was named: logged (the log gives it); same-process (a call on an open file, whose PATH name is (null): the name under which the same process reached that inode earlier); same-inode (the nearest sighting of that inode and device elsewhere in the node's log: the name it had just before, else just after); inode-only (no name in the log: inode N on dev D). Null when the row has no file object (a login, a Kubernetes request).", "PATH name / inode + dev"),
+        Column("ancestry", pa.list_(_str), "Executables of the auditd process's ancestors, nearest first, `…` where the log stops showing them; null for k8s and when not worked out.", "auditd ancestry"),
     ),
 )
 

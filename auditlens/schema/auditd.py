@@ -104,6 +104,13 @@ AUDITD_EVENTS = TableSchema(
         Column("saddr_port", _i32, "Decoded port (inet, inet6).", "SOCKADDR saddr"),
         *_PROVENANCE,
     ),
+    optional=(
+        Column("ancestry", pa.list_(_str), "Executables of the process's ancestors, nearest first "
+               "(parent, grandparent…), as far as the log shows them; `…` marks where it stops "
+               "showing them (the process tree began before the log) or an ancestor whose "
+               "executable it does not show. Only with `read_auditd(..., ancestry=True)`; see "
+               "`auditlens.auditd.ancestry`.", "SYSCALL pid, ppid, exe, ses over the whole read"),
+    ),
 )
 
 AUDITD_RECORDS = TableSchema(

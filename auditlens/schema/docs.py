@@ -24,10 +24,10 @@ def table_markdown(table: TableSchema) -> str:
         "| column | type | meaning | from |",
         "|---|---|---|---|",
     ]
-    for c in table:
+    for c, note in [*((c, "") for c in table), *((c, " (optional)") for c in table.optional)]:
         doc = c.doc.replace("|", "\\|")
         src = c.source.replace("|", "\\|")
-        rows.append(f"| `{c.name}` | {_type_text(c.type)} | {doc} | {src} |")
+        rows.append(f"| `{c.name}`{note} | {_type_text(c.type)} | {doc} | {src} |")
     return "\n".join(rows) + "\n"
 
 

@@ -91,5 +91,8 @@ SESSIONS = TableSchema(
                "derived"),
         Column("evidence", _str, "file:line and serial of the session's first event.",
                "provenance"),
+        Column("command_ancestry", pa.list_(_str), "For each entry of commands, what started it: "
+               "its ancestors' executables nearest first, joined with ` ← ` (`…` where the log "
+               "stops showing them).", "auditd ancestry"),
     ),
 )
