@@ -20,8 +20,8 @@ from collections.abc import Iterable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .auditd.objects import name_objects
 from .auditd.ancestry import with_ancestry
+from .auditd.objects import name_objects
 from .schema import ACTIVITY, AUDITD_EVENTS, K8S_EVENTS
 
 _STR = pa.string()
