@@ -239,3 +239,39 @@ def test_the_cli_says_where_the_full_sections_went(tmp_path: Path,
     assert told.exit_code == 0, told.output
     assert f"{tmp_path / 'evidence_files'}/, keep it beside the page" in told.stderr
     assert (tmp_path / "evidence_files" / "admin-actions.csv").exists()
+
+
+# --- a streamed report (sections on disk) through both limits ---------------------------------
+
+
+def _streamed_logins() -> tuple[Any, list[dict[str, Any]]]:
+    from conftest import SAMPLE_LOGS
+
+    from auditlens import run_report
+    from auditlens.spill import SpilledTable
+
+    out = run_report("compliance", str(SAMPLE_LOGS))
+    logins = next(s for s in out.sections if s.name == "logins")
+    assert isinstance(logins.table, SpilledTable) and logins.table.num_rows > 3 * PER_SHEET
+    return out, logins.table.read().to_pylist()
+
+
+@pytest.mark.usefixtures("small_sheets")
+def test_xlsx_of_a_streamed_report_holds_every_row_in_order(tmp_path: Path) -> None:
+    out, rows = _streamed_logins()
+    out.write(tmp_path / "r.xlsx", "xlsx")
+    wb = load(tmp_path / "r.xlsx")
+    names = [n for n in wb.sheetnames if n == "logins" or n.startswith("logins (")]
+    assert len(names) == -(-len(rows) // PER_SHEET)
+    got = [row for n in names for row in data_rows(wb[n])]
+    assert [r[values(wb["logins"])[0].index("evidence")] for r in got] == [r["evidence"] for r in rows]
+
+
+@pytest.mark.usefixtures("short_pages")
+def test_html_of_a_streamed_report_links_the_whole_section(tmp_path: Path) -> None:
+    out, rows = _streamed_logins()
+    out.write(tmp_path / "r.html", "html")
+    page = html_sections((tmp_path / "r.html").read_text("utf-8"))
+    assert len(re.findall(r"<tr><td", page["s-logins"])) == PAGE
+    full = read_csv(tmp_path / "r_files" / "logins.csv")
+    assert [r[full[0].index("evidence")] for r in full[1:]] == [r["evidence"] for r in rows]
