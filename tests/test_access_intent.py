@@ -260,17 +260,19 @@ def test_selections_on_a_small_table() -> None:
     shadow = [{"item": 0, "name": "/etc/shadow"}]
     sudoers = [{"item": 0, "name": "/etc/sudoers"}]
     t = _events(
-        serial=[1, 2, 3, 4, 5, 6, 7],
-        event_type=["SYSCALL", "SYSCALL", "SYSCALL", "SYSCALL", "ADD_USER", "SYSCALL", "SYSCALL"],
-        syscall=["openat", "rename", "execve", "fchown", None, "openat", "finit_module"],
-        access=[["read"], ["write"], ["exec"], ["attr"], None, ["read", "write"], None],
-        paths=[shadow, shadow, shadow, sudoers, None, sudoers, None],
-        auid=[1001, 1001, 1001, 1001, 1001, None, 0],
-        errno=["EACCES", None, None, None, None, None, None],
+        serial=[1, 2, 3, 4, 5, 6, 7, 8],
+        event_type=["SYSCALL", "SYSCALL", "SYSCALL", "SYSCALL", "ADD_USER", "SYSCALL", "SYSCALL", "AVC"],
+        syscall=["openat", "rename", "execve", "fchown", None, "openat", "finit_module", "openat"],
+        access=[["read"], ["write"], ["exec"], ["attr"], None, ["read", "write"], None, ["write"]],
+        paths=[shadow, shadow, shadow, sudoers, None, sudoers, None, shadow],
+        auid=[1001, 1001, 1001, 1001, 1001, None, 0, 1001],
+        errno=["EACCES", None, None, None, None, None, None, "EACCES"],
+        avc_result=[None, None, None, None, None, None, None, "denied"],
     )
-    assert _selected("identity-changes", t) == {2, 4, 5, 6}
-    assert _selected("sensitive-access", t) == {1, 2}  # 6: no logged-in person
-    assert _selected("failed-access", t) == {1}
+    # 8: a write SELinux denied (the AVC record comes first) is an attempted change too
+    assert _selected("identity-changes", t) == {2, 4, 5, 6, 8}
+    assert _selected("sensitive-access", t) == {1, 2, 8}  # 6: no logged-in person
+    assert _selected("failed-access", t) == {1, 8}
     assert _selected("system-objects", t) == {7}
 
 

@@ -202,7 +202,6 @@ def paths(pattern: str, doc: str) -> Cond:
 
 
 LOGGED_IN = also("`auid` set (a person logged in)", _auid_set)
-SYSCALL = types("SYSCALL")
 FAILED = also("`result` failed", _failed)
 
 
@@ -234,7 +233,7 @@ AUDITD_RULES: dict[str, tuple[Rule, ...]] = {
     ),
     "identity-changes": (
         Rule((types(*IDENTITY_TYPES),)),
-        Rule((SYSCALL, access(*CHANGE_ACCESS),
+        Rule((access(*CHANGE_ACCESS),
               paths(IDENTITY_PATHS, "the account files (/etc/passwd, shadow, group, gshadow, "
                                     "their n* temporaries, sudoers, /etc/security/opasswd)"))),
     ),
