@@ -3,10 +3,11 @@
 Root only (skips otherwise, with the reason). Starts a private auditd (RAW, own config, log in a
 temp dir), loads the CIS-style rules of the sample-log script, then: a failed SSH password login
 and a successful one through a private sshd on loopback, in which the test user runs ``sudo
-useradd``/``sudo userdel`` of a second uniquely named user and is denied opening a 0600 root
-file; a failed ``su``; and ``auditctl -s`` run as a process given the pid ``useradd`` had (a pid
-reused, through ``ns_last_pid``). The lab undoes everything (daemons, rules, users, sudoers
-drop-in) even when the test fails. The expected facts come from what the test did, and the counts are
+useradd``/``sudo userdel`` of a second uniquely named user, is denied opening a 0600 root
+file and is denied reading and appending to /etc/shadow; a failed ``su``; and ``auditctl -s``
+run as a process given the pid ``useradd`` had (a pid reused, through ``ns_last_pid``). The lab
+undoes everything (daemons, rules, users, sudoers drop-in) even when the test fails. The
+expected facts come from what the test did, and the counts are
 cross-checked with ``ausearch`` on the same log.
 """
 
@@ -76,6 +77,8 @@ def run() -> Iterator[Run]:
                 f"echo '{password}' | sudo -S -p '' useradd -M {victim}",
                 f"sudo -n userdel {victim}",
                 f"cat {secret}",
+                "cat /etc/shadow",
+                "echo x >> /etc/shadow",
                 "true",
             ])
             done = ssh.ssh(actor, password, session)
@@ -288,6 +291,25 @@ def test_reports_name_the_person_behind_sudo(run: Run, evidence) -> None:  # typ
     chains = [a for s in mine for c, a in zip(s["commands"], s["command_ancestry"])
               if c.startswith(f"useradd -M {run.victim}")]
     assert chains and all(a.startswith("/usr/bin/sudo ← ") for a in chains)
+
+
+def test_denied_read_of_shadow_is_no_identity_change(run: Run, events, evidence) -> None:  # type: ignore[no-untyped-def]
+    """Issue 22: ``cat /etc/shadow`` denied (openat, O_RDONLY) is failed and sensitive access,
+    not a change of credentials; ``echo x >> /etc/shadow`` denied (O_WRONLY|O_CREAT|O_APPEND)
+    is an attempted change, in all three sections."""
+    sections, _ = evidence
+    mine = [e for e in events if e["event_type"] == "SYSCALL" and e["auid"] == run.actor_uid
+            and e["errno"] == "EACCES" and any(p["name"] == "/etc/shadow" for p in e["paths"] or [])]
+    reads = {e["serial"] for e in mine if e["access"] == ["read"]}
+    writes = {e["serial"] for e in mine if "write" in (e["access"] or [])}
+    assert reads and writes, [(e["syscall"], e["access"]) for e in mine]
+
+    def serials(section: str) -> set[int]:
+        return {int(r["evidence"].rsplit(" ", 1)[1]) for r in sections[section] if r["source"] == "auditd"}
+
+    assert reads <= serials("failed-access") & serials("sensitive-access")
+    assert not reads & serials("identity-changes")
+    assert writes <= serials("failed-access") & serials("sensitive-access") & serials("identity-changes")
 
 
 def test_a_hole_cut_out_of_the_fresh_log_is_reported(run: Run, evidence) -> None:  # type: ignore[no-untyped-def]

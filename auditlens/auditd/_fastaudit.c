@@ -407,12 +407,12 @@ enum {
     C_SYSCALL_NR, C_ARCH, C_SUCCESS, C_EXIT, C_ERRNO, C_CWD, C_PATHS, C_ARGV, C_PROCTITLE, C_OP,
     C_ACCT, C_CMD, C_UNIT, C_RES, C_SUBJ, C_AVC_RESULT, C_AVC_PERMS, C_SCONTEXT, C_TCONTEXT,
     C_TCLASS, C_PERMISSIVE, C_APPARMOR, C_SADDR_FAMILY, C_SADDR_ADDRESS, C_SADDR_PORT, C_FILE,
-    C_LINE, C_RECORD_TYPES, C_RECORD_COUNT, N_COLS,
+    C_LINE, C_RECORD_TYPES, C_RECORD_COUNT, C_ACCESS, N_COLS,
 };
 
 /* Column kinds: s string, q int64, i int32, b bool, L list<string>, P paths (list<struct>). */
 static const char KINDS[N_COLS + 1] =
-    "sqqssqssssssssssqsqsqsqqqsqqqsssssssisbqssPLssssssssLsssbsssisqLi";
+    "sqqssqssssssssssqsqsqsqqqsqqqsssssssisbqssPLssssssssLsssbsssisqLiL";
 
 typedef struct {
     char kind;
@@ -429,7 +429,7 @@ static const char PATH_KINDS[N_PATH + 1] = "issqssqqs";
 /* What render() is asked (auditlens.auditd.native.render, same numbers). */
 enum {
     R_SINGLE, R_TEXT, R_PATH_TEXT, R_USER, R_GROUP, R_DECODED, R_ARCH, R_SYSCALL, R_ERRNO,
-    R_CWD, R_PROCTITLE, R_PATH_NAME, R_HANDLED, R_SADDR,
+    R_CWD, R_PROCTITLE, R_PATH_NAME, R_HANDLED, R_SADDR, R_ACCESS_FIELD, R_ACCESS,
 };
 
 typedef struct Slotq {
@@ -1538,6 +1538,31 @@ static const int UNQUOTED_COLS[] = {C_TTY, C_TERMINAL, C_ADDR, C_HOSTNAME, C_OP,
 static const char *const DECODED_NAMES[] = {"exe", "comm", "acct", "cmd"};
 static const int DECODED_COLS[] = {C_EXE, C_COMM, C_ACCT, C_CMD};
 
+/* event_row's _access(): the access column, as "read,write" (append_row splits it). The syscall
+ * name says where its open flags are (R_ACCESS_FIELD: "a1", "a2" or none; "oflag" is in an
+ * OPENAT2 record, and events with one are declined, so here it is never found). */
+static int access_col(E *e, Row *row, const Rec *sc)
+{
+    const Val *name = &row->v[C_SYSCALL], *arch = &row->v[C_ARCH];
+    if (name->state != 's')
+        return OK;
+    Part syscall = {name->p, name->n};
+    PyObject *where = ask(e->P, R_ACCESS_FIELD, &syscall, 1);
+    if (where == NULL)
+        return FAIL;
+    Part flags = {NULL, -1};
+    if (where != Py_None) {
+        const char *field = PyUnicode_Check(where) ? PyUnicode_AsUTF8(where) : NULL;
+        if (field == NULL) {
+            PyErr_Clear();
+            return DECLINE;
+        }
+        flags = get(sc, field);
+    }
+    Part archp = arch->state == 's' ? (Part){arch->p, arch->n} : (Part){NULL, -1};
+    return ask_val(e, &row->v[C_ACCESS], R_ACCESS, (Part[]){archp, syscall, flags}, 3);
+}
+
 /* event_row() + normalize() into row; OK, DECLINE or FAIL (an exception is set). */
 static int make_row(E *e, Row *row, const K *k, int64_t **argspans)
 {
@@ -1609,6 +1634,7 @@ static int make_row(E *e, Row *row, const K *k, int64_t **argspans)
             TRY(ask_val(e, &row->v[C_ERRNO], R_ERRNO, (Part[]){{num, len}}, 1));
         }
     }
+    TRY(access_col(e, row, sc));
     /* CWD, PATH, EXECVE, PROCTITLE */
     const Rec *cwd = NULL, *pt = NULL;
     for (int i = 0; i < e->nall; i++) {
@@ -1792,6 +1818,25 @@ static int append_row(Parser *P, E *e, Row *row, const int64_t *spans, PyObject 
         }
         if (c == C_AVC_PERMS) {
             if (list_end(&col->l, 0) < 0)
+                return -1;
+            continue;
+        }
+        if (c == C_ACCESS) { /* "read,write" -> [read, write] */
+            const Val *v = &row->v[c];
+            if (v->state != 's') {
+                if (list_end(&col->l, 0) < 0)
+                    return -1;
+                continue;
+            }
+            Py_ssize_t start = 0;
+            for (Py_ssize_t i = 0; i <= v->n; i++) {
+                if (i < v->n && v->p[i] != ',')
+                    continue;
+                if (str_put(&col->l.items, v->p + start, i - start) < 0)
+                    return -1;
+                start = i + 1;
+            }
+            if (list_end(&col->l, 1) < 0)
                 return -1;
             continue;
         }

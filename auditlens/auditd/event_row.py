@@ -54,6 +54,18 @@ def _enriched(r: Record, name: str) -> str | None:
     return r.enriched.get(name.upper()) if r.enriched else None
 
 
+def _access(syscall: str | None, arch: str | None, sf: dict[str, str],
+            openat2: Record | None) -> list[str] | None:
+    """The ``access`` column: the syscall's class, or its open flags (SYSCALL ``a1``/``a2``, or
+    the OPENAT2 record's ``oflag`` for openat2, whose ``a2`` is a pointer)."""
+    where = itp.access_flags_field(syscall)
+    if where == "oflag":
+        raw = openat2.fields.get("oflag") if openat2 is not None else None
+    else:
+        raw = sf.get(where) if where is not None else None
+    return itp.access_of(arch, syscall, itp.open_flags_value(where, raw))
+
+
 def event_row(event: Event, ids: IdNames) -> dict[str, Any]:
     """Interpret and normalise one event into AUDITD_EVENTS column values."""
     recs = event.records
@@ -108,6 +120,7 @@ def event_row(event: Event, ids: IdNames) -> dict[str, Any]:
         ex = itp.to_int(sf.get("exit"))
         row["exit"] = ex
         row["errno"] = itp.errno_of(ex)
+        row["access"] = _access(row["syscall"], arch, sf, firsts.get("OPENAT2"))
 
     cwd = firsts.get("CWD")
     if cwd is not None:

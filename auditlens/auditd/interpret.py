@@ -17,11 +17,19 @@ import ipaddress
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from .ids import parse_id
 from .model import Record
-from .tables import arch_name, errno_name, is_encoded_field, socket_family_name, syscall_name
+from .tables import (
+    arch_name,
+    errno_name,
+    is_encoded_field,
+    open_flags,
+    socket_family_name,
+    syscall_access,
+    syscall_name,
+)
 
 _HEX = frozenset("0123456789abcdefABCDEF")
 NULL_SPELLINGS = frozenset({"(null)", "?", "(none)", ""})
@@ -40,13 +48,14 @@ _SYSCALL: dict[tuple[str, int], str | None] = {}
 _PROCTITLE: dict[str, str | None] = {}
 _PATH_ITEM: dict[tuple[str, tuple[tuple[str, str], ...]], dict[str, Any]] = {}
 _DECODED: dict[tuple[str, str, str], str | None] = {}
+_ACCESS: dict[tuple[str | None, str, int | None], tuple[str, ...] | None] = {}
 
 
 def clear_memos() -> None:
     """Forget every memoised interpretation (tests compare cold and warm reads with it)."""
     from . import ids
 
-    for memo in (_ENCODED, _ARCH, _SYSCALL, _PROCTITLE, _PATH_ITEM, _DECODED, _ARG_KEYS,
+    for memo in (_ENCODED, _ARCH, _SYSCALL, _PROCTITLE, _PATH_ITEM, _DECODED, _ARG_KEYS, _ACCESS,
                  ids._ID_MEMO):
         memo.clear()
 
@@ -251,6 +260,73 @@ def errno_of(exit_value: int | None) -> str | None:
     if exit_value is None or exit_value >= 0 or exit_value < -4095:
         return None
     return errno_name(-exit_value)
+
+
+# --- access: what a syscall asks to do to its file --------------------------------------------
+
+ACCESS_ORDER = ("read", "write", "create", "truncate", "attr", "exec")
+"""The values of the ``access`` column, in the order a row lists them.
+
+``read``/``write``/``attr``/``exec`` are the permissions of an audit watch (``-p rwax``) the
+call uses, as the kernel classes it (``tables/syscall_access.tsv``); an open's come from its
+flags: the access mode (O_RDONLY read, O_WRONLY write, O_RDWR both), ``create`` for O_CREAT and
+``truncate`` (and write) for O_TRUNC."""
+
+_O_ACCMODE = 0o3
+
+
+def access_flags_field(syscall: str | None) -> str | None:
+    """Where a syscall's open flags are logged: ``a1``/``a2`` of SYSCALL (hex) or ``oflag`` of the
+    OPENAT2 record (octal); None when its access does not depend on flags."""
+    known = syscall_access(syscall)
+    return known.flags or None if known is not None else None
+
+
+def open_flags_value(field_name: str | None, raw: str | None) -> int | None:
+    """The flags as logged → an int: SYSCALL arguments are hex, OPENAT2 ``oflag`` octal. Only
+    the low 32 bits count (the kernel takes open's flags as an int)."""
+    if field_name is None or raw is None:
+        return None
+    value = to_int(raw, 8 if field_name == "oflag" else 16)
+    return None if value is None or value < 0 else value & 0xFFFFFFFF
+
+
+def access_of(arch: str | None, syscall: str | None, flags: int | None) -> list[str] | None:
+    """What a syscall asks to do to its file, as ``ACCESS_ORDER`` values; None when unknown (not
+    a file syscall, or an open whose flags are not in the log).
+
+    For an open, the access mode bits (the same on every arch) give read/write; O_CREAT and
+    O_TRUNC are read with the arch's values and only when the arch is known.
+    """
+    if syscall is None:
+        return None
+    key = (arch, syscall, flags)
+    got = _ACCESS.get(key, _MISS)
+    if got is _MISS:
+        got = _remember(_ACCESS, key, _access(arch, syscall, flags))
+    return None if got is None else list(cast("tuple[str, ...]", got))
+
+
+def _access(arch: str | None, syscall: str, flags: int | None) -> tuple[str, ...] | None:
+    known = syscall_access(syscall)
+    if known is None:
+        return None
+    if not known.flags:
+        return known.access
+    if flags is None:
+        return None
+    mode = flags & _O_ACCMODE
+    kinds = set(known.access)
+    kinds.add("read" if mode == 0 else "write")
+    if mode in (2, 3):  # O_RDWR; 3 is read and write to the kernel too (ACC_MODE)
+        kinds.add("read")
+    bits = open_flags(arch)
+    if bits is not None:
+        if flags & bits.creat:
+            kinds.add("create")
+        if flags & bits.trunc:
+            kinds.update(("write", "truncate"))
+    return tuple(k for k in ACCESS_ORDER if k in kinds)
 
 
 # --- SOCKADDR ----------------------------------------------------------------------------------

@@ -44,15 +44,16 @@ off here)."""
 
 # what the parser asks Render for (the numbers of _fastaudit.c's R_* enum)
 (R_SINGLE, R_TEXT, R_PATH_TEXT, R_USER, R_GROUP, R_DECODED, R_ARCH, R_SYSCALL, R_ERRNO, R_CWD,
- R_PROCTITLE, R_PATH_NAME, R_HANDLED, R_SADDR) = range(14)
+ R_PROCTITLE, R_PATH_NAME, R_HANDLED, R_SADDR, R_ACCESS_FIELD, R_ACCESS) = range(16)
 # which branch of the normaliser's syscall() a class takes (_fastaudit.c's PL_* enum)
 (PL_FILE, PL_LDMOD, PL_MOUNT, PL_KIND_ONLY, PL_ELSE, PL_DECLINE, PL_SOCKET, PL_PID, PL_PROGRAM,
  PL_MEMORY) = range(10)
 _DECLINED_CLASSES = frozenset({"mac-load", "mac-config", "mac-enforce", "iptables",
                                "promiscuous", "bpf", "ev-listen"})
-_OTHER_EVENT_TYPES = frozenset({"AVC", "USER_AVC", "SYSCALL"})
+_OTHER_EVENT_TYPES = frozenset({"AVC", "USER_AVC", "SYSCALL", "OPENAT2"})
 """Record types that make the parser decline a SYSCALL event besides the normaliser's
-companion records: access decisions (the row's AVC columns) and a second SYSCALL record."""
+companion records: access decisions (the row's AVC columns), a second SYSCALL record and
+OPENAT2 (openat2's flags, for the ``access`` column)."""
 _KIND_ONLY_CLASSES = frozenset({"mac-err", "system-time", "system-name", "file-unldmod"})
 _MODE_ORDER = (0o100000, 0o040000, 0o020000, 0o060000, 0o010000, 0o120000, 0o140000)
 """The mode bits in the order of _fastaudit.c's MODE_BITS."""
@@ -109,6 +110,13 @@ class Render:
         if kind == R_SADDR:
             dec = itp.decode_sockaddr(p[0], big_endian=_arch(p[1], p[2]) in itp.BIG_ENDIAN_ARCHES)
             return None if dec is None else (dec.family, dec.address, dec.port)
+        if kind == R_ACCESS_FIELD:
+            return itp.access_flags_field(p[0])
+        if kind == R_ACCESS:
+            arch, syscall, raw = p
+            where = itp.access_flags_field(syscall)
+            got = itp.access_of(arch, syscall, itp.open_flags_value(where, raw))
+            return None if got is None else ",".join(got)  # the parser splits it into the list
         raise ValueError(f"unknown render kind {kind}")
 
 

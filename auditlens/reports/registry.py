@@ -203,8 +203,9 @@ REPORTS: dict[str, Report] = {
                "system:masters, impersonation, exec/attach/port-forward into pods.",
                _selected("admin-actions")),
         Report("identity-changes", "Identity and credential changes", "PCI DSS 10.2.1.5",
-               "Users and groups created, deleted or changed, passwords, account locks, writes "
-               "to passwd/shadow/group/sudoers; Kubernetes RBAC roles and bindings, service "
+               "Users and groups created, deleted or changed, passwords, account locks, writes, "
+               "renames, deletions and mode or owner changes of passwd/shadow/group/sudoers (not "
+               "reads: those are sensitive or failed access); Kubernetes RBAC roles and bindings, service "
                "accounts and tokens, OpenShift users, groups and identities.",
                _selected("identity-changes")),
         Report("audit-trail", "Audit trail integrity", "PCI DSS 10.2.1.3, 10.2.1.6; NIST AU-9",
@@ -218,8 +219,9 @@ REPORTS: dict[str, Report] = {
                "nodes, CRDs, admission webhooks and privileged or host-namespace workloads.",
                _selected("system-objects")),
         Report("sensitive-access", "Access to sensitive data", "PCI DSS 10.2.1.1",
-               "Files opened under an audit watch (-w … -k) and reads of sensitive system "
-               "files; Kubernetes secrets read, listed or watched.", _selected("sensitive-access")),
+               "Reads and writes by a logged-in person of files opened under an audit rule (-w … "
+               "-k) and of sensitive system files (shadow, sudoers, keys); Kubernetes secrets "
+               "read, listed or watched.", _selected("sensitive-access")),
         Report("sessions", "Login sessions", "PCI DSS 10.2.1.2, 10.2.2",
                "Each login session: who, from where, start and end, and every command run in it "
                "(including sudo, shown with the person who ran it).", _sessions,

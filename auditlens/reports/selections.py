@@ -5,12 +5,18 @@ auditID, see :func:`auditlens.activity.request_rows`) and returns a boolean mask
 types and resource names come from the PCI DSS 10.2.1 mapping in docs/reports.md; rule keys are
 conventions that differ between baselines, so selections use record types, syscalls and paths,
 and take the key only as a hint.
+
+An auditd section is a list of :class:`Rule`: a row is in the section when every condition of
+one of its rules holds. A syscall counts by what it asks to do to its file (the events'
+``access`` column: read, write, create, truncate, attr, exec, from the syscall and its open
+flags), so that a denied ``cat /etc/shadow`` is failed access to sensitive data, not a change
+of credentials. The same rules write the "why is this row here?" table of docs/reports.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Union
 
 import pyarrow as pa
@@ -45,6 +51,10 @@ SYSTEM_SYSCALLS = ("init_module", "finit_module", "delete_module", "mount", "umo
                    "kexec_file_load", "fsmount", "move_mount")
 SENSITIVE_PATHS = (r"^/etc/(shadow|gshadow|sudoers)|^/root/|^/etc/ssh/ssh_host_.*key$"
                    r"|^/etc/kubernetes/pki/|^/var/lib/kubelet/pki/|^/etc/pki/.*private")
+CHANGE_ACCESS = ("write", "create", "truncate", "attr")
+"""``access`` values that change a file: its data, its name or its attributes."""
+DATA_ACCESS = ("read", "write", "create", "truncate")
+"""``access`` values that reach a file's data (a change of mode or owner alone does not)."""
 
 K8S_ADMIN_GROUPS = ("system:masters",)
 K8S_ADMIN_REASON = 'ClusterRole "cluster-admin"'
@@ -134,16 +144,136 @@ def _oauth(req: pa.Table) -> Mask:
     return pc.is_valid(decision)
 
 
-# --- the selections ---------------------------------------------------------------------------
+# --- auditd rules ------------------------------------------------------------------------------
 
-def logins_auditd(ev: pa.Table) -> Mask:
-    by_login_program = _match(ev["exe"], LOGIN_PROGRAMS)
-    return _any(
-        _in(ev["event_type"], LOGIN_TYPES),
-        _all(_eq(ev["event_type"], "USER_AUTH"), pc.or_(by_login_program, _failed(ev))),
-        _all(_in(ev["event_type"], ("USER_START", "USER_END")), by_login_program),
-    )
+@dataclass(frozen=True)
+class Cond:
+    """One condition of a rule: the mask it gives and how the docs say it.
 
+    ``column`` is where the docs table shows it: ``records`` (record types), ``syscalls``,
+    ``access`` (the syscall's intent, from its flags) or ``also`` (anything else)."""
+
+    column: str
+    doc: str
+    mask: Callable[[pa.Table], Mask] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Conditions that together put an auditd event in a section."""
+
+    conds: tuple[Cond, ...]
+
+    def mask(self, ev: pa.Table) -> Mask:
+        return _all(*(c.mask(ev) for c in self.conds))
+
+    def doc(self, column: str) -> str:
+        return "; ".join(c.doc for c in self.conds if c.column == column)
+
+
+def _names(values: tuple[str, ...]) -> str:
+    return ", ".join(f"`{v}`" for v in values)
+
+
+def types(*values: str) -> Cond:
+    return Cond("records", _names(values), lambda ev: _in(ev["event_type"], values))
+
+
+def not_types(values: tuple[str, ...], doc: str) -> Cond:
+    return Cond("records", doc, lambda ev: pc.invert(_in(ev["event_type"], values)))
+
+
+def syscalls(*values: str) -> Cond:
+    return Cond("syscalls", _names(values), lambda ev: _in(ev["syscall"], values))
+
+
+def access(*values: str) -> Cond:
+    """The syscall asks for any of ``values`` (the events' ``access`` column)."""
+    return Cond("access", "any of " + _names(values),
+                lambda ev: list_has(ev["access"], lambda a: _in(a, values)))
+
+
+def also(doc: str, mask: Callable[[pa.Table], Mask]) -> Cond:
+    return Cond("also", doc, mask)
+
+
+def paths(pattern: str, doc: str) -> Cond:
+    return also(f"a PATH name matches {doc}", lambda ev: _path_matches(ev, pattern))
+
+
+LOGGED_IN = also("`auid` set (a person logged in)", _auid_set)
+FAILED = also("`result` failed", _failed)
+
+
+def _by_login_program(ev: pa.Table) -> Mask:
+    return _match(ev["exe"], LOGIN_PROGRAMS)
+
+
+BY_LOGIN_PROGRAM = also("`exe` is a login program (sshd, login, gdm…)", _by_login_program)
+NOT_PLUMBING = not_types(SESSION_PLUMBING, "not the session records (" + _names(SESSION_PLUMBING) + ")")
+ROOT = also("`uid` or `euid` 0", lambda ev: _any(_eq(ev["euid"], 0), _eq(ev["uid"], 0)))
+
+AUDITD_RULES: dict[str, tuple[Rule, ...]] = {
+    "logins": (
+        Rule((types(*LOGIN_TYPES),)),
+        Rule((types("USER_AUTH"), BY_LOGIN_PROGRAM)),
+        Rule((types("USER_AUTH"), FAILED)),
+        Rule((types("USER_START", "USER_END"), BY_LOGIN_PROGRAM)),
+    ),
+    "failed-access": (
+        Rule((also("`errno` EACCES or EPERM, whatever the access asked",
+                   lambda ev: _in(ev["errno"], ("EACCES", "EPERM"))),)),
+        Rule((also("`avc_result` denied", lambda ev: _eq(ev["avc_result"], "denied")),)),
+        Rule((types(*DENIAL_TYPES),)),
+        Rule((types(*AUTH_TYPES), FAILED)),
+    ),
+    "admin-actions": (
+        Rule((LOGGED_IN, NOT_PLUMBING, ROOT)),
+        Rule((LOGGED_IN, NOT_PLUMBING, types("USER_CMD"))),
+    ),
+    "identity-changes": (
+        Rule((types(*IDENTITY_TYPES),)),
+        Rule((access(*CHANGE_ACCESS),
+              paths(IDENTITY_PATHS, "the account files (/etc/passwd, shadow, group, gshadow, "
+                                    "their n* temporaries, sudoers, /etc/security/opasswd)"))),
+    ),
+    "system-objects": (
+        Rule((types(*SYSTEM_TYPES),)),
+        Rule((syscalls(*SYSTEM_SYSCALLS),)),
+    ),
+    "sensitive-access": (
+        Rule((LOGGED_IN, access(*DATA_ACCESS),
+              paths(SENSITIVE_PATHS, "a sensitive file (/etc/shadow, gshadow, sudoers, /root/, "
+                                     "SSH host keys, Kubernetes and kubelet PKI, /etc/pki private keys)"))),
+        Rule((LOGGED_IN, access(*DATA_ACCESS),
+              also("a rule key is set and `action` is opened-file, on a file that is not an "
+                   "account file (those are identity-changes)",
+                   lambda ev: _all(pc.is_valid(ev["key"]), _eq(ev["action"], "opened-file"),
+                                   pc.invert(_path_matches(ev, IDENTITY_PATHS)))))),
+    ),
+}
+"""Per section, the rules that put an auditd event in it (one rule holding is enough)."""
+
+
+def _auditd(name: str) -> Callable[[pa.Table], Mask]:
+    rules = AUDITD_RULES[name]
+
+    def select(ev: pa.Table) -> Mask:
+        return _any(*(r.mask(ev) for r in rules))
+
+    select.__name__ = select.__qualname__ = name.replace("-", "_") + "_auditd"
+    return select
+
+
+logins_auditd = _auditd("logins")
+failed_access_auditd = _auditd("failed-access")
+admin_auditd = _auditd("admin-actions")
+identity_auditd = _auditd("identity-changes")
+system_auditd = _auditd("system-objects")
+sensitive_auditd = _auditd("sensitive-access")
+
+
+# --- Kubernetes selections ----------------------------------------------------------------------
 
 def logins_k8s(req: pa.Table) -> Mask:
     anonymous = _any(_eq(req["user"], "system:anonymous"),
@@ -152,27 +282,9 @@ def logins_k8s(req: pa.Table) -> Mask:
                 _match(req["request_uri"], OAUTH_PATHS))
 
 
-def failed_access_auditd(ev: pa.Table) -> Mask:
-    return _any(
-        _in(ev["errno"], ("EACCES", "EPERM")),
-        _eq(ev["avc_result"], "denied"),
-        _in(ev["event_type"], DENIAL_TYPES),
-        _all(_in(ev["event_type"], AUTH_TYPES), _failed(ev)),
-    )
-
-
 def failed_access_k8s(req: pa.Table) -> Mask:
     decision = pc.map_lookup(req["annotations"], pa.scalar(OAUTH_ANNOTATION), "first")
     return _any(_k8s_denied(req), _in(decision, ("deny", "error")))
-
-
-def admin_auditd(ev: pa.Table) -> Mask:
-    root = _any(_eq(ev["euid"], 0), _eq(ev["uid"], 0))
-    return _all(
-        _auid_set(ev),
-        pc.invert(_in(ev["event_type"], SESSION_PLUMBING)),
-        _any(root, _eq(ev["event_type"], "USER_CMD")),
-    )
 
 
 def admin_k8s(req: pa.Table) -> Mask:
@@ -184,21 +296,9 @@ def admin_k8s(req: pa.Table) -> Mask:
     )
 
 
-def identity_auditd(ev: pa.Table) -> Mask:
-    return _any(
-        _in(ev["event_type"], IDENTITY_TYPES),
-        _all(_eq(ev["event_type"], "SYSCALL"), _path_matches(ev, IDENTITY_PATHS),
-             pc.invert(_eq(ev["action"], "executed"))),
-    )
-
-
 def identity_k8s(req: pa.Table) -> Mask:
     token = _all(_eq(req["resource"], "serviceaccounts"), _eq(req["subresource"], "token"))
     return _all(_any(_in(req["resource"], K8S_IDENTITY), token), _k8s_mutating(req))
-
-
-def system_auditd(ev: pa.Table) -> Mask:
-    return _any(_in(ev["event_type"], SYSTEM_TYPES), _in(ev["syscall"], SYSTEM_SYSCALLS))
 
 
 def system_k8s(req: pa.Table) -> Mask:
@@ -207,15 +307,6 @@ def system_k8s(req: pa.Table) -> Mask:
     privileged = _all(_in(req["resource"], K8S_WORKLOADS), _in(req["verb"], ("create", "update", "patch")),
                       _match(req["request_object"], K8S_PRIVILEGED))
     return _any(cluster_objects, privileged)
-
-
-def sensitive_auditd(ev: pa.Table) -> Mask:
-    """Files opened under a watch by a logged-in person (identity files are left to
-    identity-changes), and any touch of a sensitive system file by a logged-in person."""
-    watched_open = _all(pc.is_valid(ev["key"]), _eq(ev["action"], "opened-file"),
-                        pc.invert(_path_matches(ev, IDENTITY_PATHS)))
-    sensitive = _all(_path_matches(ev, SENSITIVE_PATHS), pc.invert(_eq(ev["action"], "executed")))
-    return _all(_auid_set(ev), _any(watched_open, sensitive))
 
 
 def sensitive_k8s(req: pa.Table) -> Mask:

@@ -103,6 +103,9 @@ AUDITD_EVENTS = TableSchema(
         Column("saddr_address", _str, "Decoded socket address (IP or path).", "SOCKADDR saddr"),
         Column("saddr_port", _i32, "Decoded port (inet, inet6).", "SOCKADDR saddr"),
         *_PROVENANCE,
+        Column("access", pa.list_(_str), "What the system call asks to do to its file: read, write, "
+               "create, truncate, attr (mode, owner, xattrs), exec; from the syscall and its open "
+               "flags; null when unknown or not a file syscall.", "SYSCALL syscall + a1/a2, OPENAT2 oflag"),
     ),
     optional=(
         Column("ancestry", pa.list_(_str), "Executables of the process's ancestors, nearest first "

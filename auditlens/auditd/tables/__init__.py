@@ -17,6 +17,8 @@ record_classes.tsv     number ranges → user / daemon / kernel / control
 signals.tsv            ``sig=9`` → ``SIGKILL``
 socket_families.tsv    ``AF_*`` number → ``local``, ``inet``, ``inet6`` …
 encoded_fields.tsv     which fields are hex-encoded when unquoted
+syscall_access.tsv     syscall name → the access it asks for (``read``, ``write``, ``attr``…)
+open_flags.tsv         the open(2) flag bits per arch (O_CREAT, O_TRUNC differ)
 =====================  =========================================================
 """
 
@@ -29,17 +31,21 @@ from typing import NamedTuple
 
 __all__ = [
     "Arch",
+    "OpenFlags",
+    "SyscallAccess",
     "arch_from_name",
     "arch_info",
     "arch_name",
     "clear_caches",
     "errno_name",
     "is_encoded_field",
+    "open_flags",
     "record_class",
     "record_type_name",
     "record_type_number",
     "signal_name",
     "socket_family_name",
+    "syscall_access",
     "syscall_name",
     "syscall_number",
     "syscall_tables",
@@ -55,6 +61,22 @@ class Arch(NamedTuple):
     audit_name: str      # what libaudit 3.0.9 calls it ("" when it does not know it)
     aliases: tuple[str, ...]
     constant: str        # the kernel's AUDIT_ARCH_* name
+
+
+class SyscallAccess(NamedTuple):
+    """One row of ``syscall_access.tsv``."""
+
+    access: tuple[str, ...]  # what the call itself does: ("write", "truncate"); () for an open
+    flags: str               # where its open flags are ("a1", "a2", "oflag"), or ""
+
+
+class OpenFlags(NamedTuple):
+    """The open(2) flag bits of one arch (``open_flags.tsv``)."""
+
+    wronly: int
+    rdwr: int
+    creat: int
+    trunc: int
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -146,8 +168,19 @@ def _encoded() -> tuple[dict[str, frozenset[str]], dict[str, tuple[re.Pattern[st
             {k: tuple(v) for k, v in patterns.items()})
 
 
+@cache
+def _syscall_access() -> dict[str, SyscallAccess]:
+    return {name: SyscallAccess(tuple(a for a in access.split(",") if a), flags)
+            for name, access, flags in _rows("syscall_access.tsv")}
+
+
+@cache
+def _open_flags() -> dict[str, OpenFlags]:
+    return {arch: OpenFlags(*(int(v, 16) for v in bits)) for arch, *bits in _rows("open_flags.tsv")}
+
+
 _LOADERS = (_rows, _arches, _syscalls, _errnos, _record_types, _record_classes, _signals,
-            _families, _encoded)
+            _families, _encoded, _syscall_access, _open_flags)
 
 
 def clear_caches() -> None:
@@ -222,6 +255,21 @@ def syscall_number(arch: str | None, name: str) -> int | None:
     if table is None:
         return None
     return _syscalls(table)[1].get(name)
+
+
+def syscall_access(name: str | None) -> SyscallAccess | None:
+    """What a syscall asks to do to its file (the kernel's watch classes); None when it is not a
+    file access the table knows (``socket``, ``kill``…)."""
+    return _syscall_access().get(name) if name else None
+
+
+def open_flags(arch: str | None) -> OpenFlags | None:
+    """The open(2) flag bits of an arch name (``x86_64``, ``mips``…); None for no arch (then only
+    the access mode bits, the same everywhere, can be read)."""
+    if not arch:
+        return None
+    table = _open_flags()
+    return table.get(arch.strip().lower(), table["generic"])
 
 
 # --- errno, signals, families ------------------------------------------------------------------
