@@ -40,11 +40,13 @@ def test_notebook_is_built_from_its_source_and_has_no_outputs(source: Path) -> N
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
-def test_notebook_runs_top_to_bottom(source: Path) -> None:
+def test_notebook_runs_top_to_bottom(source: Path, tmp_path: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
     nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed (pip install '.[notebooks]')")
     pytest.importorskip("ipykernel", reason="ipykernel is not installed (pip install '.[notebooks]')")
     pytest.importorskip("matplotlib", reason="matplotlib is not installed (pip install '.[notebooks]')")
     pytest.importorskip("duckdb", reason="duckdb is not installed")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # what a notebook writes (its kernel's temp files)
     nb = _builder().notebook(source)
     client = nbclient.NotebookClient(
         nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
