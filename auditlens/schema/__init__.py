@@ -5,13 +5,15 @@ from __future__ import annotations
 from ._column import TIME, Column, TableSchema
 from .activity import ACTIVITY, ACTIVITY_SUMMARY
 from .auditd import AUDITD_EVENTS, AUDITD_RECORDS
+from .cloud import CLOUD_EVENTS
 from .common import REJECTS
 from .k8s import K8S_EVENTS
 from .reports import AUDIT_TRAIL, SESSIONS
 
 TABLES: dict[str, TableSchema] = {
     t.name: t
-    for t in (ACTIVITY, ACTIVITY_SUMMARY, AUDIT_TRAIL, AUDITD_EVENTS, AUDITD_RECORDS, K8S_EVENTS, REJECTS, SESSIONS)
+    for t in (ACTIVITY, ACTIVITY_SUMMARY, AUDIT_TRAIL, AUDITD_EVENTS, AUDITD_RECORDS, CLOUD_EVENTS, K8S_EVENTS,
+              REJECTS, SESSIONS)
 }
 
-__all__ = ["ACTIVITY", "ACTIVITY_SUMMARY", "AUDITD_EVENTS", "AUDITD_RECORDS", "AUDIT_TRAIL", "K8S_EVENTS", "REJECTS", "SESSIONS", "TABLES", "TIME", "Column", "TableSchema"]
+__all__ = ["ACTIVITY", "ACTIVITY_SUMMARY", "AUDITD_EVENTS", "AUDITD_RECORDS", "AUDIT_TRAIL", "CLOUD_EVENTS", "K8S_EVENTS", "REJECTS", "SESSIONS", "TABLES", "TIME", "Column", "TableSchema"]
