@@ -544,16 +544,18 @@ def rel(path: Path) -> str:
         return str(path)
 
 
-def replace_block(text: str, lines: list[str]) -> str:
-    """``text`` with the generated block replaced (as run.py does it), or appended at the end
-    under its heading when the doc has none; the rest kept byte for byte."""
+def replace_block(text: str, lines: list[str], start: str = START, end: str = END,
+                  heading: str = HEADING) -> str:
+    """``text`` with the generated block (``lines``, from ``start`` to ``end``) replaced (as
+    run.py does it), or appended at the end under ``heading`` when the doc has none; the rest
+    kept byte for byte."""
     new = "\n".join(lines)
-    if START in text and END in text.split(START, 1)[1]:
-        head, rest = text.split(START, 1)
-        return head + new + rest.split(END, 1)[1]
+    if start in text and end in text.split(start, 1)[1]:
+        head, rest = text.split(start, 1)
+        return head + new + rest.split(end, 1)[1]
     sep = "" if not text or text.endswith("\n\n") else "\n" if text.endswith("\n") else "\n\n"
-    heading = "" if HEADING in text else f"{HEADING}\n\n"
-    return f"{text}{sep}{heading}{new}\n"
+    title = "" if heading in text else f"{heading}\n\n"
+    return f"{text}{sep}{title}{new}\n"
 
 
 def write_docs(lines: list[str]) -> None:
