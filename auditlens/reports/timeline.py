@@ -11,8 +11,8 @@ them where the logs themselves allow it, says how in ``matched_by``, and leaves 
 - ``IAM#<e-mail>`` (the prefix OpenShift on IBM Cloud gives IAM users) is the e-mail;
 - an e-mail is itself, lower-cased: the same e-mail in two layers is one person (``email``);
 - an AWS ARN is the principal without its IAM path; an assumed-role session
-  (``arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION``) is that session, never the role alone
-  (a role is not a person);
+  (``arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION``) is that session; a role's own ARN
+  never ties (a role is not a person: EKS usernames that are a role's ARN stay unmatched);
 - any other name ties only to the identical name in another layer (``same-name``): a node's
   login ``alice`` and an API username ``alice``. The same name in two identity stores is the
   organisation's convention, not proof;
@@ -57,8 +57,8 @@ def _arn(text: str) -> str | None:
         return None
     head = f"arn:{m['partition']}:{m['service']}::{m['account']}:"
     kind, _, rest = m["resource"].partition("/")
-    if not rest:
-        return head + kind
+    if not rest or kind == "role":  # a role is not a person: who assumed it is the session
+        return None
     if kind == "assumed-role":  # assumed-role/ROLE/SESSION: the session is the person
         role, _, session = rest.partition("/")
         return f"{head}assumed-role/{role}/{session}" if session else None
@@ -178,5 +178,5 @@ def timeline(
         pa.table({"person": table["person"], "time": table["time"], "rank": rank,
                   "row": pa.array(range(table.num_rows), pa.int64())}),
         [("person", "ascending"), ("time", "ascending"), ("rank", "ascending"),
-         ("row", "ascending")], null_placement="at_end")
+         ("row", "ascending")])  # nulls (rows without an actor) last
     return table.take(order)
