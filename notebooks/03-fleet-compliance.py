@@ -73,6 +73,24 @@ failures = activity[activity.outcome.isin(["failure", "denied"])]
 failures.groupby(["source", "actor", "outcome"]).size().sort_values(ascending=False).head(10)
 
 # %% [markdown]
+# ## One person across the layers
+#
+# `timeline()` puts a person's service events (what they did through the cloud provider), API
+# requests and node events on one timeline, tied by identity where the logs allow it:
+# `matched_by` says how (`IAM#email`, `email`, `arn`, `same-name`) or that nothing tied the row
+# (`unmatched`, under its own actor). Here the nodes' login `alice` and the API's `alice` are the
+# same name. The service layer appears once the cloud service events are read (issue 19); its
+# `alice@example.com` is tied to `alice` only when you say so: `aliases={"alice": "alice@example.com"}`.
+
+# %%
+from auditlens.reports.timeline import timeline
+
+alice = timeline(who, cluster="lab", person="alice").to_pandas()
+print(alice.groupby(["layer", "matched_by"]).size().to_dict())
+alice[alice.time.between("2026-11-28 20:10:40Z", "2026-11-28 20:12:45Z")][
+    ["time", "layer", "node", "actor", "acting_as", "action", "object", "outcome"]].head(15)
+
+# %% [markdown]
 # ## Gaps check
 #
 # The kernel numbers events consecutively per boot; a jump in one node's serials means events

@@ -8,12 +8,12 @@ from .auditd import AUDITD_EVENTS, AUDITD_RECORDS
 from .cloud import CLOUD_EVENTS
 from .common import REJECTS
 from .k8s import K8S_EVENTS
-from .reports import AUDIT_TRAIL, SESSIONS
+from .reports import AUDIT_TRAIL, SESSIONS, TIMELINE
 
 TABLES: dict[str, TableSchema] = {
     t.name: t
     for t in (ACTIVITY, ACTIVITY_SUMMARY, AUDIT_TRAIL, AUDITD_EVENTS, AUDITD_RECORDS, CLOUD_EVENTS, K8S_EVENTS,
-              REJECTS, SESSIONS)
+              REJECTS, SESSIONS, TIMELINE)
 }
 
-__all__ = ["ACTIVITY", "ACTIVITY_SUMMARY", "AUDITD_EVENTS", "AUDITD_RECORDS", "AUDIT_TRAIL", "CLOUD_EVENTS", "K8S_EVENTS", "REJECTS", "SESSIONS", "TABLES", "TIME", "Column", "TableSchema"]
+__all__ = ["ACTIVITY", "ACTIVITY_SUMMARY", "AUDITD_EVENTS", "AUDITD_RECORDS", "AUDIT_TRAIL", "CLOUD_EVENTS", "K8S_EVENTS", "REJECTS", "SESSIONS", "TABLES", "TIME", "TIMELINE", "Column", "TableSchema"]

@@ -1,4 +1,5 @@
-"""Report tables whose rows are not activity rows: audit-trail findings and login sessions.
+"""Report tables whose rows are not activity rows: audit-trail findings, login sessions and the
+cross-layer timeline.
 
 Columns that mean what an ACTIVITY column means carry its name and type (time, source, cluster,
 node, actor, acting_as, action, object, outcome, reason, origin, session, evidence).
@@ -94,5 +95,40 @@ SESSIONS = TableSchema(
         Column("command_ancestry", pa.list_(_str), "For each entry of commands, what started it: "
                "its ancestors' executables nearest first, joined with ` ← ` (`…` where the log "
                "stops showing them).", "auditd ancestry"),
+    ),
+)
+
+TIMELINE = TableSchema(
+    "timeline",
+    "The cross-layer view: one row per action of the service layer (cloud control-plane events), "
+    "the API layer (Kubernetes requests) and the node layer (auditd events), each under the "
+    "person it is tied to across layers where the logs allow it. Sorted by person, then time.",
+    (
+        Column("person", _str, "The unified identity: the e-mail address when the identity has "
+               "one (`IAM#alice@example.com` and `alice@example.com` are both "
+               "`alice@example.com`, lower-cased), the AWS principal's ARN (path left out), "
+               "else the name as logged; a row whose identity no other layer has keeps its own "
+               "actor.", "derived from actor"),
+        Column("matched_by", _str, "How the row was tied to another layer's rows of the same "
+               "person: `IAM#email` (an OpenShift-on-IBM-Cloud username `IAM#<e-mail>` and the "
+               "service event's e-mail), `email` (the same e-mail in two layers: GKE and AKS "
+               "usernames), `arn` (the same AWS principal: CloudTrail and EKS), `same-name` "
+               "(the identical name in two layers, e.g. a node login name and an API username), "
+               "`alias` (the caller's mapping said so), or `unmatched` (no other layer has it).",
+               "derived"),
+        ACTIVITY["time"],
+        Column("layer", _str, "service (cloud control plane), api (Kubernetes API) or node "
+               "(auditd).", "source"),
+        ACTIVITY["source"],
+        ACTIVITY["cluster"],
+        ACTIVITY["node"],
+        Column("actor", _str, "The identity as the layer logged it (the activity table's "
+               "actor).", "activity actor"),
+        ACTIVITY["acting_as"],
+        ACTIVITY["action"],
+        ACTIVITY["object"],
+        ACTIVITY["outcome"],
+        ACTIVITY["origin"],
+        ACTIVITY["evidence"],
     ),
 )
