@@ -38,7 +38,7 @@ from ..scheduler import check_jobs
 from ..schema import CLOUD_EVENTS
 from ..schema._column import TIME
 from ..sources import READ_ERRORS, Source, expand_sources, line_chunks, release
-from ..sources.lines import LongLine, check_max_line
+from ..sources.lines import PREFIX_BYTES, LongLine, check_max_line
 from ..timerange import TimeBound, time_range
 from .providers import PROVIDERS, Provider
 
@@ -211,7 +211,9 @@ class Read:
             yield from self.parquet(name, stream)
             return
         number = 0
-        value: list[Any] | None = None  # a multi-line document: [first, parts, depth, bytes]
+        # a multi-line document: [first line, parts (None once too long), depth, bytes, lines,
+        # first bytes once too long]
+        value: list[Any] | None = None
         try:
             for lines in line_chunks(stream, 1024, max_line=self.max_line):
                 if isinstance(lines, LongLine):
@@ -236,8 +238,11 @@ class Read:
             self.reject_unit(name, number, 1, "the rest of the input could not be read (corrupt "
                              f"or truncated: {exc})", b"")
         if value is not None:
-            self.reject_unit(name, value[0], len(value[1]), f"JSON document starting at line "
-                             f"{value[0]} is not closed at the end of the input", value[1][0])
+            if value[1] is None:
+                self.reject_unit(name, value[0], value[4], self.too_long(value, None), value[5])
+            else:
+                self.reject_unit(name, value[0], value[4], f"JSON document starting at line "
+                                 f"{value[0]} is not closed at the end of the input", value[1][0])
         self.account.lines += number
 
     def not_a_line(self, name: str, raw: bytes, number: int) -> list[Any] | None:
@@ -257,7 +262,7 @@ class Read:
             self.account.lines_empty += 1
             return None
         if text[:1] in (b"{", b"[") and text.endswith(_OPENERS) and _depth_change(text) > 0:
-            return [number, [raw], _depth_change(text), len(raw)]
+            return [number, [raw], _depth_change(text), len(raw), 1, b""]
         why = "invalid JSON (a line cut short?)" if text[:1] in (b"{", b"[") else "not JSON"
         try:
             orjson.loads(text)
@@ -267,27 +272,37 @@ class Read:
         return None
 
     def more(self, name: str, value: list[Any], raw: bytes, number: int) -> list[Any] | None:
-        """One more line of a multi-line document; parsed once its brackets close."""
-        first, parts = value[0], value[1]
-        parts.append(raw)
+        """One more line of a multi-line document; parsed once its brackets close. A document
+        past the limit is no longer held, only followed to its end: one reject for all its lines
+        (its first bytes kept), not one per line of its rest."""
+        first = value[0]
         value[2] += _depth_change(raw)
         value[3] += len(raw)
+        value[4] += 1
+        if value[1] is not None:
+            value[1].append(raw)
         if value[2] <= 0:
-            data = b"".join(parts)
+            if value[1] is None:
+                self.reject_unit(name, first, value[4], self.too_long(value, number), value[5])
+                return None
+            data = b"".join(value[1])
             try:
                 parsed = orjson.loads(data)
             except orjson.JSONDecodeError as exc:
-                self.reject_unit(name, first, len(parts), f"invalid JSON document (lines "
+                self.reject_unit(name, first, value[4], f"invalid JSON document (lines "
                                  f"{first}–{number}): {exc}", data)
             else:
-                self.unit(name, parsed, first, len(parts), data)
+                self.unit(name, parsed, first, value[4], data)
             return None
-        if value[3] > self.max_line or len(parts) >= MAX_VALUE_LINES:
-            self.reject_unit(name, first, len(parts), f"JSON document starting at line {first} "
-                             f"is not closed after {len(parts)} lines ({value[3]} bytes, limit "
-                             f"{self.max_line})", parts[0])
-            return None
+        if value[1] is not None and (value[3] > self.max_line or value[4] >= MAX_VALUE_LINES):
+            value[5] = b"".join(value[1])[:PREFIX_BYTES]
+            value[1] = None
         return value
+
+    def too_long(self, value: list[Any], last: int | None) -> str:
+        where = f"lines {value[0]}–{last}" if last is not None else f"from line {value[0]}, not closed"
+        return (f"JSON document too long: {value[3]} bytes in {value[4]} lines ({where}; limit "
+                f"{self.max_line} bytes)")
 
     def parquet(self, name: str, stream: IO[bytes]) -> Iterator[pa.RecordBatch]:
         """An IBM Cloud Logs archive: the event of each row is JSON text in
