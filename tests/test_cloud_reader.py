@@ -299,3 +299,12 @@ def test_cli_parse_detects_cloud(tmp_path: Path) -> None:
     got = CliRunner().invoke(cli, ["parse", str(src), "-o", str(out)])
     assert got.exit_code == 0, got.output
     assert len(out.read_text().splitlines()) == 3
+
+
+def test_reports_say_cloud_files_are_left_out(tmp_path: Path) -> None:
+    from auditlens.collect import collect
+
+    shutil.copy(DATA / "ibm-events.jsonl", tmp_path)
+    shutil.copy(K8S / "base_events.jsonl", tmp_path)
+    with pytest.warns(UserWarning, match="1 cloud service audit file"):
+        collect([str(tmp_path)])
