@@ -308,3 +308,32 @@ def test_reports_say_cloud_files_are_left_out(tmp_path: Path) -> None:
     shutil.copy(K8S / "base_events.jsonl", tmp_path)
     with pytest.warns(UserWarning, match="1 cloud service audit file"):
         collect([str(tmp_path)])
+
+
+@pytest.mark.parametrize("names", [["ibm-events.jsonl"] * 40, ["ibm-export.json"] * 10,
+                                   ["ibm-malformed.jsonl", "ibm-events.jsonl"] * 20])
+def test_jobs_2_in_byte_ranges_equals_jobs_1(tmp_path: Path, names: list[str]) -> None:
+    """Large plain files are read in pieces; a document open at a cut (a pretty-printed array)
+    or a reason quoting a line makes the read fall back to one process: the same table."""
+    from auditlens.cloud import parallel
+
+    path = tmp_path / "big.log"
+    path.write_bytes(b"".join((DATA / n).read_bytes() for n in names))
+    one_log, two_log = RejectLog(), RejectLog()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        one = read_cloud_audit(path, rejects=one_log, since="2026-12-02")
+        two = parallel.read_cloud_audit(path, errors="collect", rejects=two_log, jobs=2,
+                                        since="2026-12-02", until=None, chunk_bytes=4096)
+    assert one.equals(two) and one.schema.metadata == two.schema.metadata
+    assert list(one_log) == list(two_log)
+
+
+def test_time_of_the_right_shape_but_no_date_is_rejected_with_its_batch() -> None:
+    event = json.loads((DATA / "ibm-events.jsonl").read_text().splitlines()[0])
+    lines = [json.dumps({**event, "eventTime": "2026-02-30T10:00:00+0000"}), json.dumps(event)]
+    table, log = read(io.BytesIO("\n".join(lines).encode()))
+    assert table.num_rows == 1
+    assert [(r.line, r.reason) for r in log] == [
+        (1, "ibm event time '2026-02-30T10:00:00+0000' cannot be read")]
+    assert (meta(table, "lines_in_rows"), meta(table, "lines_in_rejects")) == (1, 1)

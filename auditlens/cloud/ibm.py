@@ -19,12 +19,13 @@ Mapping (docs/cloud-formats.md): the account and region come from the target's C
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from .providers import Event, Provider, register
 
-__all__ = ["IBM", "crn_parts", "row", "unwrap"]
+__all__ = ["IBM", "actor_kind", "crn_parts", "row", "unwrap"]
 
 _KINDS = {
     "service/security/account/user": "user",
@@ -85,8 +86,10 @@ def unwrap(value: Any) -> Iterable[Event] | None:
     return None
 
 
+@lru_cache(maxsize=4096)
 def crn_parts(crn: Any) -> tuple[str | None, str | None, str | None]:
-    """(service, region, account) of a CRN; Nones for what it does not say or a non-CRN."""
+    """(service, region, account) of a CRN; Nones for what it does not say or a non-CRN.
+    Cached: an account's events name the same few CRNs over and over."""
     if not isinstance(crn, str) or not crn.startswith("crn:"):
         return None, None, None
     parts = crn.split(":")
@@ -97,8 +100,16 @@ def crn_parts(crn: Any) -> tuple[str | None, str | None, str | None]:
     return parts[4] or None, parts[5] or None, account or None
 
 
+@lru_cache(maxsize=256)
+def actor_kind(type_uri: str) -> str:
+    """``initiator.typeURI`` → ``actor_kind``."""
+    return _KINDS.get(type_uri) or ("service" if type_uri.startswith("service/") else "unknown")
+
+
 def _obj(value: Any, field: str) -> dict[str, Any]:
     """A nested object (``{}`` when absent); another type is a malformed event."""
+    if type(value) is dict:
+        return value
     if value is None:
         return {}
     if type(value) is not dict:
@@ -119,22 +130,17 @@ def _data(value: Any) -> dict[str, Any]:
     return {}
 
 
-def _text(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
-
-
-def _cluster(action: str, target: Mapping[str, Any], crn: Any, request: Any) -> str | None:
+def _cluster(action: str, crn: Any, request: Any) -> str | None:
     """The cluster an event is about: the target when it is one; else, for actions on a part
     of a cluster (worker, worker-pool, cluster-audit-webhook, alb…), the cluster the request or
     the target's CRN names (``…:<cluster-id>:worker:<worker-id>``)."""
-    if target.get("typeURI") == _CLUSTER_KIND:
-        return _text(target.get("name")) or _text(target.get("id"))
     if not action.startswith("containers-kubernetes."):
         return None
     data = _data(request)
     for key in ("cluster", "clusterID", "clusterId", "clusterName", "cluster_id", "idOrName"):
-        if _text(data.get(key)):
-            return str(data[key])
+        found = data.get(key)
+        if found and type(found) is str:
+            return found
     if isinstance(crn, str) and crn.startswith("crn:"):
         parts = crn.split(":")
         if len(parts) > 7 and parts[7]:
@@ -143,55 +149,61 @@ def _cluster(action: str, target: Mapping[str, Any], crn: Any, request: Any) -> 
 
 
 def row(event: Event) -> dict[str, Any]:
-    """The ``cloud_events`` columns of one IBM event (``time`` as logged)."""
+    """The ``cloud_events`` columns of one IBM event (``time`` as logged). Kept lean: it runs
+    once per event (text values are passed on as logged, empty text as null)."""
     action = event["action"]
-    if not isinstance(action, str):
+    if type(action) is not str:
         raise TypeError(f"action is a {type(action).__name__}, not text")
-    initiator = _obj(event.get("initiator"), "initiator")
-    target = _obj(event.get("target"), "target")
-    reason = _obj(event.get("reason"), "reason")
+    get = event.get
+    initiator = _obj(get("initiator"), "initiator")
+    target = _obj(get("target"), "target")
+    reason = _obj(get("reason"), "reason")
     host = _obj(initiator.get("host"), "initiator.host")
     credential = _obj(initiator.get("credential"), "initiator.credential")
-    target_id = target.get("id")
-    _, region, account = crn_parts(target_id)
+    target_id = target.get("id") or None
+    _, region, account = crn_parts(target_id) if type(target_id) is str else (None, None, None)
     if account is None:
-        _, region2, account = crn_parts(event.get("logSourceCRN"))
-        region = region or region2
-    actor = _text(initiator.get("name")) or _text(initiator.get("id"))
-    behind = _text(initiator.get("authnName")) or _text(initiator.get("authnId"))
+        source_crn = get("logSourceCRN")
+        if type(source_crn) is str:
+            _, region2, account = crn_parts(source_crn)
+            region = region or region2
+    actor_id = initiator.get("id") or None
+    actor = initiator.get("name") or actor_id
+    behind = initiator.get("authnName") or initiator.get("authnId") or None
     type_uri = initiator.get("typeURI")
-    kind = None
-    if isinstance(type_uri, str):
-        kind = _KINDS.get(type_uri) or ("service" if type_uri.startswith("service/") else "unknown")
     code = reason.get("reasonCode")
-    outcome = event.get("outcome")
-    outcome = outcome.lower() if isinstance(outcome, str) else None
-    if outcome == "failure" and str(code) in ("401", "403"):
-        outcome = "denied"
+    code = None if code is None or code == "" else str(code)
+    outcome = get("outcome")
+    if type(outcome) is str:
+        outcome = outcome.lower()
+        if outcome == "failure" and code in ("401", "403"):
+            outcome = "denied"
+    target_kind = target.get("typeURI") or None
     return {
-        "time": event.get("eventTime"),
+        "time": get("eventTime"),
         "provider": "ibm",
         "service": action.split(".", 1)[0] or None,
         "account": account,
         "region": region,
         "action": action,
         "actor": actor,
-        "actor_id": _text(initiator.get("id")),
-        "actor_kind": kind,
-        "acting_for": behind if behind not in (None, actor, _text(initiator.get("id"))) else None,
-        "credential": _text(credential.get("type")),
-        "target": _text(target.get("name")) or _text(target_id),
-        "target_id": _text(target_id),
-        "target_kind": _text(target.get("typeURI")),
-        "cluster": _cluster(action, target, target_id, event.get("requestData")),
+        "actor_id": actor_id,
+        "actor_kind": actor_kind(type_uri) if type(type_uri) is str else None,
+        "acting_for": behind if behind not in (actor, actor_id) else None,
+        "credential": credential.get("type") or None,
+        "target": target.get("name") or target_id,
+        "target_id": target_id,
+        "target_kind": target_kind,
+        "cluster": (target.get("name") or target_id if target_kind == _CLUSTER_KIND
+                    else _cluster(action, target_id, get("requestData"))),
         "outcome": outcome,
-        "reason_code": _text(code),
-        "reason": _text(reason.get("reasonForFailure")),
-        "severity": _text(event.get("severity")),
-        "message": _text(event.get("message")),
-        "origin": _text(host.get("address")),
-        "user_agent": _text(host.get("agent")),
-        "correlation_id": _text(event.get("correlationId")),
+        "reason_code": code,
+        "reason": reason.get("reasonForFailure") or None,
+        "severity": get("severity") or None,
+        "message": get("message") or None,
+        "origin": host.get("address") or None,
+        "user_agent": host.get("agent") or None,
+        "correlation_id": get("correlationId") or None,
     }
 
 

@@ -70,7 +70,13 @@ _NAMES = CLOUD_EVENTS.names
 _GET = operator.itemgetter(*_NAMES)
 _TYPES = [c.type for c in CLOUD_EVENTS.columns]
 _TIME_AT = _NAMES.index("time")
+_RAW_AT = _NAMES.index("raw")
 _NS = pa.timestamp("ns", tz="UTC")
+_TIME_SHAPE = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d{1,9})?)?"
+                         r"(?:[Zz]|[+-]\d\d(?::?\d\d)?)?").fullmatch
+"""The ISO 8601 shapes Arrow reads: checked per event (cheap), so that a time that is no time
+is rejected in input order; one of that shape Arrow still refuses (February 30th) is rejected
+when its batch is made."""
 _ROW_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 
@@ -86,8 +92,8 @@ def _depth_change(line: bytes) -> int:
     return depth
 
 
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
+def _dumps(value: Any) -> bytes:
+    return orjson.dumps(value)
 
 
 def _keys(value: Any) -> str:
@@ -131,14 +137,15 @@ class _Account:
 class Read:
     """One read: its inputs, options, rejecter, account and the batches it makes."""
 
-    def __init__(self, source: Source, errors: str, rejects: RejectLog | None,
+    def __init__(self, source: Source | None, errors: str, rejects: RejectLog | None,
                  since: TimeBound, until: TimeBound, max_line: int,
                  batch_size: int = BATCH_ROWS) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         self.rejecter = Rejecter(errors, rejects)
         self.lo, self.hi = time_range(since, until)
-        self.inputs = expand_sources(source)
+        self.inputs = [] if source is None else expand_sources(source)  # None: a worker's piece
+        self.open_at_end = False  # a document was open at the end of the last input
         self.max_line = max_line
         self.batch_size = batch_size
         self.account = _Account()
@@ -152,56 +159,58 @@ class Read:
     # -- units → rows -----------------------------------------------------------------------
 
     def unit(self, name: str, value: Any, first: int, n_lines: int, raw: bytes | str) -> None:
-        """The rows and rejects of one parsed unit; its lines counted by what it gave."""
+        """The rows and rejects of one parsed unit; its lines counted by what it gave.
+
+        ``raw`` of a row is the event's JSON text: the line itself when a one-line unit is the
+        event (as logged; no second encoding), else the unwrapped event as compact JSON."""
         items = value if type(value) is list else (value,)
         whole = len(items) == 1
-        rows: list[dict[str, Any]] = []
-        bad = 0
+        rows = bad = 0
+        pending = self.pending
         for item in items:
-            for event_raw, reason, row in self.events(item):
-                if row is not None:
-                    row["file"], row["line"] = name, first
-                    rows.append(row)
-                else:
+            for provider in self.providers:
+                found = provider.unwrap(item)
+                if found is not None:
+                    break
+            else:
+                bad += 1
+                self.rejecter.reject(name, first, f"JSON of no known provider ({_keys(item)})",
+                                     raw if whole else _dumps(item))
+                continue
+            line: bytes | None = None  # the line is the event: its text as logged
+            if (n_lines == 1 and item is value and isinstance(raw, bytes) and type(found) is tuple
+                    and len(found) == 1 and found[0] is item):
+                line = raw.rstrip(b"\r\n")
+            for event in found:
+                text = line if line is not None else orjson.dumps(event)
+                try:
+                    row = provider.row(event)
+                except _ROW_ERRORS as exc:
                     bad += 1
-                    self.rejecter.reject(name, first, reason, raw if whole and event_raw is None
-                                         else (event_raw or _dumps(item)))
+                    self.rejecter.reject(name, first, f"{provider.name} event: "
+                                         f"{type(exc).__name__}: {exc}", text)
+                    continue
+                when = row.get("time")
+                if type(when) is not str or _TIME_SHAPE(when) is None:
+                    bad += 1
+                    why = ("without a time" if when in (None, "") else
+                           f"time {when!r} cannot be read" if type(when) is str else
+                           f"whose time is a {type(when).__name__}, not text")
+                    self.rejecter.reject(name, first, f"{provider.name} event {why}", text)
+                    continue
+                if not row.get("provider"):
+                    row["provider"] = provider.name
+                row["raw"], row["file"], row["line"] = text, name, first
+                pending.append(row)
+                rows += 1
         acc = self.account
         if rows:
             acc.lines_in_rows += n_lines
-            self.pending += rows
-            self.moves += [n_lines if len(rows) == 1 else 0] * len(rows)
+            self.moves += [n_lines if rows == 1 else 0] * rows
         elif bad:
             acc.lines_in_rejects += n_lines
         else:
             acc.lines_empty += n_lines
-
-    def events(self, value: Any) -> Iterator[tuple[str | None, str, dict[str, Any] | None]]:
-        """``(raw event, reject reason, row)`` of each event of one JSON value."""
-        for provider in self.providers:
-            found = provider.unwrap(value)
-            if found is not None:
-                break
-        else:
-            yield None, f"JSON of no known provider ({_keys(value)})", None
-            return
-        single = isinstance(found, tuple) and len(found) == 1 and found[0] is value
-        for event in found:
-            text = None if single else _dumps(event)
-            try:
-                row = provider.row(event)
-            except _ROW_ERRORS as exc:
-                yield text, f"{provider.name} event: {type(exc).__name__}: {exc}", None
-                continue
-            when = row.get("time")
-            if not isinstance(when, str) or not when:
-                why = "without a time" if when in (None, "") else \
-                    f"whose time is a {type(when).__name__}, not text"
-                yield text, f"{provider.name} event {why}", None
-                continue
-            row["provider"] = row.get("provider") or provider.name
-            row["raw"] = text if text is not None else _dumps(event)
-            yield None, "", row
 
     # -- inputs → units ---------------------------------------------------------------------
 
@@ -237,6 +246,7 @@ class Read:
             number += 1
             self.reject_unit(name, number, 1, "the rest of the input could not be read (corrupt "
                              f"or truncated: {exc})", b"")
+        self.open_at_end = value is not None
         if value is not None:
             if value[1] is None:
                 self.reject_unit(name, value[0], value[4], self.too_long(value, None), value[5])
@@ -254,7 +264,7 @@ class Read:
                 self.account.lines_empty += 1
                 return None
             try:
-                self.unit(name, orjson.loads(text), number, 1, raw)
+                self.unit(name, orjson.loads(text), number, 1, text)
                 return None
             except orjson.JSONDecodeError:
                 pass
@@ -375,6 +385,13 @@ class Read:
             if i == _TIME_AT:
                 arrays.append(times)
                 continue
+            if i == _RAW_AT:  # JSON text as bytes (orjson checked the UTF-8): one cast
+                try:
+                    arrays.append(pa.array(values, pa.binary()).cast(pa.string()))
+                    continue
+                except (pa.ArrowInvalid, pa.ArrowTypeError):
+                    values = [v.decode("utf-8", "replace") if type(v) is bytes else v
+                              for v in values]
             array, nulled = safe_array(list(values), type_)
             self.coerced += nulled
             arrays.append(array)
@@ -441,12 +458,17 @@ def open_cloud_audit(source: Source, *, errors: str = "collect", rejects: Reject
     (warning when no RejectLog is given); ``errors="raise"`` stops at the first with a
     ParseError carrying file and line. ``since``/``until``: only events in that period
     (inclusive; anything :mod:`auditlens.timerange` accepts). ``max_line_bytes``: a longer line
-    or document is rejected unheld (None: 64 MiB). ``jobs`` is checked like the other readers'
-    but the read runs in this process: JSON decoding dominates and service logs are modest in
-    size, so the same output comes from one process (a pool is a later step).
+    or document is rejected unheld (None: 64 MiB). ``jobs``: processes reading (this one and
+    jobs-1 workers; 0: one per CPU): files, and byte ranges of large plain files, side by side
+    (:mod:`auditlens.cloud.parallel`); the same output as with one.
     """
-    check_jobs(jobs)
+    jobs = check_jobs(jobs)
     max_line = check_max_line(max_line_bytes, MAX_LINE_BYTES)
+    if jobs != 1:
+        from . import parallel
+
+        return parallel.open_cloud_audit(source, errors=errors, rejects=rejects, jobs=jobs,
+                                         since=since, until=until, max_line=max_line)
     return Read(source, errors, rejects, since, until, max_line, batch_size).streamed()
 
 
@@ -455,8 +477,13 @@ def read_cloud_audit(source: Source, *, errors: str = "collect", rejects: Reject
                      max_line_bytes: int | None = None) -> pa.Table:
     """All cloud service audit events of ``source`` as one table (options as for
     :func:`open_cloud_audit`), with the line account in the schema metadata."""
-    check_jobs(jobs)
+    jobs = check_jobs(jobs)
     max_line = check_max_line(max_line_bytes, MAX_LINE_BYTES)
+    if jobs != 1:
+        from . import parallel
+
+        return parallel.read_cloud_audit(source, errors=errors, rejects=rejects, jobs=jobs,
+                                         since=since, until=until, max_line=max_line)
     read = Read(source, errors, rejects, since, until, max_line)
     table = read.table()
     read.warn()
