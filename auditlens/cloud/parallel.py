@@ -33,7 +33,7 @@ from ..scheduler import (
 from ..schema import CLOUD_EVENTS
 from ..sources import Source
 from ..timerange import TimeBound, time_range
-from .reader import BATCH_ROWS, MAX_LINE_BYTES, Read
+from .stream import BATCH_ROWS, MAX_LINE_BYTES, Read
 
 __all__ = ["open_cloud_audit", "read_cloud_audit"]
 
@@ -126,7 +126,7 @@ class _CloudMerge(Merge):
         self.rejecter.warn_if_unseen("cloud audit")
 
     def counts(self) -> dict[str, int]:
-        """The line account of the whole read (see :mod:`auditlens.cloud.reader`)."""
+        """The line account of the whole read (see :mod:`auditlens.cloud.stream`)."""
         if self.fell_back:
             read = self.sequential_state
             return {"rejects": read.rejecter.count, **dict(zip(_COUNTS, _account(read)))}
