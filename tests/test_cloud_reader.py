@@ -337,3 +337,16 @@ def test_time_of_the_right_shape_but_no_date_is_rejected_with_its_batch() -> Non
     assert [(r.line, r.reason) for r in log] == [
         (1, "ibm event time '2026-02-30T10:00:00+0000' cannot be read")]
     assert (meta(table, "lines_in_rows"), meta(table, "lines_in_rejects")) == (1, 1)
+
+
+def test_jobs_2_with_parquet_and_json_and_errors_raise(tmp_path: Path) -> None:
+    texts = (DATA / "ibm-events.jsonl").read_text().splitlines()
+    pq.write_table(pa.table({"src_obj__user_data": texts}), tmp_path / "a.parquet")
+    shutil.copy(DATA / "ibm-legacy.jsonl", tmp_path / "b.jsonl")
+    one = read_cloud_audit(tmp_path)
+    two = read_cloud_audit(tmp_path, jobs=2)
+    assert one.num_rows == 11 and one.equals(two)
+    shutil.copy(DATA / "ibm-malformed.jsonl", tmp_path / "c.jsonl")
+    with pytest.raises(ParseError) as info:
+        read_cloud_audit(tmp_path, jobs=2, errors="raise")
+    assert info.value.line == 1 and str(info.value.file).endswith("c.jsonl")
