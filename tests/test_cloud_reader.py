@@ -139,6 +139,7 @@ def test_malformed_each_line_a_row_or_a_reject() -> None:
     assert "initiator is a str" in reasons[2]
     assert reasons[3] == "ibm event without a time"
     assert reasons[4].startswith("JSON of no known provider")
+    assert next(r for r in log if r.line == 4).raw.endswith("}")
     assert "cannot be read" in reasons[5]
     assert all(r.file == str(path) for r in log)
     assert meta(table, "lines") == 7  # 6 lines and a blank one

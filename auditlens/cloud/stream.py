@@ -97,6 +97,11 @@ def _dumps(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
+def _as_read(raw: bytes | str) -> bytes | str:
+    """A reject's text without the line ending."""
+    return raw.rstrip(b"\r\n") if isinstance(raw, bytes) else raw
+
+
 def _keys(value: Any) -> str:
     if type(value) is dict:
         shown = ", ".join(list(value)[:6])
@@ -176,7 +181,7 @@ class Read:
             else:
                 bad += 1
                 self.rejecter.reject(name, first, f"JSON of no known provider ({_keys(item)})",
-                                     raw if whole else _dumps(item))
+                                     _as_read(raw) if whole else _dumps(item))
                 continue
             line: bytes | None = None  # the line is the event: its text as logged
             if (n_lines == 1 and item is value and isinstance(raw, bytes) and type(found) is tuple
