@@ -5,6 +5,7 @@ Readers return Arrow tables with one declared schema each (:mod:`auditlens.schem
     import auditlens
     events = auditlens.read_auditd("nodes/worker-1/var/log/audit/")       # one row per event
     api = auditlens.read_k8s_audit("kube-apiserver/audit.log")            # one row per Event
+    svc = auditlens.read_cloud_audit("activity-tracker/")                 # one row per service event
     who = auditlens.activity(auditd=events, k8s=api)                      # one row per action
 
 ``open_*`` variants stream RecordBatches with bounded memory. Rejected lines are never silent:
@@ -29,6 +30,8 @@ _LAZY: dict[str, str] = {
     "open_auditd_records": "auditlens.auditd.reader",
     "read_k8s_audit": "auditlens.k8s.reader",
     "open_k8s_audit": "auditlens.k8s.reader",
+    "read_cloud_audit": "auditlens.cloud.reader",
+    "open_cloud_audit": "auditlens.cloud.reader",
     "activity": "auditlens.actions",
     "run_report": "auditlens.reports",
     "list_reports": "auditlens.reports",
@@ -50,6 +53,7 @@ __all__ = sorted(
 if TYPE_CHECKING:  # pragma: no cover
     from .actions import activity
     from .auditd.reader import open_auditd, open_auditd_records, read_auditd, read_auditd_records
+    from .cloud.reader import open_cloud_audit, read_cloud_audit
     from .k8s.reader import open_k8s_audit, read_k8s_audit
     from .reports import list_reports, run_report
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from .detect import SOURCE_TYPES
 from .errors import AuditlensError, SourceError
 from .rejects import RejectLog
 
@@ -43,7 +44,7 @@ max_line_option = click.option(
          "[default: 1048576 for auditd, 67108864 for Kubernetes].")
 source_type_option = click.option(
     "--source-type",
-    type=click.Choice(["auto", "auditd", "k8s"]),
+    type=click.Choice(["auto", *SOURCE_TYPES]),
     default="auto",
     show_default=True,
     help="Input kind; auto looks at each file's first lines.",
@@ -134,7 +135,7 @@ def parse(
     routed = _split_by_type(sources, source_type)
     if len(routed) > 1:
         raise AuditlensError(
-            "the inputs mix auditd and Kubernetes logs; parse one kind at a time "
+            f"the inputs mix {' and '.join(sorted(routed))} logs; parse one kind at a time "
             "(or use 'auditlens report', which reads both)"
         )
     if not routed:
@@ -162,6 +163,13 @@ def parse(
                    max_line_bytes=max_line_bytes),
             None if records else "record_count",
         )
+    elif kind == "cloud":
+        from .cloud import reader as cr
+        from .schema import CLOUD_EVENTS
+
+        schema = CLOUD_EVENTS.arrow
+        batches = counted(cr.open_cloud_audit(names, errors=errors, rejects=log, jobs=jobs,
+                                              max_line_bytes=max_line_bytes), None)
     else:
         from .k8s import reader as kr
         from .schema import K8S_EVENTS

@@ -75,6 +75,16 @@ class Collection:
         return pa.concat_tables(tables)
 
 
+def warn_unread(routed: Routed) -> None:
+    """Reports read auditd and Kubernetes logs; service (cloud) events are not in them yet
+    (issue 19): say so rather than leave those files out in silence."""
+    cloud = routed.files.get("cloud", [])
+    if cloud:
+        warnings.warn(f"{len(cloud)} cloud service audit file(s) are not in reports yet and were "
+                      "left out (read them with auditlens.read_cloud_audit or 'auditlens parse'): "
+                      + ", ".join(cloud[:3]) + (" …" if len(cloud) > 3 else ""), stacklevel=3)
+
+
 def route(sources: SourceList, source_type: str = "auto") -> Routed:
     """Expand ``sources`` and route each file to a reader by its content (or by ``source_type``).
 
@@ -340,6 +350,7 @@ def collect(
     routed = route(sources, source_type)
     if not routed.files:
         raise SourceError("no audit log lines found in: " + ", ".join(sources))
+    warn_unread(routed)
     log = rejects if rejects is not None else RejectLog()
     groups = node_groups(routed.files.get("auditd", []))
     k8s_files = routed.files.get("k8s", [])

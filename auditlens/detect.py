@@ -1,4 +1,4 @@
-"""Telling auditd logs from Kubernetes audit logs by their first lines, per input file.
+"""Telling auditd logs, cloud service audit events and Kubernetes audit logs apart by their first lines, per input file.
 
 Users hand ``auditlens report`` a mix of node audit directories and API server logs; each file
 is routed to its reader by a cheap look at its first non-blank lines. Detectors are registered by
@@ -33,6 +33,39 @@ _K8S_MARKERS = (b"auditID", b"audit.k8s.io", b"requestURI", b"stageTimestamp", b
                 b"k8s.io", b"resourceLogs", b"kube-audit", b"\"records\"")
 
 
+# service (cloud control-plane) events: asked before k8s, whose markers (protoPayload, "records")
+# GCP and Azure service logs carry too; GKE (serviceName k8s.io) and AKS (category kube-audit*)
+# API audit entries are left to k8s
+_RECORDS_FILE = re.compile(rb'\s*\{\s*"Records"\s*:')  # CloudTrail's file, pretty-printed or not
+_GCP_AUDIT = re.compile(rb'"@type"\s*:\s*"type\.googleapis\.com/google\.cloud\.audit\.AuditLog"')
+_SERVICE = re.compile(rb'"serviceName"\s*:\s*"([^"]*)"')
+_KUBE_AUDIT = re.compile(rb'"category"\s*:\s*"kube-audit')
+
+
+def _has(head: bytes, *keys: bytes) -> bool:
+    return all(b'"' + key + b'"' in head for key in keys)
+
+
+def _is_cloud(lines: list[bytes]) -> bool:
+    first = lines[0].lstrip(b"\xef\xbb\xbf \t") if lines else b""
+    if first.startswith(b"PAR1"):  # an IBM Cloud Logs Parquet archive
+        return True
+    if first[:1] not in (b"{", b"["):
+        return False
+    head = b"\n".join(lines)
+    if _has(head, b"action") and (_has(head, b"eventTime", b"initiator")
+                                  or _has(head, b"payload", b"initiator")
+                                  or _has(head, b"_source", b"o_initiator")):
+        return True  # IBM: plain, the payload/meta wrapper, a LogDNA archive record
+    if _has(head, b"eventSource", b"eventName") or _RECORDS_FILE.match(head):
+        return True  # CloudTrail
+    if _GCP_AUDIT.search(head):  # GCP only when a service other than GKE's API is named
+        services = set(_SERVICE.findall(head))
+        return bool(services) and b"k8s.io" not in services and b'"io.k8s.' not in head
+    return (_has(head, b"operationName") and (_has(head, b"resourceId") or _has(head, b"resourceUri"))
+            and (_has(head, b"caller") or _has(head, b"claims")) and not _KUBE_AUDIT.search(head))
+
+
 def _is_k8s(lines: list[bytes]) -> bool:
     first = lines[0].lstrip(b"\xef\xbb\xbf \t") if lines else b""
     if first[:1] in (b"{", b"["):
@@ -43,6 +76,7 @@ def _is_k8s(lines: list[bytes]) -> bool:
 
 DETECTORS: dict[str, Callable[[list[bytes]], bool]] = {
     "auditd": _is_auditd,
+    "cloud": _is_cloud,  # before k8s: see _is_cloud
     "k8s": _is_k8s,
 }
 SOURCE_TYPES: tuple[str, ...] = tuple(DETECTORS)

@@ -39,6 +39,7 @@ from auditlens.collect import (
     node_groups,
     read_node,
     route,
+    warn_unread,
 )
 from auditlens.errors import SourceError
 from auditlens.export import Section, write_sections, write_table
@@ -351,6 +352,7 @@ def run_report(
     routed = route(sources, source_type)
     if not routed.files:
         raise SourceError("no audit log lines found in: " + ", ".join(sources))
+    warn_unread(routed)
     units = plan_units(node_groups(routed.files.get("auditd", [])), routed.files.get("k8s", []))
     spill = Spill(spill_dir)
     names = tuple(REPORTS) if compliance else (report.name,)
