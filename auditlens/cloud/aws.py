@@ -101,6 +101,7 @@ def row(event: Event) -> dict[str, Any]:
     on_behalf = _mapping(who.get("onBehalfOf"), "userIdentity.onBehalfOf")
 
     acting_for = context.get("sourceIdentity") or on_behalf.get("userId")
+    actor: Any
     if kind == "AssumedRole" and isinstance(arn, str) and ":assumed-role/" in arn:
         actor = arn.partition(":assumed-role/")[2]  # ROLE/SESSION
         if acting_for is None and actor.startswith("AWSReservedSSO_"):
