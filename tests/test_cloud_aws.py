@@ -164,3 +164,13 @@ def test_malformed_records_are_claimed_and_raise(value: Any) -> None:
 
 def test_registered() -> None:
     assert PROVIDERS["aws"] is aws.PROVIDER
+
+
+def test_a_malformed_record_among_good_ones_is_left_to_row() -> None:
+    (document,) = values(DATA / "records.json")
+    document["Records"][0:0] = ["not an object", {"eventTime": "2026-11-30T08:00:00Z"}]
+    events = list(aws.unwrap(document) or [])
+    assert len(events) == 10
+    for bad in events[:2]:
+        with pytest.raises((KeyError, TypeError, ValueError)):
+            aws.row(bad)

@@ -162,3 +162,9 @@ def test_malformed_events_are_claimed_and_raise(value: Any) -> None:
 
 def test_registered() -> None:
     assert PROVIDERS["azure"] is azure.PROVIDER
+
+
+@pytest.mark.parametrize("value", ["text", 3, None, ["a"]])
+def test_a_non_object_event_raises_type_error(value: Any) -> None:
+    with pytest.raises(TypeError):
+        azure.row(value)

@@ -152,3 +152,9 @@ def test_malformed_entries_are_claimed_and_raise(value: Any) -> None:
 
 def test_registered() -> None:
     assert PROVIDERS["gcp"] is gcp.PROVIDER
+
+
+@pytest.mark.parametrize("value", ["text", 3, None, ["a"]])
+def test_a_non_object_event_raises_type_error(value: Any) -> None:
+    with pytest.raises(TypeError):
+        gcp.row(value)

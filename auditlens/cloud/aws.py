@@ -60,7 +60,8 @@ def unwrap(value: Any) -> Iterable[Event] | None:
         return None
     records = value.get("Records")
     if isinstance(records, list):
-        if not records or _is_record(records[0]):
+        # one good record is enough: a malformed one among them becomes the reader's reject
+        if not records or any(_is_record(record) for record in records):
             return records
         return None
     detail = value.get("detail")
@@ -90,6 +91,8 @@ def _text(event: Event, key: str) -> str:
 
 def row(event: Event) -> dict[str, Any]:
     """The ``cloud_events`` columns of one CloudTrail record."""
+    if not isinstance(event, dict):
+        raise TypeError(f"an event is {type(event).__name__}, not an object")
     time = _text(event, "eventTime")
     source = _text(event, "eventSource")
     name = _text(event, "eventName")

@@ -135,6 +135,8 @@ def _error_message(status_message: Any) -> Any:
 
 def row(event: Event) -> dict[str, Any]:
     """The ``cloud_events`` columns of one Activity Log event (either form)."""
+    if not isinstance(event, dict):
+        raise TypeError(f"an event is {type(event).__name__}, not an object")
     time = event.get("time") or event.get("eventTimestamp")
     if time is None:
         raise KeyError("time")

@@ -94,6 +94,8 @@ def _cluster(resource_type: Any, labels: Mapping[str, Any], resource_name: str |
 
 def row(event: Event) -> dict[str, Any]:
     """The ``cloud_events`` columns of one Cloud Audit Logs entry."""
+    if not isinstance(event, dict):
+        raise TypeError(f"an event is {type(event).__name__}, not an object")
     time = _text(event, "timestamp", "timestamp")
     payload = _mapping(event["protoPayload"], "protoPayload")
     service = _text(payload, "serviceName", "protoPayload.serviceName")
