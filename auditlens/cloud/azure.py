@@ -102,7 +102,7 @@ def _value(event: Event, key: str) -> Any:
 def _resource(resource_id: str) -> tuple[Any, Any, Any, Any]:
     """(subscription, kind, name, cluster) of an ARM resource id."""
     parts = resource_id.split("/")
-    lower = [part.lower() for part in parts]
+    lower = resource_id.lower().split("/")
     # a GUID: lower case, so that both forms (the resource-log form is upper case) agree
     subscription = lower[2] if len(parts) > 2 and lower[1] == "subscriptions" else None
     cluster = None
