@@ -70,11 +70,14 @@ DECISIONS = {
         (MC + "DELETE", "bob@contoso.com", "user", "password", "AKS-PROD",
          "MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS", "AKS-PROD", "denied", "Forbidden"),
     ],
-    "records.jsonl": [  # a service principal's delete: Start, then Success
+    "records.jsonl": [  # a service principal's delete: Start, then Success; a Policy denial
         (MC + "DELETE", "8c7b6a59-4e3d-4c2b-9a18-f7e6d5c4b3a2", "service-id", "client-secret",
          "AKS-STAGING", "MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS", "AKS-STAGING", "pending", "Started."),
         (MC + "DELETE", "8c7b6a59-4e3d-4c2b-9a18-f7e6d5c4b3a2", "service-id", "client-secret",
          "AKS-STAGING", "MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS", "AKS-STAGING", "success", "Succeeded."),
+        # Azure Policy refused a cluster write
+        ("MICROSOFT.AUTHORIZATION/POLICIES/DENY/ACTION", "bob@contoso.com", "user", "password", "AKS-DEV",
+         "MICROSOFT.CONTAINERSERVICE/MANAGEDCLUSTERS", "AKS-DEV", "denied", "Failed."),
     ],
     "rest.json": [  # the REST/Portal form
         ("Microsoft.ContainerService/managedClusters/write", "carol@contoso.com", "user", "mfa", "aks-prod",
@@ -98,7 +101,7 @@ def test_decided_columns(name: str) -> None:
 
 
 def test_start_and_end_share_the_correlation_id() -> None:
-    start, end = rows("records.jsonl")
+    start, end, _ = rows("records.jsonl")
     assert start["correlation_id"] == end["correlation_id"] == "a1b2c3d4-0005-4e5f-8a9b-0c1d2e3f4a05"
     assert (start["outcome"], end["outcome"]) == ("pending", "success")
 
