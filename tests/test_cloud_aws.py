@@ -174,3 +174,9 @@ def test_a_malformed_record_among_good_ones_is_left_to_row() -> None:
     for bad in events[:2]:
         with pytest.raises((KeyError, TypeError, ValueError)):
             aws.row(bad)
+
+
+def test_a_one_event_value_is_handed_back_itself_so_the_line_stays_raw() -> None:
+    value = values(DATA / "events.jsonl")[0]
+    found = aws.unwrap(value)
+    assert type(found) is tuple and len(found) == 1 and found[0] is value

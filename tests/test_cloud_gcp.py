@@ -158,3 +158,9 @@ def test_registered() -> None:
 def test_a_non_object_event_raises_type_error(value: Any) -> None:
     with pytest.raises(TypeError):
         gcp.row(value)
+
+
+def test_a_one_event_value_is_handed_back_itself_so_the_line_stays_raw() -> None:
+    value = values(DATA / "entries.jsonl")[0]
+    found = gcp.unwrap(value)
+    assert type(found) is tuple and len(found) == 1 and found[0] is value

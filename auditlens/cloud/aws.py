@@ -55,7 +55,11 @@ def _is_record(value: Any) -> bool:
 
 
 def unwrap(value: Any) -> Iterable[Event] | None:
-    """CloudTrail records in ``value``: a log file's ``Records``, an EventBridge envelope, or one."""
+    """CloudTrail records in ``value``: a log file's ``Records``, an EventBridge envelope, or one.
+
+    A one-event value comes back as the 1-tuple ``(value,)``: the reader then keeps the line
+    itself as ``raw`` instead of encoding the event again.
+    """
     if not isinstance(value, dict):
         return None
     records = value.get("Records")
@@ -68,9 +72,9 @@ def unwrap(value: Any) -> Iterable[Event] | None:
     if isinstance(detail, dict):
         kind = value.get("detail-type")
         if isinstance(kind, str) and kind.endswith("via CloudTrail"):
-            return [detail]
+            return (detail,)
         return None
-    return [value] if _is_record(value) else None
+    return (value,) if _is_record(value) else None
 
 
 def _mapping(value: Any, what: str) -> Mapping[str, Any]:

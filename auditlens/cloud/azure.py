@@ -73,7 +73,11 @@ def _is_ours(value: Any) -> bool:
 
 
 def unwrap(value: Any) -> Iterable[Event] | None:
-    """Activity Log events in ``value``: ``records``/``value`` of a document, or one event."""
+    """Activity Log events in ``value``: ``records``/``value`` of a document, or one event.
+
+    A one-event value comes back as the 1-tuple ``(value,)``: the reader then keeps the line
+    itself as ``raw`` instead of encoding the event again.
+    """
     if not isinstance(value, dict):
         return None
     for key in ("records", "value"):
@@ -81,7 +85,7 @@ def unwrap(value: Any) -> Iterable[Event] | None:
         if isinstance(items, list):
             ours = [item for item in items if _is_ours(item)]
             return ours or None
-    return [value] if _is_ours(value) else None
+    return (value,) if _is_ours(value) else None
 
 
 def _mapping(value: Any, what: str) -> Mapping[str, Any]:

@@ -43,9 +43,13 @@ def _is_ours(value: Any) -> bool:
 
 
 def unwrap(value: Any) -> Iterable[Event] | None:
-    """Service audit entries in ``value``: one LogEntry, or ``entries`` of a list answer."""
+    """Service audit entries in ``value``: one LogEntry, or ``entries`` of a list answer.
+
+    A one-event value comes back as the 1-tuple ``(value,)``: the reader then keeps the line
+    itself as ``raw`` instead of encoding the event again.
+    """
     if _is_ours(value):
-        return [value]
+        return (value,)
     if isinstance(value, dict):
         entries = value.get("entries")
         if isinstance(entries, list):
