@@ -42,7 +42,8 @@ def rows(name: str) -> list[dict[str, Any]]:
     return out
 
 
-@pytest.mark.parametrize("name", ["records.json", "events.jsonl", "eventbridge.json"])
+@pytest.mark.parametrize("name", ["records.json", "events.jsonl", "eventbridge.json",
+                                  "cloudwatch_subscription.json", "cloudwatch_export.json"])
 def test_every_column_of_every_event_matches_the_golden_file(name: str) -> None:
     got = rows(name)
     golden = DATA / (name.partition(".")[0] + ".expected.json")
@@ -85,6 +86,9 @@ DECISIONS = {
          "staging-eu", "staging-eu", "success", None),
     ],
 }
+# a trail sent to CloudWatch Logs: the same records as in records.json, as JSON text
+DECISIONS["cloudwatch_subscription.json"] = [DECISIONS["records.json"][3], DECISIONS["records.json"][6]]
+DECISIONS["cloudwatch_export.json"] = [DECISIONS["records.json"][4]]
 DECIDED = ("action", "actor", "actor_kind", "acting_for", "credential", "target", "cluster",
            "outcome", "reason_code")
 
@@ -180,3 +184,19 @@ def test_a_one_event_value_is_handed_back_itself_so_the_line_stays_raw() -> None
     value = values(DATA / "events.jsonl")[0]
     found = aws.unwrap(value)
     assert type(found) is tuple and len(found) == 1 and found[0] is value
+
+
+def test_cloudwatch_logs_of_anything_else_are_not_claimed() -> None:
+    k8s = json.dumps({"kind": "Event", "apiVersion": "audit.k8s.io/v1", "auditID": "a", "verb": "get"})
+    assert aws.unwrap({"logGroup": "/aws/eks/prod-eu/cluster", "logEvents": [{"message": k8s}]}) is None
+    assert aws.unwrap({"events": [{"message": "I1130 08:00:00.000000 1 controller.go:1] up"}]}) is None
+    assert aws.unwrap({"events": []}) is None
+
+
+def test_a_cloudwatch_message_that_is_no_record_is_left_to_row() -> None:
+    (payload,) = values(DATA / "cloudwatch_subscription.json")
+    payload["logEvents"].append({"id": "x", "timestamp": 0, "message": '{"eventTime": "2026-11-30T1'})
+    events = list(aws.unwrap(payload) or [])
+    assert len(events) == 3 and events[2] == '{"eventTime": "2026-11-30T1'
+    with pytest.raises(TypeError):
+        aws.row(events[2])

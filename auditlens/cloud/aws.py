@@ -1,9 +1,12 @@
 """AWS CloudTrail records as ``cloud_events`` rows.
 
 Containers: a CloudTrail log file (``{"Records": [...]}``), one record per line (CloudTrail Lake
-and most SIEM exports), and the EventBridge envelope (``{"detail-type": "AWS API Call via
-CloudTrail", "detail": {...}}``). S3 event notifications also carry ``Records`` but are not
-CloudTrail (no ``eventID``, ``eventSource`` ``aws:s3``): they are left alone.
+and most SIEM exports), the EventBridge envelope (``{"detail-type": "AWS API Call via
+CloudTrail", "detail": {...}}``), and a trail sent to CloudWatch Logs (a subscription payload
+``{"logGroup", "logEvents": [...]}`` or ``aws logs filter-log-events`` output ``{"events":
+[...]}``, each ``message`` a record as JSON text). S3 event notifications also carry
+``Records`` but are not CloudTrail (``eventSource`` ``aws:s3``): they are left alone, and so
+are CloudWatch Logs events of anything else (EKS control-plane logs: the Kubernetes reader's).
 
 Why the choices below (docs/cloud-formats-providers.md says the same for users):
 
@@ -23,6 +26,7 @@ Why the choices below (docs/cloud-formats-providers.md says the same for users):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -54,6 +58,23 @@ def _is_record(value: Any) -> bool:
     return isinstance(source, str) and source.endswith(".amazonaws.com") and "eventName" in value
 
 
+def _from_cloudwatch(items: list[Any]) -> list[Any] | None:
+    """The records of CloudWatch Logs events whose ``message`` is a CloudTrail record (a trail
+    sent to a log group), or ``None`` when the first is not (EKS control-plane logs, say).
+
+    A message that is not a JSON object is handed on as it is: ``row`` rejects it."""
+    events: list[Any] = []
+    for item in items:
+        message = item.get("message") if isinstance(item, dict) else item
+        try:
+            events.append(json.loads(message) if isinstance(message, str) else message)
+        except ValueError:
+            events.append(message)
+        if len(events) == 1 and not _is_record(events[0]):
+            return None
+    return events or None
+
+
 def unwrap(value: Any) -> Iterable[Event] | None:
     """CloudTrail records in ``value``: a log file's ``Records``, an EventBridge envelope, or one.
 
@@ -68,6 +89,10 @@ def unwrap(value: Any) -> Iterable[Event] | None:
         if not records or any(_is_record(record) for record in records):
             return records
         return None
+    for key in ("logEvents", "events"):  # CloudWatch Logs: a subscription payload, an export
+        items = value.get(key)
+        if isinstance(items, list):
+            return _from_cloudwatch(items)
     detail = value.get("detail")
     if isinstance(detail, dict):
         kind = value.get("detail-type")
