@@ -8,7 +8,7 @@ CloudTrail", "detail": {...}}``), and a trail sent to CloudWatch Logs (a subscri
 ``Records`` but are not CloudTrail (``eventSource`` ``aws:s3``): they are left alone, and so
 are CloudWatch Logs events of anything else (EKS control-plane logs: the Kubernetes reader's).
 
-Why the choices below (docs/cloud-formats-providers.md says the same for users):
+Why the choices below (docs/cloud-formats.md says the same for users):
 
 - ``actor`` of an assumed role is ``ROLE/SESSION`` (from the ``assumed-role`` ARN): the role
   says what power was used, the session name is usually who used it (SSO sessions are named

@@ -17,7 +17,7 @@ Resource logs of AKS (``kube-audit``, ``kube-audit-admin``, other AKS categories
 first shape but are the Kubernetes API audit log: the Kubernetes reader owns them, ``unwrap``
 answers ``None``. So it does for resource logs of other services (Key Vault ``AuditEvent``…).
 
-Why the choices below (docs/cloud-formats-providers.md says the same for users):
+Why the choices below (docs/cloud-formats.md says the same for users):
 
 - Names are kept as logged (upper case in the resource-log form): ``action``, ``service``,
   ``target`` and ``cluster`` compare case-insensitively, as Azure itself treats them.

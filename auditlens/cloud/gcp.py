@@ -7,7 +7,7 @@ a Cloud Storage sink, an element of a ``gcloud logging read --format=json`` arra
 ``{"entries": [...]}`` answer of ``entries.list``, from which ``k8s.io`` entries are left out
 for the same reason.
 
-Why the choices below (docs/cloud-formats-providers.md says the same for users):
+Why the choices below (docs/cloud-formats.md says the same for users):
 
 - ``outcome`` is ``denied`` for status 7 (PERMISSION_DENIED) and 16 (UNAUTHENTICATED) and when
   an ``authorizationInfo`` entry says ``granted: false``; another non-zero code is ``failure``.
