@@ -14,7 +14,7 @@ ACTIVITY = TableSchema(
     "PCI DSS 10.2.2 details: who, what, when, outcome, origin and the affected object.",
     (
         Column("time", TIME, "When the action happened (UTC): the auditd event time, or when the API server received the request.", "auditd msg=audit / k8s requestReceivedTimestamp"),
-        Column("source", _str, "Which log it came from: auditd or k8s.", "reader"),
+        Column("source", _str, "Which log it came from: auditd, k8s or cloud (service events).", "reader"),
         Column("cluster", _str, "Cluster name or id, when known.", "k8s cluster / --cluster"),
         Column("node", _str, "Node the auditd event was logged on.", "auditd node"),
         Column("actor", _str, "The accountable person: login user (auid) even after sudo/su; k8s authenticated user.", "auid_name / user"),
