@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from auditlens.actions import from_auditd, from_k8s, request_rows
+from auditlens.actions import from_auditd, from_cloud, from_k8s, request_rows
 from auditlens.auditd.ancestry import with_ancestry
 from auditlens.collect import Collection
 from auditlens.errors import AuditlensError
@@ -27,7 +27,8 @@ from .selections import SELECTIONS
 
 ORIGIN, POSITION = "__origin", "__position"
 """Columns a report's rows carry while it is built: where each row came from (the index of its
-node folder; the Kubernetes logs come after every node) and its place there. Ties in time are
+node folder; the Kubernetes logs come after every node, the service events after those) and its
+place there. Ties in time are
 given in this order, which is the order the sources were read in."""
 HIDDEN = (ORIGIN, POSITION)
 
@@ -51,8 +52,9 @@ class Filters:
 class Evidence:
     """The sources read (all, or one node's), the Kubernetes requests and the activity rows
     derived once, each row placed (:data:`ORIGIN`, :data:`POSITION`). ``origins``: each auditd
-    row's origin (default 0), ``k8s_origin`` the Kubernetes rows' (default 1). The auditd events
-    get their ``ancestry`` here, before any report looks at them."""
+    row's origin (default 0), ``k8s_origin`` the Kubernetes rows' (default 1), the service
+    events' the one after it. The auditd events get their ``ancestry`` here, before any report
+    looks at them."""
 
     def __init__(self, collection: Collection, filters: Filters, *,
                  origins: np.ndarray | None = None, k8s_origin: int = 1) -> None:
@@ -66,15 +68,19 @@ class Evidence:
                                       np.zeros(n, np.int64) if origins is None else origins)
         self.k8s_activity = placed(from_k8s(self.requests),
                                    np.full(self.requests.num_rows, k8s_origin, np.int64))
+        self.cloud_activity = placed(from_cloud(collection.cloud), k8s_origin + 1)
 
-    def activity(self, auditd_mask: Any = None, k8s_mask: Any = None) -> pa.Table:
+    def activity(self, auditd_mask: Any = None, k8s_mask: Any = None,
+                 cloud_mask: Any = None) -> pa.Table:
         """Activity rows (selected by the masks, when given) passing the filters, by time."""
-        a, k = self.auditd_activity, self.k8s_activity
+        a, k, c = self.auditd_activity, self.k8s_activity, self.cloud_activity
         if auditd_mask is not None:
             a = a.filter(auditd_mask)
         if k8s_mask is not None:
             k = k.filter(k8s_mask)
-        table = pa.concat_tables([a, k])
+        if cloud_mask is not None:
+            c = c.filter(cloud_mask)
+        table = pa.concat_tables([a, k, c])
         table = apply_filters(table, self.filters)
         return table.take(pc.sort_indices(table, [("time", "ascending")]))
 
@@ -153,7 +159,9 @@ def _selected(name: str) -> Callable[[Evidence], pa.Table]:
         auditd = ev.collection.auditd
         a_mask = selection.auditd(auditd) if auditd.num_rows else None
         k_mask = selection.k8s(ev.requests) if ev.requests.num_rows else None
-        return ev.activity(a_mask, k_mask)
+        cloud = ev.collection.cloud
+        c_mask = selection.cloud(cloud) if cloud.num_rows else None
+        return ev.activity(a_mask, k_mask, c_mask)
 
     return build
 
@@ -163,7 +171,8 @@ def _audit_trail(ev: Evidence) -> pa.Table:
 
     f = ev.filters
     got = ev.collection
-    table = audit_trail(got.auditd, got.k8s, since=f.since, until=f.until, records=got.auditd_records(RECORD_TYPES))
+    table = audit_trail(got.auditd, got.k8s, since=f.since, until=f.until,
+                        records=got.auditd_records(RECORD_TYPES), cloud=got.cloud)
     # audit_trail applies the period itself: a hole that began before it and ends inside counts
     return apply_filters(table, Filters(node=f.node))
 
