@@ -374,7 +374,9 @@ CLOUD_RULES: dict[str, tuple[CloudRule, ...]] = {
     ),
     "failed-access": (
         CloudRule("any", "outcome `denied`", outcomes=("denied",)),
-        CloudRule("any", "outcome `failure` with reason code " + _names(CLOUD_REFUSED_CODES),
+        CloudRule("any", "outcome `failure` with the reason code of a refusal (HTTP 401/403, "
+                  "CloudTrail AccessDenied, GCP PERMISSION_DENIED/UNAUTHENTICATED, Azure "
+                  "AuthorizationFailed)",
                   outcomes=("failure",), codes=CLOUD_REFUSED_CODES),
     ),
     "admin-actions": (
