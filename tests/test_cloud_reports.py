@@ -342,3 +342,35 @@ def test_the_fixture_read_by_the_reader_fills_the_sections() -> None:
         "containers-kubernetes.cluster.config"]
     trail = REPORTS["audit-trail"].table(ev).to_pylist()
     assert [r["events_in_gap"] for r in trail if r["finding"] == "pipeline-gap"] == [0]
+
+
+def test_the_api_log_may_name_the_cluster_by_the_id_in_its_crn() -> None:
+    by_id = read_k8s_audit([str(API_LOG)], cluster="cl1a2b3c4d5e6f7g8h9i")
+    (gap,) = [r for r in _trail(cadf_table(CADF), by_id) if r["finding"] == "pipeline-gap"]
+    assert (gap["cluster"], gap["events_in_gap"]) == ("mycluster", 0)
+
+
+def test_a_second_removal_while_removed_opens_no_second_hole_and_pending_counts() -> None:
+    cloud = cadf_table(CADF)
+    removal = cloud.filter(pa.array([a == "containers-kubernetes.cluster-audit-webhook.delete"
+                                     for a in cloud["action"].to_pylist()])).to_pylist()[0]
+    again = {**removal, "time": datetime(2026, 11, 28, 20, 13, 45, tzinfo=UTC), "line": 99,
+             "outcome": "pending"}
+    both = pa.concat_tables([cloud, cloud_table([again])])
+    rows = _trail(both, read_k8s_audit([str(API_LOG)]))
+    gaps = [r for r in rows if r["finding"] == "pipeline-gap"]
+    assert [g["gap_start"].second for g in gaps] == [10]
+    assert len([r for r in rows if r["finding"] == "pipeline-change"]) == 3
+    pending_only = cloud_table([again])
+    (gap,) = [r for r in _trail(pending_only, read_k8s_audit([str(API_LOG)]))
+              if r["finding"] == "pipeline-gap"]
+    assert gap["outcome"] == "failure" and "not restored" in gap["reason"]
+
+
+def test_a_refused_removal_opens_no_hole() -> None:
+    cloud = cloud_table([dict(time=datetime(2026, 11, 28, 20, 12, tzinfo=UTC), provider="ibm",
+                              action="containers-kubernetes.cluster-audit-webhook.delete",
+                              cluster="mycluster", outcome="denied", reason_code="403",
+                              actor="eve", file="e.json", line=1)])
+    found = [r["finding"] for r in _trail(cloud, read_k8s_audit([str(API_LOG)]))]
+    assert found == ["pipeline-change"]
