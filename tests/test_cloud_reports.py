@@ -374,3 +374,15 @@ def test_a_refused_removal_opens_no_hole() -> None:
                               actor="eve", file="e.json", line=1)])
     found = [r["finding"] for r in _trail(cloud, read_k8s_audit([str(API_LOG)]))]
     assert found == ["pipeline-change"]
+
+
+def test_streamed_report_with_the_reader_and_workers_equals_the_one_in_memory() -> None:
+    pytest.importorskip("auditlens.cloud.reader")
+    sources = [str(SAMPLE_LOGS), str(DATA)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = in_memory(sources)
+        got = streamed(sources, jobs=2)
+    assert_same(got, want)
+    assert got[1]["Service (cloud) events"] == "8"
+    assert "holes opened by a removed audit pipeline: 1)" in got[1]["Gaps found"]
