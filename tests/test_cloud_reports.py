@@ -52,7 +52,11 @@ def cadf_table(path: Path) -> pa.Table:
         e = json.loads(text)
         who, what = e["initiator"], e["target"]
         code = e["reason"]["reasonCode"]
-        cluster = "mycluster" if e["action"].startswith("containers-kubernetes.") else None
+        # as the IBM provider names it: the target's name when the target is the cluster, else
+        # the cluster id of the target's CRN (``…:<cluster-id>:worker:<worker-id>``)
+        cluster = (what["name"] if what["typeURI"] == "containers-kubernetes/cluster"
+                   else what["id"].split(":")[7] or None
+                   if e["action"].startswith("containers-kubernetes.") else None)
         rows.append(dict(
             time=datetime.strptime(e["eventTime"], "%Y-%m-%dT%H:%M:%S.%f%z"), provider="ibm",
             service=e["action"].split(".")[0], account="7d1c0e2b9f7a4c31b0a6e5f4d3c2b1a0",
@@ -220,7 +224,8 @@ def test_the_removed_webhook_is_linked_to_the_hole_it_opened_in_the_api_log() ->
     assert gap["events_in_gap"] == 0
     assert "restored it" in gap["reason"] and "jane.doe@example.com" in gap["reason"]
     assert "hole is confirmed" in gap["reason"]
-    assert "names no cluster" in gap["reason"]  # the unnamed API log taken to be mycluster's
+    # the unnamed API log taken to be mycluster's: its name and the id workers' CRNs give are one
+    assert "name only one (cl1a2b3c4d5e6f7g8h9i = mycluster): taken to be its log" in gap["reason"]
     assert gap["evidence"].startswith(f"{CADF}:4 ibm correlationId ")
     assert f"restored: {CADF}:7 ibm" in gap["evidence"]
 
@@ -342,6 +347,16 @@ def test_the_fixture_read_by_the_reader_fills_the_sections() -> None:
         "containers-kubernetes.cluster.config"]
     trail = REPORTS["audit-trail"].table(ev).to_pylist()
     assert [r["events_in_gap"] for r in trail if r["finding"] == "pipeline-gap"] == [0]
+
+
+def test_an_unnamed_api_log_is_linked_to_no_cluster_when_the_service_events_name_two() -> None:
+    other = cloud_table([dict(time=datetime(2026, 11, 28, 20, 0, tzinfo=UTC), provider="ibm",
+                              action="containers-kubernetes.cluster.get", cluster="othercluster",
+                              target="othercluster", target_kind="containers-kubernetes/cluster",
+                              outcome="success", file="e.json", line=1)])
+    cloud = pa.concat_tables([cadf_table(CADF), other])
+    found = {r["finding"] for r in _trail(cloud, read_k8s_audit([str(API_LOG)]))}
+    assert found == {"pipeline-change"}
 
 
 def test_the_api_log_may_name_the_cluster_by_the_id_in_its_crn() -> None:

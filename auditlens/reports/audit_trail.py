@@ -573,15 +573,30 @@ _DONE = ("success", "pending", None)
 
 
 def _names_of(e: dict[str, Any]) -> set[str]:
-    """The names a service event gives its cluster: ``cluster``, and for an event on the
-    cluster itself its target's name and id, and the resource id at the end of a CRN."""
+    """The names a service event gives its cluster: ``cluster``; for an event on the cluster
+    itself its target's name and id; the cluster id of an IBM Kubernetes Service CRN
+    (``crn:v1:…:containers-kubernetes:<region>:a/<account>:<cluster-id>:…``)."""
     names = {e["cluster"]} if e["cluster"] else set()
     if (e["target_kind"] or "").lower().endswith(("cluster", "clusters")):
         names |= {v for v in (e["target"], e["target_id"]) if v}
-        crn = (e["target_id"] or "").split(":")
-        if len(crn) >= 8 and crn[0] == "crn" and crn[7]:
-            names.add(crn[7])
+    crn = (e["target_id"] or "").split(":")
+    if len(crn) >= 8 and crn[0] == "crn" and crn[4] == "containers-kubernetes" and crn[7]:
+        names.add(crn[7])
     return names
+
+
+def _aliases(events: list[dict[str, Any]]) -> list[set[str]]:
+    """The service events' clusters, each as the set of names it goes by: a name and an id
+    given together by one event (a cluster's name and the id in its CRN) are one cluster."""
+    groups: list[set[str]] = []
+    for e in events:
+        names = _names_of(e)
+        if not names or not (e["cluster"] or len(names) > 1):
+            continue
+        joined = [g for g in groups if g & names]
+        merged = names.union(*joined)
+        groups = [g for g in groups if not g & names] + [merged]
+    return groups
 
 
 def _pipeline_gaps(changes: list[tuple[PipelineRule, dict[str, Any]]], events: pa.Table,
@@ -589,34 +604,37 @@ def _pipeline_gaps(changes: list[tuple[PipelineRule, dict[str, Any]]], events: p
     api = _api_times(k8s)
     if not api:
         return []
-    service_clusters = {c for c in events["cluster"].to_pylist() if c}
-    event_times = [(_names_of(e), _us(e["time"])) for e in events.to_pylist() if e["time"]]
+    listed = events.to_pylist()
+    clusters = _aliases(listed)
+    event_times = [(_names_of(e), _us(e["time"])) for e in listed if e["time"]]
     rows: list[dict[str, Any]] = []
     open_until: dict[tuple[str, str | None], int] = {}  # a removal already open: no second hole
     for i, (rule, e) in enumerate(changes):
         if not (_matches(rule.removals, e["action"]) and e["outcome"] in _DONE):
             continue
         cluster = e["cluster"]
-        names = _names_of(e)
+        names = set().union(*(g for g in clusters if g & _names_of(e))) or _names_of(e)
         note = ""
         named = sorted(n for n in names if n in api)
         if named:
             log_name: str | None = named[0]
-        elif None in api and len(api) == 1 and len(service_clusters) == 1 and cluster:
+        elif None in api and len(api) == 1 and len(clusters) == 1 and names:
             log_name = None  # one unnamed API log, service events of one cluster: the same
-            note = (f"; the API audit log names no cluster and the service events name only "
-                    f"{cluster!r}: taken to be its log")
+            shown = sorted(n for n in names if ":" not in n and "/" not in n) or sorted(names)
+            note = ("; the API audit log names no cluster and the service events name only one "
+                    f"({' = '.join(shown)}): taken to be its log")
         else:
             continue
         times = api[log_name]
         start = _us(e["time"])
-        if open_until.get((rule.name, cluster), -1) > start:
+        key = (rule.name, min(names))
+        if open_until.get(key, -1) > start:
             continue  # removed again while still removed: the hole is the first removal's
-        restore = next((r for rr, r in changes[i + 1:] if rr is rule and r["cluster"] == cluster
+        restore = next((r for rr, r in changes[i + 1:] if rr is rule and _names_of(r) & names
                         and r["outcome"] in _DONE and _matches(rule.restores, r["action"])), None)
         last_service = max((t for n, t in event_times if n & names), default=start)
         end = _us(restore["time"]) if restore is not None else max(times[-1], last_service, start)
-        open_until[(rule.name, cluster)] = end
+        open_until[key] = end
         inside = bisect.bisect_left(times, end) - bisect.bisect_right(times, start)
         until = (f"until {_who(restore) or 'someone'} restored it ({restore['action']})"
                  if restore is not None else "and not restored before the end of the logs read")
@@ -624,7 +642,8 @@ def _pipeline_gaps(changes: list[tuple[PipelineRule, dict[str, Any]]], events: p
                    f"{inside} API audit event(s) logged inside: the API log was not silent")
         evidence = _cloud_where(e) + (f"; restored: {_cloud_where(restore)}" if restore else "")
         rows.append(_blank_row(
-            time=e["time"], source="cloud", cluster=cluster or log_name, finding="pipeline-gap",
+            time=e["time"], source="cloud", cluster=cluster or log_name or min(names),
+            finding="pipeline-gap",
             action=e["action"], actor=_who(e), acting_as=e["actor"] if e["acting_for"] else None,
             object=e["target"] or e["target_id"], outcome="failure", origin=e["origin"],
             gap_start=_utc(start), gap_end=_utc(end), gap_seconds=(end - start) / _US,
