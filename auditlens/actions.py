@@ -10,6 +10,11 @@ or Panic, else ResponseStarted (a watch or exec still open when the log ends), e
 RequestReceived (shown with no outcome: the audit-trail report lists those). The actor is the
 authenticated user; an impersonated user is ``acting_as``. OpenShift oauth-server logins carry
 the user logging in in an annotation, which becomes the actor.
+
+Cloud (service) events: one row per event. The actor is the accountable person: the one the
+event names behind the caller (``acting_for``: who authenticated for a service, who assumed a
+role), else the caller; the caller is then ``acting_as``. A user is ``human``, a service id,
+service or role ``service-account`` unless a named person stands behind it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import pyarrow.compute as pc
 
 from .auditd.ancestry import with_ancestry
 from .auditd.objects import name_objects
-from .schema import ACTIVITY, AUDITD_EVENTS, K8S_EVENTS
+from .schema import ACTIVITY, AUDITD_EVENTS, CLOUD_EVENTS, K8S_EVENTS
 
 _STR = pa.string()
 _DENIED_ERRNO = ["EACCES", "EPERM"]
@@ -229,19 +234,69 @@ def from_k8s(k8s: pa.Table) -> pa.Table:
     return pa.table(columns, schema=ACTIVITY.arrow)
 
 
+CLOUD_HUMAN_KINDS = ("user",)
+"""``cloud_events.actor_kind`` values that are a person (service-id, service, role: not)."""
+
+
+def from_cloud(cloud: pa.Table) -> pa.Table:
+    """Activity rows of a ``cloud_events`` table, one per service event, in its order."""
+    n = cloud.num_rows
+    if n == 0:
+        return ACTIVITY.arrow.empty_table()
+    behind = pc.is_valid(cloud["acting_for"])
+    actor = pc.coalesce(cloud["acting_for"], cloud["actor"])
+    kind = cloud["actor_kind"]
+    human = pc.or_(pc.fill_null(pc.is_in(kind, pa.array(CLOUD_HUMAN_KINDS)), False),
+                   pc.fill_null(behind, False))
+    actor_kind = _when(human, "human", _when(pc.is_null(actor), "anonymous",
+                                             _text("service-account", n)))
+    acting_as = _when(behind, cloud["actor"], _nulls(n))
+    where = pc.binary_join_element_wise(
+        pc.fill_null(cloud["file"], "-"), pc.cast(pc.fill_null(cloud["line"], 0), _STR), ":")
+    tail = pc.binary_join_element_wise(pa.scalar("correlationId", _STR), cloud["correlation_id"], " ")
+    evidence = pc.binary_join_element_wise(where, pc.fill_null(cloud["provider"], "-"),
+                                           pc.fill_null(tail, ""), " ")
+    evidence = pc.utf8_rtrim_whitespace(evidence)
+    columns = {
+        "time": cloud["time"],
+        "source": _text("cloud", n),
+        "cluster": cloud["cluster"],
+        "node": _nulls(n),
+        "actor": actor,
+        "actor_kind": actor_kind,
+        "acting_as": acting_as,
+        "action": cloud["action"],
+        "object": cloud["target"],
+        "object_kind": cloud["target_kind"],
+        "namespace": _nulls(n),
+        "outcome": cloud["outcome"],
+        "reason": pc.coalesce(cloud["reason"], cloud["reason_code"]),
+        "origin": cloud["origin"],
+        "key": _nulls(n),
+        "session": _nulls(n, pa.int64()),
+        "latency_ms": _nulls(n, pa.float64()),
+        "evidence": evidence,
+        "object_source": _nulls(n),
+        "ancestry": _nulls(n, ACTIVITY["ancestry"].type),
+    }
+    return pa.table(columns, schema=ACTIVITY.arrow)
+
+
 def activity(
     sources: str | Iterable[str] | None = None,
     *,
     auditd: pa.Table | None = None,
     k8s: pa.Table | None = None,
+    cloud: pa.Table | None = None,
     cluster: str | None = None,
     jobs: int = 1,
 ) -> pa.Table:
-    """One row per action from auditd events and Kubernetes requests, sorted by time.
+    """One row per action from auditd events, Kubernetes requests and service (cloud) events,
+    sorted by time.
 
     Give ``sources`` (files, node directories, globs: each file routed by its content, a node's
     ``etc/passwd``/``etc/group`` used for its uids) or tables already read with
-    :func:`auditlens.read_auditd` / :func:`auditlens.read_k8s_audit`. ``jobs``: worker
+    :func:`auditlens.read_auditd` / :func:`auditlens.read_k8s_audit` / ``read_cloud_audit``. ``jobs``: worker
     processes for reading ``sources`` (0: one per CPU), same result. The auditd rows' ancestry
     is the table's own ``ancestry`` column, else worked out over the whole table, node by node.
     """
@@ -256,6 +311,7 @@ def activity(
                           stacklevel=2)
         auditd = got.auditd if auditd is None else pa.concat_tables([auditd, got.auditd])
         k8s = got.k8s if k8s is None else pa.concat_tables([k8s, got.k8s])
+        cloud = got.cloud if cloud is None else pa.concat_tables([cloud, got.cloud])
     parts = []
     if auditd is not None:
         events = auditd.select(AUDITD_EVENTS.names)
@@ -264,6 +320,8 @@ def activity(
         parts.append(from_auditd(events))
     if k8s is not None:
         parts.append(from_k8s(k8s.select(K8S_EVENTS.names)))
+    if cloud is not None:
+        parts.append(from_cloud(cloud.select(CLOUD_EVENTS.names)))
     if not parts:
         return ACTIVITY.arrow.empty_table()
     table = pa.concat_tables(parts)

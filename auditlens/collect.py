@@ -43,7 +43,8 @@ class Routed:
 
 @dataclass
 class Collection:
-    """Everything read from a set of sources: the two event tables and the account of lines."""
+    """Everything read from a set of sources: the event tables (auditd, Kubernetes, service
+    events: ``cloud``) and the account of lines."""
 
     auditd: pa.Table
     k8s: pa.Table
@@ -54,6 +55,8 @@ class Collection:
     id_files: list[str] = field(default_factory=list)
     max_line_bytes: int | None = None
     """The read's line limit (None: each format's default), for reading the files again."""
+    cloud: pa.Table = field(default_factory=lambda: _empty_cloud())
+    """The service (cloud control-plane) events, a ``cloud_events`` table."""
 
     @property
     def reject_count(self) -> int:
@@ -75,14 +78,20 @@ class Collection:
         return pa.concat_tables(tables)
 
 
-def warn_unread(routed: Routed) -> None:
-    """Reports read auditd and Kubernetes logs; service (cloud) events are not in them yet
-    (issue 19): say so rather than leave those files out in silence."""
-    cloud = routed.files.get("cloud", [])
-    if cloud:
-        warnings.warn(f"{len(cloud)} cloud service audit file(s) are not in reports yet and were "
-                      "left out (read them with auditlens.read_cloud_audit or 'auditlens parse'): "
-                      + ", ".join(cloud[:3]) + (" …" if len(cloud) > 3 else ""), stacklevel=3)
+def _empty_cloud() -> pa.Table:
+    from .schema import CLOUD_EVENTS
+
+    return CLOUD_EVENTS.arrow.empty_table()
+
+
+def read_cloud(files: list[str], *, errors: str, rejects: RejectLog, jobs: int = 1,
+               max_line_bytes: int | None = None) -> pa.Table:
+    """The service events of ``files``: the one door to the cloud reader, imported when first
+    needed (reports and ``activity`` work without it when no service log is read)."""
+    from .cloud.reader import read_cloud_audit
+
+    return read_cloud_audit(files, errors=errors, rejects=rejects, jobs=jobs,
+                            max_line_bytes=max_line_bytes)
 
 
 def route(sources: SourceList, source_type: str = "auto") -> Routed:
@@ -108,8 +117,8 @@ def route(sources: SourceList, source_type: str = "auto") -> Routed:
                     routed.skipped.append(inp.name)
                     continue
                 raise SourceError(
-                    "cannot tell whether this is an auditd or a Kubernetes audit log; "
-                    "use --source-type auditd|k8s",
+                    "cannot tell whether this is an auditd, a Kubernetes or a service (cloud) "
+                    "audit log; use --source-type auditd|k8s|cloud",
                     file=inp.name,
                 )
             routed.files.setdefault(kind, []).append(inp.name)
@@ -350,12 +359,12 @@ def collect(
     routed = route(sources, source_type)
     if not routed.files:
         raise SourceError("no audit log lines found in: " + ", ".join(sources))
-    warn_unread(routed)
     log = rejects if rejects is not None else RejectLog()
     groups = node_groups(routed.files.get("auditd", []))
     k8s_files = routed.files.get("k8s", [])
+    cloud_files = routed.files.get("cloud", [])
     total = bytes_on_disk([f for files in routed.files.values() for f in files])
-    with progress.reading(total, steps=len(groups) + bool(k8s_files)):
+    with progress.reading(total, steps=len(groups) + bool(k8s_files) + bool(cloud_files)):
         remote = None if client is None or not k8s_files else client.submit(
             _read_k8s_work, k8s_files, errors, cluster, max_line_bytes, pure=False)
         auditd, lines = read_auditd_collection(groups, errors=errors, rejects=log, jobs=jobs,
@@ -371,6 +380,14 @@ def collect(
             k8s = K8S_EVENTS.arrow.empty_table()
         lines += lines_read(k8s)
         k8s = k8s.replace_schema_metadata(None)
+        if cloud_files:
+            progress.step("Service events")
+            cloud = read_cloud(cloud_files, errors=errors, rejects=log, jobs=jobs,
+                               max_line_bytes=max_line_bytes)
+            lines += lines_read(cloud)
+            cloud = cloud.replace_schema_metadata(None)
+        else:
+            cloud = _empty_cloud()
     return Collection(auditd, k8s, log, routed.files, routed.skipped, lines, routed.id_files,
-                      max_line_bytes)
+                      max_line_bytes, cloud)
 

@@ -68,6 +68,59 @@ def membership_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+def cloud_membership_markdown() -> str:
+    """The service-event rules of every section: the cloud half of "why is this row here?"."""
+    from .reports.audit_trail import PIPELINE_RULES
+    from .reports.selections import CLOUD_RULES
+
+    lines = [
+        "## Why is this row here? (service events) {#why-cloud}",
+        "",
+        (
+            "A service (cloud control-plane) event is in a section when one of the section's "
+            "rows below holds (`CLOUD_RULES` in `auditlens/reports/selections.py`): its `action` "
+            "matches the pattern (any case: Azure logs operation names in either), and, where the "
+            "row says so, its outcome and reason code. Actions are the providers' own: IBM Cloud "
+            "Activity Tracker `service.object.verb` (the `containers-kubernetes.*` actions of "
+            "Red Hat OpenShift on IBM Cloud / IKS), CloudTrail `eventSource:eventName`, GCP "
+            "`methodName`, Azure `operationName`. The row's actor is the person behind the "
+            "caller when the event names one (`acting_for`), the caller then `acting_as`. An "
+            "attempt counts like a success, as a refused `kubectl delete` does: its outcome says."
+        ),
+        "",
+        "| section | provider | what | action pattern | outcome / reason code |",
+        "|---|---|---|---|---|",
+    ]
+    for name, rules in CLOUD_RULES.items():
+        for i, rule in enumerate(rules):
+            cells = [f"[`{name}`](#{name})" if i == 0 else "", rule.provider, _cell(rule.doc),
+                     f"`{_cell(rule.actions)}`" if rule.actions else "any",
+                     _cell(" / ".join(", ".join(v) for v in (rule.outcomes, rule.codes) if v))
+                     or "any"]
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        (
+            "[`audit-trail`](#audit-trail) takes the service events that change the audit "
+            "pipeline (`pipeline-change`); each removal that succeeded is linked to the hole it "
+            "opened in the cluster's API audit log (`pipeline-gap`: from the removal to the next "
+            "restoring event of the same pipeline and cluster, else the end of what was read; "
+            "`events_in_gap` counts the API audit events logged inside, 0 confirms the hole). "
+            "The cluster is matched by the name or id the provider gives against the API log's "
+            "`cluster`; an API log with no cluster name, read with service events of one "
+            "cluster only, is taken to be that cluster's, and the finding says so."
+        ),
+        "",
+        "| pipeline | changes | removals | restores | and the raw event matches |",
+        "|---|---|---|---|---|",
+    ]
+    for p in PIPELINE_RULES:
+        cells = [p.name, *(f"`{_cell(v)}`" if v else "-" for v in (p.changes, p.removals,
+                                                                       p.restores, p.also))]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def render() -> str:
     from .export.html_writer import PAGE_ROWS
     from .reports import list_reports
@@ -82,8 +135,8 @@ def render() -> str:
         ),
         "",
         (
-            "Every report reads auditd and Kubernetes audit logs together (directories, globs, "
-            "rotated and compressed files), takes `--since`, `--until`, `--user`, `--node` and "
+            "Every report reads auditd, Kubernetes audit logs and service (cloud control-plane) "
+            "events together (directories, globs, rotated and compressed files), takes `--since`, `--until`, `--user`, `--node` and "
             "`--namespace`, and writes any format of `-f` (csv, jsonl, json, parquet, md, xlsx, "
             "html). `auditlens report --list` lists them. Mistakes in the options and the "
             "output (unknown format, xlsx without openpyxl, a missing output directory, a bad "
@@ -104,7 +157,8 @@ def render() -> str:
         "",
     ]
     body = "".join("\n" + report_markdown(r) for r in reports)
-    return "\n".join(head) + body + "\n" + membership_markdown()
+    return ("\n".join(head) + body + "\n" + membership_markdown() + "\n"
+            + cloud_membership_markdown())
 
 
 if __name__ == "__main__":  # pragma: no cover

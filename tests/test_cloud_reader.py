@@ -302,13 +302,15 @@ def test_cli_parse_detects_cloud(tmp_path: Path) -> None:
     assert len(out.read_text().splitlines()) == 3
 
 
-def test_reports_say_cloud_files_are_left_out(tmp_path: Path) -> None:
+def test_collect_reads_cloud_files_beside_the_api_log(tmp_path: Path) -> None:
     from auditlens.collect import collect
 
     shutil.copy(DATA / "ibm-events.jsonl", tmp_path)
     shutil.copy(K8S / "base_events.jsonl", tmp_path)
-    with pytest.warns(UserWarning, match="1 cloud service audit file"):
-        collect([str(tmp_path)])
+    got = collect([str(tmp_path)])
+    want = read_cloud_audit(DATA / "ibm-events.jsonl")
+    assert got.cloud.num_rows == want.num_rows > 0 and got.k8s.num_rows > 0
+    assert got.files["cloud"] == [str(tmp_path / "ibm-events.jsonl")]
 
 
 @pytest.mark.parametrize("names", [["ibm-events.jsonl"] * 40, ["ibm-export.json"] * 10,

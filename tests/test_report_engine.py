@@ -61,8 +61,16 @@ def _corpus(sub: str) -> str:
     return str(CORPORA / sub)
 
 
+def _with_service_events() -> list[str]:
+    """The sample logs with the service-event fixture (IBM CADF lines and an API log with the
+    hole a removed webhook opened); needs the cloud reader and its detection."""
+    pytest.importorskip("auditlens.cloud.reader")
+    return [str(SAMPLE_LOGS), str(Path(__file__).parent / "data" / "cloud_reports")]
+
+
 SOURCES = {
     "sample logs": lambda: [str(SAMPLE_LOGS)],
+    "with service events": _with_service_events,
     "auditd corpus": lambda: [_corpus("auditd")],
     "k8s corpus": lambda: [_corpus("k8s")],
     "everything": lambda: [str(SAMPLE_LOGS), _corpus("auditd"), _corpus("k8s")],

@@ -26,6 +26,19 @@ One row per finding (schema ``audit_trail``), sorted by time:
 - ``incomplete-request``: a Kubernetes request logged at RequestReceived with no ResponseStarted,
   ResponseComplete or Panic (long-running watch/exec requests end at ResponseStarted: complete).
 
+- ``pipeline-change``: a service (cloud) event that changes the audit pipeline itself: the
+  cluster's audit webhook or logging configuration, an Activity Tracker route or target, a
+  CloudTrail trail, a GCP log sink, GKE/EKS cluster logging, an Azure diagnostic setting
+  (:data:`PIPELINE_RULES`).
+- ``pipeline-gap``: each *removal* among those (webhook deleted, trail stopped, sink deleted …)
+  linked to the hole it opened in the cluster's API audit log, when both are read: from the
+  removal to the next event restoring the same pipeline of the same cluster (or the end of what
+  was read), with how many API audit events the cluster logged inside that window (none
+  confirms the hole), who removed and who restored it, and both service events as evidence.
+  The cluster is matched by the name or id the provider gives (``cloud_events.cluster``) against
+  the API log's ``cluster``; an API log with no cluster name, read with service events of one
+  cluster only, is taken to be that cluster's (the reason says so).
+
 ``since``/``until`` keep the findings that touch the period (a hole overlapping it counts); the
 detection itself always runs over everything read, so a hole at the edge of the period is found.
 """
@@ -44,7 +57,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..actions import from_auditd, from_k8s
-from ..schema import AUDIT_TRAIL, AUDITD_EVENTS, K8S_EVENTS
+from ..schema import AUDIT_TRAIL, AUDITD_EVENTS, CLOUD_EVENTS, K8S_EVENTS
 from ..timerange import TimeBound, time_range
 
 DAEMON_PREFIX = "DAEMON_"
@@ -452,9 +465,196 @@ def _k8s_findings(k8s: pa.Table, cluster_silence: timedelta | None,
 # ---------------------------------------------------------------------------------------------
 
 
+# ---------------------------------------------------------------------------------------------
+# service (cloud) events that change the audit pipeline
+
+
+@dataclass(frozen=True)
+class PipelineRule:
+    """Service events that change one audit pipeline: ``changes`` (any change, a regular
+    expression over ``action``, any case), among them the ``removals`` that stop it and the
+    ``restores`` that bring it back. ``also``: a pattern the raw event must match too (a
+    cluster update is a pipeline change only when it touches logging)."""
+
+    name: str
+    changes: str
+    removals: str | None = None
+    restores: str | None = None
+    also: str | None = None
+
+
+_IBM = r"^containers-kubernetes\."
+PIPELINE_RULES: tuple[PipelineRule, ...] = (
+    PipelineRule("IBM cluster audit webhook", _IBM + r"cluster-audit-webhook\.(update|delete|create)$",
+                 _IBM + r"cluster-audit-webhook\.delete$",
+                 _IBM + r"cluster-audit-webhook\.(update|create)$"),
+    PipelineRule("IBM cluster logging configuration",
+                 _IBM + r"(cluster-)?logging-(config|filter)\.(create|update|delete|refresh)$"
+                 "|" + _IBM + r"observe-logging\.(create|modify|remove)$",
+                 _IBM + r"(cluster-)?logging-config\.delete$|" + _IBM + r"observe-logging\.remove$",
+                 _IBM + r"(cluster-)?logging-config\.create$|" + _IBM + r"observe-logging\.create$"),
+    PipelineRule("IBM Activity Tracker route or target",
+                 r"^atracker\.(route|target|setting|settings)\.(create|update|delete|replace)$",
+                 r"^atracker\.(route|target)\.delete$", r"^atracker\.(route|target)\.create$"),
+    PipelineRule("AWS CloudTrail trail",
+                 r"(^|:)(StopLogging|StartLogging|DeleteTrail|CreateTrail|UpdateTrail"
+                 r"|PutEventSelectors|PutInsightSelectors)$",
+                 r"(^|:)(StopLogging|DeleteTrail)$", r"(^|:)(StartLogging|CreateTrail)$"),
+    PipelineRule("AWS EKS cluster logging", r"^eks(\.amazonaws\.com)?:UpdateClusterConfig$",
+                 also=r'(?i)"?logging"?'),
+    PipelineRule("GCP log sink", r"\.ConfigServiceV2\.(DeleteSink|UpdateSink|CreateSink)$",
+                 r"\.ConfigServiceV2\.DeleteSink$", r"\.ConfigServiceV2\.CreateSink$"),
+    PipelineRule("GCP GKE cluster logging",
+                 r"^google\.container\.v1(beta1|alpha1)?\.ClusterManager\.(UpdateCluster|SetLoggingService)$",
+                 also=r"(?i)logging"),
+    PipelineRule("Azure diagnostic setting",
+                 r"^Microsoft\.Insights/diagnosticSettings/(write|delete)$",
+                 r"^Microsoft\.Insights/diagnosticSettings/delete$",
+                 r"^Microsoft\.Insights/diagnosticSettings/write$"),
+)
+"""The audit pipelines a service event can change, each with its removals and restores."""
+
+
+def _matches(pattern: str | None, text: str | None) -> bool:
+    return bool(pattern and text and re.search("(?i)" + pattern, text))
+
+
+def _cloud_where(e: dict[str, Any]) -> str:
+    text = f"{_where(e['file'], e['line'])} {e['provider'] or '-'}"
+    return text + (f" correlationId {e['correlation_id']}" if e["correlation_id"] else "")
+
+
+def _who(e: dict[str, Any]) -> str | None:
+    return e["acting_for"] or e["actor"]
+
+
+def _pipeline_findings(cloud: pa.Table, k8s: pa.Table | None) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    events = cloud.select(CLOUD_EVENTS.names)
+    events = events.take(pc.sort_indices(events, [("time", "ascending")]))
+    changes: list[tuple[PipelineRule, dict[str, Any]]] = []
+    for e in events.to_pylist():
+        for rule in PIPELINE_RULES:
+            if _matches(rule.changes, e["action"]) and (rule.also is None
+                                                        or _matches(rule.also, e["raw"])):
+                changes.append((rule, e))
+                break
+    for rule, e in changes:
+        rows.append(_blank_row(
+            time=e["time"], source="cloud", cluster=e["cluster"], finding="pipeline-change",
+            action=e["action"], actor=_who(e), acting_as=e["actor"] if e["acting_for"] else None,
+            object=e["target"] or e["target_id"], outcome=e["outcome"], origin=e["origin"],
+            reason=f"{rule.name} changed through the {e['provider'] or 'cloud'} control plane"
+            + (f": {e['message']}" if e["message"] else ""),
+            evidence=_cloud_where(e)))
+    rows.extend(_pipeline_gaps(changes, events, k8s))
+    return rows
+
+
+def _api_times(k8s: pa.Table | None) -> dict[str | None, list[int]]:
+    """Each cluster's API audit event times (µs), sorted."""
+    out: dict[str | None, list[int]] = {}
+    if k8s is None or k8s.num_rows == 0:
+        return out
+    for cl, tm in zip(k8s["cluster"].to_pylist(), pc.cast(k8s["time"], pa.int64()).to_pylist()):
+        if tm is not None:
+            out.setdefault(cl, []).append(tm)
+    for times in out.values():
+        times.sort()
+    return out
+
+
+def _us(t: datetime) -> int:
+    return (t - datetime(1970, 1, 1, tzinfo=timezone.utc)) // timedelta(microseconds=1)
+
+
+_DONE = ("success", "pending", None)
+"""Outcomes of a removal or restore that took (IBM logs asynchronous operations as pending)."""
+
+
+def _names_of(e: dict[str, Any]) -> set[str]:
+    """The names a service event gives its cluster: ``cluster``; for an event on the cluster
+    itself its target's name and id; the cluster id of an IBM Kubernetes Service CRN
+    (``crn:v1:…:containers-kubernetes:<region>:a/<account>:<cluster-id>:…``)."""
+    names = {e["cluster"]} if e["cluster"] else set()
+    if (e["target_kind"] or "").lower().endswith(("cluster", "clusters")):
+        names |= {v for v in (e["target"], e["target_id"]) if v}
+    crn = (e["target_id"] or "").split(":")
+    if len(crn) >= 8 and crn[0] == "crn" and crn[4] == "containers-kubernetes" and crn[7]:
+        names.add(crn[7])
+    return names
+
+
+def _aliases(events: list[dict[str, Any]]) -> list[set[str]]:
+    """The service events' clusters, each as the set of names it goes by: a name and an id
+    given together by one event (a cluster's name and the id in its CRN) are one cluster."""
+    groups: list[set[str]] = []
+    for e in events:
+        names = _names_of(e)
+        if not names or not (e["cluster"] or len(names) > 1):
+            continue
+        joined = [g for g in groups if g & names]
+        merged = names.union(*joined)
+        groups = [g for g in groups if not g & names] + [merged]
+    return groups
+
+
+def _pipeline_gaps(changes: list[tuple[PipelineRule, dict[str, Any]]], events: pa.Table,
+                   k8s: pa.Table | None) -> list[dict[str, Any]]:
+    api = _api_times(k8s)
+    if not api:
+        return []
+    listed = events.to_pylist()
+    clusters = _aliases(listed)
+    event_times = [(_names_of(e), _us(e["time"])) for e in listed if e["time"]]
+    rows: list[dict[str, Any]] = []
+    open_until: dict[tuple[str, str | None], int] = {}  # a removal already open: no second hole
+    for i, (rule, e) in enumerate(changes):
+        if not (_matches(rule.removals, e["action"]) and e["outcome"] in _DONE):
+            continue
+        cluster = e["cluster"]
+        names = set().union(*(g for g in clusters if g & _names_of(e))) or _names_of(e)
+        note = ""
+        named = sorted(n for n in names if n in api)
+        if named:
+            log_name: str | None = named[0]
+        elif None in api and len(api) == 1 and len(clusters) == 1 and names:
+            log_name = None  # one unnamed API log, service events of one cluster: the same
+            shown = sorted(n for n in names if ":" not in n and "/" not in n) or sorted(names)
+            note = ("; the API audit log names no cluster and the service events name only one "
+                    f"({' = '.join(shown)}): taken to be its log")
+        else:
+            continue
+        times = api[log_name]
+        start = _us(e["time"])
+        key = (rule.name, min(names))
+        if open_until.get(key, -1) > start:
+            continue  # removed again while still removed: the hole is the first removal's
+        restore = next((r for rr, r in changes[i + 1:] if rr is rule and _names_of(r) & names
+                        and r["outcome"] in _DONE and _matches(rule.restores, r["action"])), None)
+        last_service = max((t for n, t in event_times if n & names), default=start)
+        end = _us(restore["time"]) if restore is not None else max(times[-1], last_service, start)
+        open_until[key] = end
+        inside = bisect.bisect_left(times, end) - bisect.bisect_right(times, start)
+        until = (f"until {_who(restore) or 'someone'} restored it ({restore['action']})"
+                 if restore is not None else "and not restored before the end of the logs read")
+        confirm = ("no API audit event logged inside: the hole is confirmed" if inside == 0 else
+                   f"{inside} API audit event(s) logged inside: the API log was not silent")
+        evidence = _cloud_where(e) + (f"; restored: {_cloud_where(restore)}" if restore else "")
+        rows.append(_blank_row(
+            time=e["time"], source="cloud", cluster=cluster or log_name or min(names),
+            finding="pipeline-gap",
+            action=e["action"], actor=_who(e), acting_as=e["actor"] if e["acting_for"] else None,
+            object=e["target"] or e["target_id"], outcome="failure", origin=e["origin"],
+            gap_start=_utc(start), gap_end=_utc(end), gap_seconds=(end - start) / _US,
+            events_in_gap=inside, evidence=evidence,
+            reason=f"{rule.name} removed by {_who(e) or 'someone'} {until}; {confirm}{note}"))
+    return rows
+
+
 def audit_trail(auditd: pa.Table | None, k8s: pa.Table | None = None, *,
                 since: TimeBound = None, until: TimeBound = None,
-                records: pa.Table | None = None,
+                records: pa.Table | None = None, cloud: pa.Table | None = None,
                 node_silence: timedelta | None = timedelta(hours=1),
                 cluster_silence: timedelta | None = timedelta(minutes=10),
                 in_flight: timedelta = timedelta(minutes=1)) -> pa.Table:
@@ -464,7 +664,8 @@ def audit_trail(auditd: pa.Table | None, k8s: pa.Table | None = None, *,
     ``records`` (optional ``auditd_records``; only CONFIG_CHANGE/DAEMON_*/AUDIT_LOST rows are
     used) adds rule keys, filter lists, old values and lost-event counters. ``in_flight``: an
     incomplete request received this close to the end of its cluster's log is said to be
-    possibly still running.
+    possibly still running. ``cloud`` (a ``cloud_events`` table) adds the pipeline changes and
+    the holes their removals opened in ``k8s``.
     """
     rows: list[dict[str, Any]] = []
     if auditd is not None and auditd.num_rows:
@@ -472,6 +673,8 @@ def audit_trail(auditd: pa.Table | None, k8s: pa.Table | None = None, *,
         rows.extend(_auditd_holes(auditd, node_silence))
     if k8s is not None and k8s.num_rows:
         rows.extend(_k8s_findings(k8s, cluster_silence, in_flight))
+    if cloud is not None and cloud.num_rows:
+        rows.extend(_pipeline_findings(cloud, k8s))
     table = pa.Table.from_pylist(rows, schema=AUDIT_TRAIL.arrow) if rows \
         else AUDIT_TRAIL.empty()
     lo, hi = time_range(since, until)

@@ -1,7 +1,9 @@
 """A report built node by node, in memory bounded by the largest node whatever the fleet's size.
 
 The sources are cut into *units*: the logs of one node (every folder of that name, e.g. two
-months' collections of ``worker-1``), the loose auditd files, the Kubernetes logs. Each unit is
+months' collections of ``worker-1``), the loose auditd files, the cluster layer (the Kubernetes
+logs with the service events: those are small, and a removed audit webhook is linked to the
+hole it opened in the API log only when both are in one unit). Each unit is
 read and its sections computed on its own — in this process, in worker processes (``jobs``) or
 on a Dask cluster's workers — and each section's rows are written to disk as a run sorted in the
 report's order (:mod:`auditlens.spill`); counts and the cover's figures are kept as small totals.
@@ -10,7 +12,8 @@ order and the cover figures that one table of everything gives (tested against i
 for one unit and a batch per run.
 
 What depends on more than one event stays inside a unit: sessions, process ancestry, serial
-holes and silent periods of a node; incomplete requests and silent periods of a cluster. A node
+holes and silent periods of a node; incomplete requests and silent periods of a cluster, holes
+opened by a removed audit pipeline. A node
 name met in two units (a loose file's ``node=`` naming a folder's node) is warned about: its
 sessions and gaps are then worked out per unit.
 """
@@ -39,7 +42,6 @@ from auditlens.collect import (
     node_groups,
     read_node,
     route,
-    warn_unread,
 )
 from auditlens.errors import SourceError
 from auditlens.export import Section, write_sections, write_table
@@ -60,30 +62,37 @@ REJECTED = Section("rejected-lines", "Rejected input lines", "Every input line t
 
 @dataclass(frozen=True)
 class Unit:
-    """Sources whose report is worked out together: one node's folders, or the Kubernetes logs.
-    ``origin`` orders rows of equal time: the first folder's index (Kubernetes: after all)."""
+    """Sources whose report is worked out together: one node's folders, or the cluster layer
+    (Kubernetes logs and service events). ``origin`` orders rows of equal time: the first
+    folder's index (Kubernetes: after all; the service events: the origin after it)."""
 
     origin: int
     label: str
     nodes: tuple[tuple[int, Path | None, tuple[str, ...]], ...] = ()
     k8s: tuple[str, ...] = ()
+    cloud: tuple[str, ...] = ()
 
     @property
     def files(self) -> list[str]:
-        return [f for _, _, files in self.nodes for f in files] + list(self.k8s)
+        return [f for _, _, files in self.nodes for f in files] + list(self.k8s) + list(self.cloud)
 
 
-def plan_units(groups: list[tuple[Path | None, list[str]]], k8s: list[str]) -> list[Unit]:
-    """The units of node folders ``groups`` (:func:`auditlens.collect.node_groups`) and
-    Kubernetes files ``k8s``: folders of one name together, in order of first appearance."""
+def plan_units(groups: list[tuple[Path | None, list[str]]], k8s: list[str],
+               cloud: list[str] | None = None) -> list[Unit]:
+    """The units of node folders ``groups`` (:func:`auditlens.collect.node_groups`), Kubernetes
+    files ``k8s`` and service-event files ``cloud``: folders of one name together, in order of
+    first appearance; the Kubernetes and service files one unit, last."""
     by_name: dict[Any, list[tuple[int, Path | None, tuple[str, ...]]]] = {}
     for i, (root, files) in enumerate(groups):
         name = root.name if root is not None and root.name else None
         by_name.setdefault(name if name else ("loose", i), []).append((i, root, tuple(files)))
     units = [Unit(folders[0][0], key if isinstance(key, str) else "auditd", tuple(folders))
              for key, folders in by_name.items()]
-    if k8s:
-        units.append(Unit(len(groups), "Kubernetes", (), tuple(k8s)))
+    cloud = cloud or []
+    if k8s or cloud:
+        label = "Kubernetes" if not cloud else "Service events" if not k8s \
+            else "Kubernetes and service events"
+        units.append(Unit(len(groups), label, (), tuple(k8s), tuple(cloud)))
     return units
 
 
@@ -98,18 +107,20 @@ class Totals:
     auditd_events: int = 0
     k8s_events: int = 0
     requests: int = 0
+    cloud_events: int = 0
     lines: int = 0
     rejects: int = 0
     findings: Counter[str] = field(default_factory=Counter)
 
     @classmethod
     def of(cls, got: Collection, requests: int, trail: pa.Table | None) -> Totals:
-        times = [pc.min_max(t["time"]) for t in (got.auditd, got.k8s) if t.num_rows]
+        times = [pc.min_max(t["time"]) for t in (got.auditd, got.k8s, got.cloud) if t.num_rows]
         firsts = [m["min"].as_py() for m in times if m["min"].is_valid]
         lasts = [m["max"].as_py() for m in times if m["max"].is_valid]
         return cls(min(firsts, default=None), max(lasts, default=None),
-                   _values(got.auditd["node"]), _values(got.k8s["cluster"]),
-                   got.auditd.num_rows, got.k8s.num_rows, requests, got.lines, got.reject_count,
+                   _values(got.auditd["node"]), _values(got.k8s["cluster"]) | _values(got.cloud["cluster"]),
+                   got.auditd.num_rows, got.k8s.num_rows, requests, got.cloud.num_rows, got.lines,
+                   got.reject_count,
                    Counter(trail["finding"].to_pylist()) if trail is not None else Counter())
 
     def add(self, other: Totals) -> None:
@@ -117,7 +128,7 @@ class Totals:
         self.last = max((t for t in (self.last, other.last) if t), default=None)
         self.nodes |= other.nodes
         self.clusters |= other.clusters
-        for name in ("auditd_events", "k8s_events", "requests", "lines", "rejects"):
+        for name in ("auditd_events", "k8s_events", "requests", "cloud_events", "lines", "rejects"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.findings.update(other.findings)
 
@@ -149,8 +160,9 @@ class UnitResult:
 
 def _unit(unit: Unit, plan: Plan, log: RejectLog, jobs: int) -> UnitResult:
     """Read ``unit`` and work out its part of every report of ``plan``."""
+    from auditlens.collect import read_cloud
     from auditlens.k8s.reader import read_k8s_audit
-    from auditlens.schema import AUDITD_EVENTS, K8S_EVENTS
+    from auditlens.schema import AUDITD_EVENTS, CLOUD_EVENTS, K8S_EVENTS
 
     folders = [(root, list(files)) for _, root, files in unit.nodes]
     tables = [read_node(root, files, errors="collect", rejects=log, jobs=jobs,
@@ -160,12 +172,17 @@ def _unit(unit: Unit, plan: Plan, log: RejectLog, jobs: int) -> UnitResult:
     k8s = read_k8s_audit(list(unit.k8s), errors="collect", rejects=log, cluster=plan.cluster,
                          jobs=jobs, max_line_bytes=plan.max_line_bytes) if unit.k8s \
         else K8S_EVENTS.arrow.empty_table()
-    lines = sum(lines_read(t) for t in (*tables, k8s))
+    cloud = read_cloud(list(unit.cloud), errors="collect", rejects=log, jobs=jobs,
+                       max_line_bytes=plan.max_line_bytes) if unit.cloud \
+        else CLOUD_EVENTS.arrow.empty_table()
+    lines = sum(lines_read(t) for t in (*tables, k8s, cloud))
     auditd = pa.concat_tables([AUDITD_EVENTS.arrow.empty_table(),
                                *(t.replace_schema_metadata(None) for t in tables)])
     got = Collection(auditd, k8s.replace_schema_metadata(None), log,
-                     {"auditd": [f for _, files in folders for f in files], "k8s": list(unit.k8s)},
-                     [], lines, max_line_bytes=plan.max_line_bytes)
+                     {"auditd": [f for _, files in folders for f in files], "k8s": list(unit.k8s),
+                      "cloud": list(unit.cloud)},
+                     [], lines, max_line_bytes=plan.max_line_bytes,
+                     cloud=cloud.replace_schema_metadata(None))
     ev = Evidence(got, plan.filters, origins=origins, k8s_origin=unit.origin)
     sections: dict[str, Run | pa.Table] = {}
     for name in plan.reports:
@@ -261,9 +278,13 @@ def cover(totals: Totals, read: ReadSummary, filters: Filters) -> dict[str, str]
         return t.astimezone(timezone.utc).isoformat(timespec="seconds") if t else "-"
 
     count = totals.findings.__getitem__
-    gaps = (f"{count('serial-gap') + count('time-gap')} (serial-number holes: {count('serial-gap')}, "
-            f"silent periods: {count('time-gap')}); lost-event reports: {count('lost-events')}; "
-            f"requests without completion: {count('incomplete-request')}")
+    holes = count('serial-gap') + count('time-gap') + count('pipeline-gap')
+    gaps = (f"{holes} (serial-number holes: {count('serial-gap')}, "
+            f"silent periods: {count('time-gap')}, "
+            f"holes opened by a removed audit pipeline: {count('pipeline-gap')}); "
+            f"lost-event reports: {count('lost-events')}; "
+            f"requests without completion: {count('incomplete-request')}; "
+            f"audit pipeline changes (service events): {count('pipeline-change')}")
     f = filters
     return {
         "Report": "Audit evidence (PCI DSS v4.0 requirement 10.2; SOC 2 CC7.2; NIST SP 800-53 AU-2/AU-3)",
@@ -273,7 +294,8 @@ def cover(totals: Totals, read: ReadSummary, filters: Filters) -> dict[str, str]
         "Generated (UTC)": iso(datetime.now(timezone.utc)),
         "Generated by": f"auditlens {__version__}",
         "Files read": f"{sum(len(v) for v in read.files.values())} "
-                      f"(auditd: {len(read.files.get('auditd', []))}, Kubernetes: {len(read.files.get('k8s', []))})",
+                      f"(auditd: {len(read.files.get('auditd', []))}, Kubernetes: {len(read.files.get('k8s', []))}, "
+                      f"cloud: {len(read.files.get('cloud', []))})",
         "Account files used for uid names": ", ".join(read.id_files) or "none",
         "Files skipped (not audit logs)": ", ".join(read.skipped) or "none",
         "Nodes": ", ".join(sorted(totals.nodes)) or "none",
@@ -281,6 +303,7 @@ def cover(totals: Totals, read: ReadSummary, filters: Filters) -> dict[str, str]
         "Input lines": str(totals.lines),
         "auditd events": str(totals.auditd_events),
         "Kubernetes audit events / requests": f"{totals.k8s_events} / {totals.requests}",
+        "Service (cloud) events": str(totals.cloud_events),
         "Rejected lines": f"{totals.rejects} (listed in the rejected-lines section)",
         "Gaps found": gaps,
         # SOC 2 auditors look for evidence that the logs were reviewed: a place to sign
@@ -352,8 +375,8 @@ def run_report(
     routed = route(sources, source_type)
     if not routed.files:
         raise SourceError("no audit log lines found in: " + ", ".join(sources))
-    warn_unread(routed)
-    units = plan_units(node_groups(routed.files.get("auditd", [])), routed.files.get("k8s", []))
+    units = plan_units(node_groups(routed.files.get("auditd", [])), routed.files.get("k8s", []),
+                       routed.files.get("cloud", []))
     spill = Spill(spill_dir)
     names = tuple(REPORTS) if compliance else (report.name,)
     plan = Plan(names, filters, compliance, cluster, max_line_bytes,

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from auditlens.actions import from_auditd, from_k8s, request_rows
+from auditlens.actions import from_auditd, from_cloud, from_k8s, request_rows
 from auditlens.auditd.ancestry import with_ancestry
 from auditlens.collect import Collection
 from auditlens.errors import AuditlensError
@@ -27,7 +27,8 @@ from .selections import SELECTIONS
 
 ORIGIN, POSITION = "__origin", "__position"
 """Columns a report's rows carry while it is built: where each row came from (the index of its
-node folder; the Kubernetes logs come after every node) and its place there. Ties in time are
+node folder; the Kubernetes logs come after every node, the service events after those) and its
+place there. Ties in time are
 given in this order, which is the order the sources were read in."""
 HIDDEN = (ORIGIN, POSITION)
 
@@ -51,8 +52,9 @@ class Filters:
 class Evidence:
     """The sources read (all, or one node's), the Kubernetes requests and the activity rows
     derived once, each row placed (:data:`ORIGIN`, :data:`POSITION`). ``origins``: each auditd
-    row's origin (default 0), ``k8s_origin`` the Kubernetes rows' (default 1). The auditd events
-    get their ``ancestry`` here, before any report looks at them."""
+    row's origin (default 0), ``k8s_origin`` the Kubernetes rows' (default 1), the service
+    events' the one after it. The auditd events get their ``ancestry`` here, before any report
+    looks at them."""
 
     def __init__(self, collection: Collection, filters: Filters, *,
                  origins: np.ndarray | None = None, k8s_origin: int = 1) -> None:
@@ -66,15 +68,19 @@ class Evidence:
                                       np.zeros(n, np.int64) if origins is None else origins)
         self.k8s_activity = placed(from_k8s(self.requests),
                                    np.full(self.requests.num_rows, k8s_origin, np.int64))
+        self.cloud_activity = placed(from_cloud(collection.cloud), k8s_origin + 1)
 
-    def activity(self, auditd_mask: Any = None, k8s_mask: Any = None) -> pa.Table:
+    def activity(self, auditd_mask: Any = None, k8s_mask: Any = None,
+                 cloud_mask: Any = None) -> pa.Table:
         """Activity rows (selected by the masks, when given) passing the filters, by time."""
-        a, k = self.auditd_activity, self.k8s_activity
+        a, k, c = self.auditd_activity, self.k8s_activity, self.cloud_activity
         if auditd_mask is not None:
             a = a.filter(auditd_mask)
         if k8s_mask is not None:
             k = k.filter(k8s_mask)
-        table = pa.concat_tables([a, k])
+        if cloud_mask is not None:
+            c = c.filter(cloud_mask)
+        table = pa.concat_tables([a, k, c])
         table = apply_filters(table, self.filters)
         return table.take(pc.sort_indices(table, [("time", "ascending")]))
 
@@ -153,7 +159,9 @@ def _selected(name: str) -> Callable[[Evidence], pa.Table]:
         auditd = ev.collection.auditd
         a_mask = selection.auditd(auditd) if auditd.num_rows else None
         k_mask = selection.k8s(ev.requests) if ev.requests.num_rows else None
-        return ev.activity(a_mask, k_mask)
+        cloud = ev.collection.cloud
+        c_mask = selection.cloud(cloud) if cloud.num_rows else None
+        return ev.activity(a_mask, k_mask, c_mask)
 
     return build
 
@@ -163,7 +171,8 @@ def _audit_trail(ev: Evidence) -> pa.Table:
 
     f = ev.filters
     got = ev.collection
-    table = audit_trail(got.auditd, got.k8s, since=f.since, until=f.until, records=got.auditd_records(RECORD_TYPES))
+    table = audit_trail(got.auditd, got.k8s, since=f.since, until=f.until,
+                        records=got.auditd_records(RECORD_TYPES), cloud=got.cloud)
     # audit_trail applies the period itself: a hole that began before it and ends inside counts
     return apply_filters(table, Filters(node=f.node))
 
@@ -192,42 +201,56 @@ REPORTS: dict[str, Report] = {
         Report("logins", "Logins and authentication", "PCI DSS 10.2.1.4, 10.2.1.5; NIST AU-2",
                "SSH and console logins and logouts, failed attempts with source address, "
                "unknown-user attempts; Kubernetes anonymous requests, 401s and OpenShift oauth "
-               "logins.", _selected("logins")),
+               "logins; service events: IBM IAM API key logins, CloudTrail ConsoleLogin and "
+               "federated sign-ins, requests refused as unauthenticated.", _selected("logins")),
         Report("failed-access", "Failed and denied access", "PCI DSS 10.2.1.4; SOC 2 CC7.2",
                "Denied file access (EACCES/EPERM), SELinux/AppArmor denials, failed "
                "authentication and authorization (sudo refused); Kubernetes 401/403 and "
-               "forbidden decisions.", _selected("failed-access")),
+               "forbidden decisions; service events denied or failed with 401/403, AccessDenied, "
+               "PERMISSION_DENIED or AuthorizationFailed.", _selected("failed-access")),
         Report("admin-actions", "Administrative actions", "PCI DSS 10.2.1.2",
                "Everything done with administrative power: sudo/su commands and root actions "
                "with the logged-in person behind them; Kubernetes requests by cluster-admin or "
-               "system:masters, impersonation, exec/attach/port-forward into pods.",
+               "system:masters, impersonation, exec/attach/port-forward into pods; service "
+               "events: cluster, master and worker operations through the cloud (IBM "
+               "containers-kubernetes create/delete/update/reboot/reload/replace/refresh, "
+               "EKS/GKE/AKS cluster and node-pool changes).",
                _selected("admin-actions")),
         Report("identity-changes", "Identity and credential changes", "PCI DSS 10.2.1.5",
                "Users and groups created, deleted or changed, passwords, account locks, writes, "
                "renames, deletions and mode or owner changes of passwd/shadow/group/sudoers (not "
                "reads: those are sensitive or failed access); Kubernetes RBAC roles and bindings, service "
-               "accounts and tokens, OpenShift users, groups and identities.",
+               "accounts and tokens, OpenShift users, groups and identities; service events: IAM "
+               "users, service ids, API keys, access groups and policies, IBM cluster RBAC sync, "
+               "AWS IAM and EKS access entries, GCP SetIamPolicy, Azure role assignments.",
                _selected("identity-changes")),
         Report("audit-trail", "Audit trail integrity", "PCI DSS 10.2.1.3, 10.2.1.6; NIST AU-9",
                "auditd start/stop/rotate/abort, audit rule changes, access to audit logs, lost "
                "events and gaps (serial holes, silent periods); Kubernetes requests without a "
-               "completion and silent periods.", _audit_trail,
+               "completion and silent periods; service events that change the audit pipeline "
+               "(audit webhook, logging configuration, trails, sinks, diagnostic settings), each "
+               "removal linked to the hole it opened in the cluster's API log.", _audit_trail,
                order=("time", "node", *HIDDEN)),
         Report("system-objects", "System-level objects", "PCI DSS 10.2.1.7",
                "Kernel modules, software installs, services started and stopped, firewall "
                "changes, SELinux policy and mode, mounts, time changes; Kubernetes namespaces, "
-               "nodes, CRDs, admission webhooks and privileged or host-namespace workloads.",
+               "nodes, CRDs, admission webhooks and privileged or host-namespace workloads; service "
+               "events: clusters, worker pools, subnets, load balancers and networks created or "
+               "deleted.",
                _selected("system-objects")),
         Report("sensitive-access", "Access to sensitive data", "PCI DSS 10.2.1.1",
                "Reads and writes by a logged-in person of files opened under an audit rule (-w … "
                "-k) and of sensitive system files (shadow, sudoers, keys); Kubernetes secrets "
-               "read, listed or watched.", _selected("sensitive-access")),
+               "read, listed or watched; service events: kubeconfig and admin credential "
+               "downloads (IBM cluster.config, AKS listClusterAdminCredential), secret-store "
+               "reads.", _selected("sensitive-access")),
         Report("sessions", "Login sessions", "PCI DSS 10.2.1.2, 10.2.2",
                "Each login session: who, from where, start and end, and every command run in it "
                "(including sudo, shown with the person who ran it).", _sessions,
                order=("start", "node", "session", *HIDDEN)),
         Report("summary", "Summary", "SOC 2 CC7.2; NIST AU-6",
-               "Counts by source, actor, action, object kind, node, cluster, outcome and rule key.",
+               "Counts by source (auditd, k8s, cloud), actor, action, object kind, node, "
+               "cluster, outcome and rule key.",
                _counts, order=(), finish=_summary_of),
     )
 }

@@ -11,6 +11,13 @@ one of its rules holds. A syscall counts by what it asks to do to its file (the 
 ``access`` column: read, write, create, truncate, attr, exec, from the syscall and its open
 flags), so that a denied ``cat /etc/shadow`` is failed access to sensitive data, not a change
 of credentials. The same rules write the "why is this row here?" table of docs/reports.md.
+
+A service (cloud) event is in a section when one of the section's :class:`CloudRule` holds: its
+action matches a pattern of provider action names (IBM Cloud Activity Tracker
+``containers-kubernetes.*`` / ``iam-*``, CloudTrail ``eventSource:eventName``, GCP
+``methodName``, Azure ``operationName``, matched without regard to case: Azure logs them in
+either), or its outcome and reason code say it was refused. They write their own rows of the
+"why" table.
 """
 
 from __future__ import annotations
@@ -313,19 +320,187 @@ def sensitive_k8s(req: pa.Table) -> Mask:
     return _all(_eq(req["resource"], "secrets"), _in(req["verb"], READ_VERBS))
 
 
+# --- service (cloud) events ---------------------------------------------------------------------
+
+CLOUD_REFUSED_CODES = ("401", "403", "AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
+                       "Client.UnauthorizedOperation", "PERMISSION_DENIED", "UNAUTHENTICATED", "7",
+                       "16", "AuthorizationFailed", "Forbidden", "Unauthorized")
+"""Reason codes of a refusal: HTTP 401/403 (IBM), CloudTrail ``errorCode``, GCP status codes 7
+and 16 (by number or name), Azure ``AuthorizationFailed``."""
+CLOUD_UNAUTHENTICATED_CODES = ("401", "UNAUTHENTICATED", "16", "Unauthorized")
+
+
+@dataclass(frozen=True)
+class CloudRule:
+    """What puts a service event in a section: its action matches ``actions`` (a regular
+    expression, any case), and, when given, its outcome is one of ``outcomes`` and its reason
+    code one of ``codes``. ``provider`` and ``doc`` are what the docs table says of it."""
+
+    provider: str
+    doc: str
+    actions: str | None = None
+    outcomes: tuple[str, ...] | None = None
+    codes: tuple[str, ...] | None = None
+
+    def mask(self, ev: pa.Table) -> Mask:
+        masks: list[Mask] = []
+        if self.actions is not None:
+            masks.append(_match(ev["action"], "(?i)" + self.actions))
+        if self.outcomes is not None:
+            masks.append(_in(ev["outcome"], self.outcomes))
+        if self.codes is not None:
+            masks.append(_in(ev["reason_code"], self.codes))
+        return _all(*masks)
+
+
+_IBM = "containers-kubernetes"
+_EKS = r"eks(\.amazonaws\.com)?:"
+_IAM_AWS = r"iam(\.amazonaws\.com)?:"
+_GKE = r"google\.container\.v1(beta1|alpha1)?\.ClusterManager\."
+_AKS = r"Microsoft\.ContainerService/managedClusters"
+
+CLOUD_RULES: dict[str, tuple[CloudRule, ...]] = {
+    "logins": (
+        CloudRule("IBM", "IAM logins with an API key or other credential "
+                  "(`iam-identity.*.login`, e.g. `iam-identity.user-apikey.login`)",
+                  r"^iam-identity\.[\w-]+\.login$"),
+        CloudRule("AWS", "`signin:ConsoleLogin`, and federated or session sign-ins "
+                  "(`sts:AssumeRoleWithSAML`, `AssumeRoleWithWebIdentity`, `GetSessionToken`)",
+                  r"(^|:)(ConsoleLogin|AssumeRoleWithSAML|AssumeRoleWithWebIdentity|GetSessionToken)$"),
+        CloudRule("GCP", "`google.login.LoginService.*` (Workspace/Cloud Identity logins, when "
+                  "exported with the audit logs)", r"^google\.login\.LoginService\."),
+        CloudRule("any", "a request refused as unauthenticated (401, `UNAUTHENTICATED`/16)",
+                  codes=CLOUD_UNAUTHENTICATED_CODES, outcomes=("failure", "denied")),
+    ),
+    "failed-access": (
+        CloudRule("any", "outcome `denied`", outcomes=("denied",)),
+        CloudRule("any", "outcome `failure` with the reason code of a refusal (HTTP 401/403, "
+                  "CloudTrail AccessDenied, GCP PERMISSION_DENIED/UNAUTHENTICATED, Azure "
+                  "AuthorizationFailed)",
+                  outcomes=("failure",), codes=CLOUD_REFUSED_CODES),
+    ),
+    "admin-actions": (
+        CloudRule("IBM", "cluster, master, version, worker and worker-pool operations, CA "
+                  "rotation, service endpoints, KMS, add-ons, the private endpoint allowlist: "
+                  "`containers-kubernetes.<object>.create|delete|update|refresh|reboot|reload|"
+                  "replace|add|rebalance|resize|rotate|enable|disable|set`",
+                  r"^containers-kubernetes\.(cluster|cluster-master|version|worker|cluster-worker"
+                  r"|cluster-worker-pool[\w-]*|cluster-ca-certificate|cluster-private-service-endpoint"
+                  r"|cluster-public-service-endpoint|cluster-kms|cluster-addon|network\.acl)\."
+                  r"(create|delete|update|refresh|reboot|reload|replace|add|rebalance|resize|rotate"
+                  r"|enable|disable|set)$"),
+        CloudRule("AWS", "EKS cluster and node-group mutations (`eks:Create|Delete|Update"
+                  "Cluster*|Nodegroup*`, add-ons, Fargate profiles)",
+                  "^" + _EKS + r"(Create|Delete|Update)(Cluster|Nodegroup|Addon|FargateProfile)\w*$"),
+        CloudRule("GCP", "GKE cluster and node-pool mutations (`ClusterManager.Create*|Delete*|"
+                  "Update*|Set*|Rollback*|Start*|Complete*`)",
+                  "^" + _GKE + r"(Create|Delete|Update|Set|Rollback|Start|Complete)\w*$"),
+        CloudRule("Azure", "AKS cluster and agent-pool writes, deletes and actions "
+                  "(`managedClusters[/agentPools]/write|delete`, `…/start|stop|"
+                  "rotateClusterCertificates|runCommand|resetServicePrincipalProfile|"
+                  "resetAADProfile/action`)",
+                  "^" + _AKS + r"(/agentPools)?/(write|delete)$|^" + _AKS
+                  + r"/(start|stop|rotateClusterCertificates|runCommand|resetServicePrincipalProfile"
+                  r"|resetAADProfile|abort)/action$"),
+    ),
+    "identity-changes": (
+        CloudRule("IBM", "cluster RBAC sync from IAM (`containers-kubernetes.cluster-rbac."
+                  "apply|update`), the cluster API key reset, classic infrastructure credentials",
+                  r"^containers-kubernetes\.(cluster-rbac\.(apply|update)|account-api-key\.reset"
+                  r"|account-infra-credential\.(set|delete))$"),
+        CloudRule("IBM", "IAM users, service ids, API keys, trusted profiles, access groups and "
+                  "policies changed (`iam-identity.*`, `iam-groups.*`, `iam-am.*`, "
+                  "`user-management.*`, not reads or logins)",
+                  r"^(iam-identity|iam-groups|iam-am|iam-access-management|user-management)\."
+                  r"[\w.-]+\.(create|update|delete|add|remove|lock|unlock|enable|disable|invite"
+                  r"|set|assign|unassign)$"),
+        CloudRule("AWS", "IAM changes (`iam:Create*|Delete*|Update*|Put*|Attach*|Detach*|Add*|"
+                  "Remove*|Set*|Change*|Upload*|Enable*|Deactivate*|Reset*`) and EKS access "
+                  "entries and policies",
+                  "^" + _IAM_AWS + r"(Create|Delete|Update|Put|Attach|Detach|Add|Remove|Set|Change"
+                  r"|Upload|Enable|Deactivate|Reset)\w*$|^" + _EKS
+                  + r"((Create|Delete|Update)AccessEntry|(Associate|Disassociate)AccessPolicy"
+                  r"|(Create|Delete)PodIdentityAssociation)$"),
+        CloudRule("GCP", "`*.SetIamPolicy`, service accounts and their keys changed "
+                  "(`google.iam.admin.v1.Create*|Delete*|Update*|Patch*|Enable*|Disable*|"
+                  "Undelete*`)",
+                  r"\.SetIamPolicy$|^google\.iam\.admin\.v1\.(Create|Delete|Update|Patch|Enable"
+                  r"|Disable|Undelete)\w*$"),
+        CloudRule("Azure", "role assignments and definitions written or deleted "
+                  "(`Microsoft.Authorization/roleAssignments|roleDefinitions/write|delete`)",
+                  r"^Microsoft\.Authorization/(roleAssignments|roleDefinitions)/(write|delete)$"),
+    ),
+    "system-objects": (
+        CloudRule("IBM", "clusters, workers, worker pools and zones, subnets, ALBs, Ingress "
+                  "instances, NLB subdomains and storage created, added, deleted or detached",
+                  r"^containers-kubernetes\.(cluster|worker|cluster-worker|cluster-worker-pool"
+                  r"|cluster-worker-pool-zone|cluster-subnet|cluster-user-subnet|cluster\.user-subnet"
+                  r"|cluster-alb|cluster-ingress-instance|cluster-nlb-dns|storage-volume"
+                  r"|storage-attachment)\.(create|delete|add|detach)$"),
+        CloudRule("IBM", "VPC networks, subnets, gateways, load balancers and security groups "
+                  "created or deleted (`is.<kind>.<object>.create|delete`)",
+                  r"^is\.(vpc|subnet|public-gateway|load-balancer|security-group|network-acl)\."
+                  r"[\w-]+\.(create|delete)$"),
+        CloudRule("AWS", "EKS clusters and node groups, VPC networks, subnets, gateways, security "
+                  "groups and load balancers created or deleted",
+                  "^" + _EKS + r"(Create|Delete)(Cluster|Nodegroup|FargateProfile)$"
+                  r"|^ec2(\.amazonaws\.com)?:(Create|Delete)(Vpc|Subnet|SecurityGroup|InternetGateway"
+                  r"|NatGateway|RouteTable|TransitGateway)$"
+                  r"|^elasticloadbalancing(\.amazonaws\.com)?:(Create|Delete)LoadBalancer$"),
+        CloudRule("GCP", "GKE clusters and node pools, networks, subnetworks and firewalls "
+                  "created or deleted",
+                  "^" + _GKE + r"(Create|Delete)(Cluster|NodePool)$"
+                  r"|(^|\.)compute\.(networks|subnetworks|firewalls|forwardingRules)\.(insert|delete)$"),
+        CloudRule("Azure", "AKS clusters and agent pools, virtual networks, subnets, load "
+                  "balancers and network security groups written or deleted",
+                  "^" + _AKS + r"(/agentPools)?/(write|delete)$|^Microsoft\.Network/(virtualNetworks"
+                  r"|virtualNetworks/subnets|loadBalancers|networkSecurityGroups|publicIPAddresses)"
+                  r"/(write|delete)$"),
+    ),
+    "sensitive-access": (
+        CloudRule("IBM", "a kubeconfig requested (`containers-kubernetes.cluster.config`: with "
+                  "`--admin` it holds cluster-admin certificates), Ingress secrets read",
+                  r"^containers-kubernetes\.(cluster\.config|cluster-ingress-secret\.get)$"),
+        CloudRule("Azure", "AKS credentials listed (`managedClusters/listClusterAdminCredential|"
+                  "listClusterUserCredential|listClusterMonitoringUserCredential/action`, "
+                  "`accessProfiles/listCredential/action`)",
+                  "^" + _AKS + r"/(listClusterAdminCredential|listClusterUserCredential"
+                  r"|listClusterMonitoringUserCredential|accessProfiles/listCredential)/action$"),
+        CloudRule("AWS / GCP / IBM", "secrets read from the provider's secret store "
+                  "(`secretsmanager:GetSecretValue`, `SecretManagerService.AccessSecretVersion`, "
+                  "`secrets-manager.secret.read`); EKS and GKE log no distinct credential "
+                  "download (`update-kubeconfig` / `get-credentials` only describe the cluster)",
+                  r"(^|:)GetSecretValue$|\.SecretManagerService\.AccessSecretVersion$"
+                  r"|^secrets-manager\.secret\.read$"),
+    ),
+}
+"""Per section, the rules that put a service event in it (one rule holding is enough)."""
+
+
+def _cloud(name: str) -> Callable[[pa.Table], Mask]:
+    rules = CLOUD_RULES[name]
+
+    def select(ev: pa.Table) -> Mask:
+        return _any(*(r.mask(ev) for r in rules))
+
+    select.__name__ = select.__qualname__ = name.replace("-", "_") + "_cloud"
+    return select
+
+
 @dataclass(frozen=True)
 class Selection:
     """The rows of each source one report takes."""
 
     auditd: Callable[[pa.Table], Mask]
     k8s: Callable[[pa.Table], Mask]
+    cloud: Callable[[pa.Table], Mask]
 
 
 SELECTIONS: dict[str, Selection] = {
-    "logins": Selection(logins_auditd, logins_k8s),
-    "failed-access": Selection(failed_access_auditd, failed_access_k8s),
-    "admin-actions": Selection(admin_auditd, admin_k8s),
-    "identity-changes": Selection(identity_auditd, identity_k8s),
-    "system-objects": Selection(system_auditd, system_k8s),
-    "sensitive-access": Selection(sensitive_auditd, sensitive_k8s),
+    "logins": Selection(logins_auditd, logins_k8s, _cloud("logins")),
+    "failed-access": Selection(failed_access_auditd, failed_access_k8s, _cloud("failed-access")),
+    "admin-actions": Selection(admin_auditd, admin_k8s, _cloud("admin-actions")),
+    "identity-changes": Selection(identity_auditd, identity_k8s, _cloud("identity-changes")),
+    "system-objects": Selection(system_auditd, system_k8s, _cloud("system-objects")),
+    "sensitive-access": Selection(sensitive_auditd, sensitive_k8s, _cloud("sensitive-access")),
 }

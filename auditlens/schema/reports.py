@@ -26,10 +26,12 @@ AUDIT_TRAIL = TableSchema(
         Column("time", TIME, "When: the event's time; for a hole, the last event before it (UTC).",
                "auditd msg=audit / k8s stageTimestamp"),
         ACTIVITY["source"],
-        Column("cluster", _str, "Cluster name or id, when known (k8s).", "k8s cluster"),
+        Column("cluster", _str, "Cluster name or id, when known (k8s, cloud).",
+               "k8s cluster / cloud cluster"),
         Column("node", _str, "Node the auditd finding is about.", "auditd node"),
         Column("finding", _str, "Kind of finding: audit-daemon, rule-change, config-change, "
-               "audit-access, lost-events, serial-gap, time-gap or incomplete-request.", "derived"),
+               "audit-access, lost-events, serial-gap, time-gap, incomplete-request, pipeline-change or "
+               "pipeline-gap.", "derived"),
         Column("action", _str, "What happened: the normalised action, the CONFIG_CHANGE op "
                "(add_rule, remove_rule, set …) or what a hole is.", "action / op"),
         Column("actor", _str, "The accountable person: login user (auid) even after sudo; k8s "
@@ -54,8 +56,12 @@ AUDIT_TRAIL = TableSchema(
         Column("gap_end", TIME, "Time of the first event after a hole (UTC).", "derived"),
         Column("gap_seconds", _f64, "Length of the hole in seconds (gap_end − gap_start).",
                "derived"),
-        Column("evidence", _str, "Where the proof is: file:line and serial (auditd) or auditID "
-               "(k8s); for a hole, the events on either side.", "provenance"),
+        Column("events_in_gap", _i64, "API audit events the cluster logged inside a hole "
+               "opened by a removed audit pipeline (pipeline-gap; 0 confirms the hole).",
+               "derived"),
+        Column("evidence", _str, "Where the proof is: file:line and serial (auditd), auditID "
+               "(k8s) or provider and correlation id (cloud); for a hole, the events on either "
+               "side.", "provenance"),
     ),
 )
 
