@@ -399,5 +399,24 @@ def test_streamed_report_with_the_reader_and_workers_equals_the_one_in_memory() 
         want = in_memory(sources)
         got = streamed(sources, jobs=2)
     assert_same(got, want)
-    assert got[1]["Service (cloud) events"] == "8"
-    assert "holes opened by a removed audit pipeline: 1)" in got[1]["Gaps found"]
+    from auditlens.cloud.reader import read_cloud_audit
+
+    events = read_cloud_audit([str(SAMPLE_LOGS / "cloud"), str(DATA)]).num_rows
+    assert events > 8 and got[1]["Service (cloud) events"] == str(events)
+    # two clusters in the service events (the fixture's and the sample's) and API logs that
+    # name none: the removals are changes, linked to no hole (which cluster's log is it?)
+    assert "holes opened by a removed audit pipeline: 0)" in got[1]["Gaps found"]
+    assert "audit pipeline changes (service events): 4" in got[1]["Gaps found"]
+
+
+def test_the_sample_webhook_hole_is_confirmed_though_the_oauth_server_logged_inside() -> None:
+    """The sample cluster's webhook is removed 20:11:08–20:12:41; the oauth server's own log has
+    bob's login at 20:11:46 (it never passes the API server's audit webhook), the API server's
+    log has nothing: the hole is confirmed, 0 events inside."""
+    from auditlens import run_report
+
+    trail = run_report("audit-trail", str(SAMPLE_LOGS), cluster="demo").table.to_pylist()
+    (gap,) = [r for r in trail if r["finding"] == "pipeline-gap"]
+    assert gap["events_in_gap"] == 0 and gap["actor"] == "alice@example.com"
+    oauth = read_k8s_audit([str(SAMPLE_LOGS / "k8s" / "oauth-server-audit.log")])
+    assert any(gap["gap_start"] < t < gap["gap_end"] for t in oauth["time"].to_pylist())

@@ -205,41 +205,21 @@ def test_the_committed_service_samples_are_what_their_script_writes(tmp_path: Pa
     assert (tmp_path / "b.jsonl").read_bytes() == (SAMPLE_LOGS / "cloud/activity-tracker-legacy.jsonl").read_bytes()
 
 
-def test_until_the_cloud_reader_reads_them_the_service_samples_are_skipped(sample_activity: pa.Table) -> None:
-    if importlib.util.find_spec("auditlens.cloud.reader") is not None:
-        pytest.skip("the cloud reader is there: whether activity() reads them is its tests' business")
-    assert set(sample_activity["source"].to_pylist()) == {"auditd", "k8s"}
-    with pytest.warns(UserWarning, match=r"cloud/activity-tracker\.jsonl"):
+def test_the_service_samples_are_read_as_activity() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a reject would warn
         got = auditlens.activity([str(SAMPLE_LOGS / "k8s"), str(SAMPLE_LOGS / "cloud")])
-    assert set(got["source"].to_pylist()) == {"k8s"}
+    assert set(got["source"].to_pylist()) == {"k8s", "cloud"}
 
 
-def _cloud_activity(events: pa.Table) -> pa.Table:
-    """The service rows as activity rows: engineer C's ``from_cloud`` when it is there, else the
-    same columns taken here (actor, the provider's action, target as object, cluster)."""
-    from auditlens import actions
-
-    from_cloud = getattr(actions, "from_cloud", None)
-    if from_cloud is not None:
-        return from_cloud(events)
-    n = events.num_rows
-    columns = {name: pa.nulls(n, ACTIVITY[name].type) for name in ACTIVITY.names}
-    columns.update(time=events["time"], source=pa.array(["cloud"] * n), cluster=events["cluster"],
-                   actor=events["actor"], action=events["action"], object=events["target"],
-                   outcome=events["outcome"], origin=events["origin"],
-                   evidence=pc.binary_join_element_wise(events["file"], pc.cast(events["line"], pa.string()), ":"))
-    return pa.table(columns, schema=ACTIVITY.arrow)
-
-
-@pytest.mark.skipif(importlib.util.find_spec("auditlens.cloud.reader") is None,
-                    reason="auditlens.cloud.reader is not there yet (engineer A)")
 def test_sample_service_events_join_the_timeline(sample_activity: pa.Table) -> None:
-    from auditlens.cloud.reader import read_cloud_audit  # type: ignore[import-not-found,unused-ignore]
+    from auditlens.actions import from_cloud
+    from auditlens.cloud.reader import read_cloud_audit
 
     rejects = auditlens.RejectLog()
     events = read_cloud_audit(str(SAMPLE_LOGS / "cloud"), rejects=rejects)
     assert events.num_rows == 8 and len(rejects) == 0
-    service = _cloud_activity(events)
+    service = from_cloud(events)
     rows = pa.concat_tables([sample_activity.filter(pc.not_equal(sample_activity["source"], "cloud")),
                              service])
 

@@ -59,6 +59,7 @@ import pyarrow.compute as pc
 from ..actions import from_auditd, from_k8s
 from ..schema import AUDIT_TRAIL, AUDITD_EVENTS, CLOUD_EVENTS, K8S_EVENTS
 from ..timerange import TimeBound, time_range
+from .selections import OAUTH_PATHS
 
 DAEMON_PREFIX = "DAEMON_"
 RECORD_TYPES = ("CONFIG_CHANGE", "AUDIT_LOST", DAEMON_PREFIX)
@@ -552,10 +553,14 @@ def _pipeline_findings(cloud: pa.Table, k8s: pa.Table | None) -> list[dict[str, 
 
 
 def _api_times(k8s: pa.Table | None) -> dict[str | None, list[int]]:
-    """Each cluster's API audit event times (µs), sorted."""
+    """Each cluster's API audit event times (µs), sorted. OpenShift's oauth server writes its
+    own audit log (its requests, ``/oauth/…`` and ``/login``, never pass the API server's
+    audit backends), so its events say nothing of a hole in the API server's log."""
     out: dict[str | None, list[int]] = {}
     if k8s is None or k8s.num_rows == 0:
         return out
+    oauth = pc.fill_null(pc.match_substring_regex(k8s["request_uri"], OAUTH_PATHS), False)
+    k8s = k8s.filter(pc.invert(oauth))
     for cl, tm in zip(k8s["cluster"].to_pylist(), pc.cast(k8s["time"], pa.int64()).to_pylist()):
         if tm is not None:
             out.setdefault(cl, []).append(tm)
