@@ -7,48 +7,26 @@ columns that carry a decision are also spelt out here by hand.
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _cloud_provider import CLOUD, COLUMNS, golden, provider_rows, values
 
 from auditlens.cloud import azure
 from auditlens.cloud.providers import PROVIDERS
-from auditlens.schema.cloud import CLOUD_EVENTS
 
-CLOUD = Path(__file__).parent / "data" / "cloud"
 DATA = CLOUD / "azure"
-UPDATE = os.environ.get("AUDITLENS_UPDATE_GOLDEN") == "1"
-COLUMNS = [name for name in CLOUD_EVENTS.names if name not in ("raw", "file", "line")]
-
-
-def values(path: Path) -> list[Any]:
-    """The parsed JSON values of a fixture: the whole document, else one per line."""
-    text = path.read_text()
-    try:
-        return [json.loads(text)]
-    except json.JSONDecodeError:
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def rows(name: str) -> list[dict[str, Any]]:
-    out = []
-    for value in values(DATA / name):
-        events = azure.unwrap(value)
-        assert events is not None, f"{name}: a value is not claimed"
-        out.extend(azure.row(event) for event in events)
-    return out
+    return provider_rows(azure, DATA / name)
 
 
 @pytest.mark.parametrize("name", ["records.json", "records.jsonl", "rest.json"])
 def test_every_column_of_every_event_matches_the_golden_file(name: str) -> None:
     got = rows(name)
-    golden = DATA / (name.replace(".", "-") + ".expected.json")
-    if UPDATE:
-        golden.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n")
-    assert got == json.loads(golden.read_text())
+    assert got == golden(got, DATA / (name.replace(".", "-") + ".expected.json"))
     for row in got:
         assert list(row) == COLUMNS
         assert row["provider"] == "azure" and row["acting_for"] is None
