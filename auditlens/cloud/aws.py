@@ -30,7 +30,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .providers import Event, Provider, register
+from .providers import Event, Provider, mapping, register, text
 
 _DENIED = frozenset({
     "AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
@@ -102,35 +102,21 @@ def unwrap(value: Any) -> Iterable[Event] | None:
     return (value,) if _is_record(value) else None
 
 
-def _mapping(value: Any, what: str) -> Mapping[str, Any]:
-    """``value`` when it is an object, ``{}`` when absent/null; a wrong type raises."""
-    if value is None:
-        return _EMPTY
-    if not isinstance(value, dict):
-        raise TypeError(f"{what} is {type(value).__name__}, not an object")
-    return value
-
-
-def _text(event: Event, key: str) -> str:
-    value = event[key]
-    if not isinstance(value, str):
-        raise TypeError(f"{key} is {type(value).__name__}, not a string")
-    return value
 
 
 def row(event: Event) -> dict[str, Any]:
     """The ``cloud_events`` columns of one CloudTrail record."""
     if not isinstance(event, dict):
         raise TypeError(f"an event is {type(event).__name__}, not an object")
-    time = _text(event, "eventTime")
-    source = _text(event, "eventSource")
-    name = _text(event, "eventName")
-    who = _mapping(event.get("userIdentity"), "userIdentity")
-    params = _mapping(event.get("requestParameters"), "requestParameters")
+    time = text(event, "eventTime")
+    source = text(event, "eventSource")
+    name = text(event, "eventName")
+    who = mapping(event.get("userIdentity"), "userIdentity")
+    params = mapping(event.get("requestParameters"), "requestParameters")
     kind = who.get("type")
     arn = who.get("arn")
-    context = _mapping(who.get("sessionContext"), "userIdentity.sessionContext")
-    on_behalf = _mapping(who.get("onBehalfOf"), "userIdentity.onBehalfOf")
+    context = mapping(who.get("sessionContext"), "userIdentity.sessionContext")
+    on_behalf = mapping(who.get("onBehalfOf"), "userIdentity.onBehalfOf")
 
     acting_for = context.get("sourceIdentity") or on_behalf.get("userId")
     actor: Any
@@ -161,7 +147,7 @@ def row(event: Event) -> dict[str, Any]:
         if not isinstance(resources, list):
             raise TypeError(f"resources is {type(resources).__name__}, not a list")
         if resources:
-            first = _mapping(resources[0], "resources[0]")
+            first = mapping(resources[0], "resources[0]")
     target_id = first.get("ARN")
     target = None
     for key in _TARGET_NAMES:
@@ -186,7 +172,7 @@ def row(event: Event) -> dict[str, Any]:
             raise TypeError(f"errorCode is {type(error).__name__}, not a string")
         denied = error in _DENIED or "Unauthorized" in error or error.startswith("AccessDenied")
         outcome = "denied" if denied else "failure"
-    elif name == "ConsoleLogin" and _mapping(
+    elif name == "ConsoleLogin" and mapping(
             event.get("responseElements"), "responseElements").get("ConsoleLogin") == "Failure":
         outcome = "failure"
     else:

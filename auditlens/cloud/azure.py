@@ -41,7 +41,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .providers import Event, Provider, register
+from .providers import Event, Provider, mapping, register
 
 _ACTIVITY_CATEGORIES = frozenset({
     "Administrative", "Write", "Delete", "Action", "ServiceHealth", "ResourceHealth", "Alert",
@@ -58,7 +58,6 @@ _OUTCOME = {
 _APP_CREDENTIAL: Mapping[Any, str] = {"1": "client-secret", "2": "certificate"}
 _DENIED = frozenset({"forbidden", "unauthorized", "401", "403", "authorizationfailed"})
 _SHORT = 200  # a description longer than this is not a one-line message
-_EMPTY: Mapping[str, Any] = {}
 
 
 def _is_ours(value: Any) -> bool:
@@ -87,14 +86,6 @@ def unwrap(value: Any) -> Iterable[Event] | None:
             return ours or None
     return (value,) if _is_ours(value) else None
 
-
-def _mapping(value: Any, what: str) -> Mapping[str, Any]:
-    """``value`` when it is an object, ``{}`` when absent/null; a wrong type raises."""
-    if value is None:
-        return _EMPTY
-    if not isinstance(value, dict):
-        raise TypeError(f"{what} is {type(value).__name__}, not an object")
-    return value
 
 
 def _value(event: Event, key: str) -> Any:
@@ -149,10 +140,10 @@ def row(event: Event) -> dict[str, Any]:
     operation = _value(event, "operationName")
     if not isinstance(operation, str):
         raise TypeError("operationName is not a string")
-    identity = _mapping(event.get("identity"), "identity")
-    claims = _mapping(identity.get("claims") or event.get("claims"), "claims")
-    properties = _mapping(event.get("properties"), "properties")
-    http = _mapping(event.get("httpRequest"), "httpRequest")
+    identity = mapping(event.get("identity"), "identity")
+    claims = mapping(identity.get("claims") or event.get("claims"), "claims")
+    properties = mapping(event.get("properties"), "properties")
+    http = mapping(event.get("httpRequest"), "httpRequest")
 
     resource_id = event.get("resourceId")
     if resource_id is None:

@@ -26,12 +26,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .providers import Event, Provider, register
+from .providers import Event, Provider, mapping, register, text
 
 AUDIT_LOG = "type.googleapis.com/google.cloud.audit.AuditLog"
 _DENIED_CODES = frozenset({7, 16})
 _CLUSTER_TYPES = frozenset({"gke_cluster", "k8s_cluster"})
-_EMPTY: Mapping[str, Any] = {}
 
 
 def _is_ours(value: Any) -> bool:
@@ -58,20 +57,6 @@ def unwrap(value: Any) -> Iterable[Event] | None:
     return None
 
 
-def _mapping(value: Any, what: str) -> Mapping[str, Any]:
-    """``value`` when it is an object, ``{}`` when absent/null; a wrong type raises."""
-    if value is None:
-        return _EMPTY
-    if not isinstance(value, dict):
-        raise TypeError(f"{what} is {type(value).__name__}, not an object")
-    return value
-
-
-def _text(mapping: Mapping[str, Any], key: str, what: str) -> str:
-    value = mapping[key]
-    if not isinstance(value, str):
-        raise TypeError(f"{what} is {type(value).__name__}, not a string")
-    return value
 
 
 def _account(labels: Mapping[str, Any], log_name: Any) -> Any:
@@ -100,15 +85,15 @@ def row(event: Event) -> dict[str, Any]:
     """The ``cloud_events`` columns of one Cloud Audit Logs entry."""
     if not isinstance(event, dict):
         raise TypeError(f"an event is {type(event).__name__}, not an object")
-    time = _text(event, "timestamp", "timestamp")
-    payload = _mapping(event["protoPayload"], "protoPayload")
-    service = _text(payload, "serviceName", "protoPayload.serviceName")
-    method = _text(payload, "methodName", "protoPayload.methodName")
-    resource = _mapping(event.get("resource"), "resource")
-    labels = _mapping(resource.get("labels"), "resource.labels")
-    auth = _mapping(payload.get("authenticationInfo"), "authenticationInfo")
-    request = _mapping(payload.get("requestMetadata"), "requestMetadata")
-    status = _mapping(payload.get("status"), "status")
+    time = text(event, "timestamp", "timestamp")
+    payload = mapping(event["protoPayload"], "protoPayload")
+    service = text(payload, "serviceName", "protoPayload.serviceName")
+    method = text(payload, "methodName", "protoPayload.methodName")
+    resource = mapping(event.get("resource"), "resource")
+    labels = mapping(resource.get("labels"), "resource.labels")
+    auth = mapping(payload.get("authenticationInfo"), "authenticationInfo")
+    request = mapping(payload.get("requestMetadata"), "requestMetadata")
+    status = mapping(payload.get("status"), "status")
 
     email = auth.get("principalEmail")
     subject = auth.get("principalSubject")
@@ -126,8 +111,8 @@ def row(event: Event) -> dict[str, Any]:
     if delegation:
         if not isinstance(delegation, list):
             raise TypeError("serviceAccountDelegationInfo is not a list")
-        first = _mapping(delegation[0], "serviceAccountDelegationInfo[0]")
-        party = _mapping(first.get("firstPartyPrincipal"), "firstPartyPrincipal")
+        first = mapping(delegation[0], "serviceAccountDelegationInfo[0]")
+        party = mapping(first.get("firstPartyPrincipal"), "firstPartyPrincipal")
         acting_for = party.get("principalEmail") or first.get("principalSubject")
         credential = "impersonation"
     if auth.get("serviceAccountKeyName"):
@@ -160,12 +145,12 @@ def row(event: Event) -> dict[str, Any]:
 
     region = labels.get("location") or labels.get("zone") or labels.get("region")
     if region is None:
-        location = _mapping(payload.get("resourceLocation"), "resourceLocation")
+        location = mapping(payload.get("resourceLocation"), "resourceLocation")
         current = location.get("currentLocations")
         if isinstance(current, list) and current:
             region = current[0]
 
-    operation = _mapping(event.get("operation"), "operation")
+    operation = mapping(event.get("operation"), "operation")
     return {
         "time": time,
         "provider": "gcp",

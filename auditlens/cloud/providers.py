@@ -35,6 +35,27 @@ class Provider:
     row: Callable[[Event], dict[str, Any]]
 
 
+_EMPTY: Mapping[str, Any] = {}
+
+
+def mapping(value: Any, what: str) -> Mapping[str, Any]:
+    """``value`` when it is an object, ``{}`` when absent or null; another type is a malformed
+    event (``TypeError`` naming the member ``what``, which the reader makes the reject's reason)."""
+    if value is None:
+        return _EMPTY
+    if not isinstance(value, dict):
+        raise TypeError(f"{what} is {type(value).__name__}, not an object")
+    return value
+
+
+def text(obj: Mapping[str, Any], key: str, what: str | None = None) -> str:
+    """``obj[key]``, which must be there (``KeyError``) and be text (``TypeError``)."""
+    value = obj[key]
+    if not isinstance(value, str):
+        raise TypeError(f"{what or key} is {type(value).__name__}, not a string")
+    return value
+
+
 PROVIDERS: dict[str, Provider] = {}
 """Registered providers by name, in the order they are asked."""
 
