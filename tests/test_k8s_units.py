@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 
 from auditlens import RejectLog
 from auditlens.k8s.detect import looks_like_k8s_audit
-from auditlens.k8s.frame import depth_change
 from auditlens.k8s.gke import parse_resource_name
 from auditlens.k8s.legacy import go_unquote
 from auditlens.k8s.reader import read_k8s_audit
 from auditlens.k8s.truncated import salvage
 from auditlens.k8s.wrappers import WRAPPERS
 from auditlens.sources.compression import sniff_compression
+from auditlens.sources.lines import depth_change
 
 EVENT = {"kind": "Event", "apiVersion": "audit.k8s.io/v1", "level": "Metadata", "auditID": "a-1",
          "stage": "ResponseComplete", "requestURI": "/api/v1/namespaces/x/pods", "verb": "list",

@@ -39,7 +39,7 @@ from ..rejects import Rejecter, RejectLog
 from ..schema import CLOUD_EVENTS
 from ..schema._column import TIME
 from ..sources import READ_ERRORS, Source, expand_sources, line_chunks, release
-from ..sources.lines import PREFIX_BYTES, LongLine
+from ..sources.lines import PREFIX_BYTES, LongLine, depth_change
 from ..timerange import TimeBound, time_range
 from .providers import PROVIDERS, Provider
 
@@ -64,7 +64,6 @@ MAX_VALUE_LINES = 1_000_000
 PARQUET_COLUMN = "src_obj__user_data"
 """The IBM Cloud Logs archive column that holds the event as JSON text."""
 
-_DEPTH_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
 _OPENERS = (b"{", b"[", b",", b":")
 _BOM = b"\xef\xbb\xbf"
 _NAMES = CLOUD_EVENTS.names
@@ -80,17 +79,6 @@ is rejected in input order; one of that shape Arrow still refuses (February 30th
 when its batch is made."""
 _ROW_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
-
-def _depth_change(line: bytes) -> int:
-    """Net bracket depth of a line of JSON text (brackets inside strings do not count)."""
-    depth = 0
-    for m in _DEPTH_TOKEN.finditer(line):
-        tok = m.group()
-        if tok in (b"{", b"["):
-            depth += 1
-        elif tok in (b"}", b"]"):
-            depth -= 1
-    return depth
 
 
 def _dumps(value: Any) -> bytes:
@@ -277,8 +265,8 @@ class Read:
         if not text:
             self.account.lines_empty += 1
             return None
-        if text[:1] in (b"{", b"[") and text.endswith(_OPENERS) and _depth_change(text) > 0:
-            return [number, [raw], _depth_change(text), len(raw), 1, b""]
+        if text[:1] in (b"{", b"[") and text.endswith(_OPENERS) and depth_change(text) > 0:
+            return [number, [raw], depth_change(text), len(raw), 1, b""]
         why = "invalid JSON (a line cut short?)" if text[:1] in (b"{", b"[") else "not JSON"
         try:
             orjson.loads(text)
@@ -292,7 +280,7 @@ class Read:
         past the limit is no longer held, only followed to its end: one reject for all its lines
         (its first bytes kept), not one per line of its rest."""
         first = value[0]
-        value[2] += _depth_change(raw)
+        value[2] += depth_change(raw)
         value[3] += len(raw)
         value[4] += 1
         if value[1] is not None:

@@ -22,7 +22,7 @@ import orjson
 
 from ..rejects import Rejecter
 from ..sources import READ_ERRORS, line_chunks
-from ..sources.lines import PREFIX_BYTES, LongLine
+from ..sources.lines import PREFIX_BYTES, LongLine, depth_change
 from . import native
 from .event import Origin, event_row, why_malformed
 from .wrappers import WRAPPERS, Bad, Decoded, decode_text, decode_value, loads
@@ -31,7 +31,6 @@ CRI_LINE = re.compile(rb"^(\d{4}-\d\d-\d\dT\S+) (stdout|stderr) ([FP])(?::\S*)? 
 """kubelet's CRI log line: ``<RFC3339Nano> <stream> <tag> <content>``; tag P = partial."""
 EXPORT_LINE = re.compile(rb"^(\d{4}-\d\d-\d\dT\S+) ([\[{].*)$", re.DOTALL)
 """CloudWatch Logs export to S3: ``<ISO time> <message>``."""
-_DEPTH_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
 _OPENERS = (b"{", b"[", b",", b":")
 _BOM = b"\xef\xbb\xbf"
 MAX_VALUE_LINES = 1_000_000
@@ -41,17 +40,6 @@ MAX_LINE_BYTES = 64 << 20
 request and response bodies (a large ConfigMap, a CRD list), so lines of megabytes exist; a
 longer one is rejected without being held."""
 
-
-def depth_change(line: bytes) -> int:
-    """Net bracket depth of a line of JSON text (brackets inside strings do not count)."""
-    depth = 0
-    for m in _DEPTH_TOKEN.finditer(line):
-        tok = m.group()
-        if tok in (b"{", b"["):
-            depth += 1
-        elif tok in (b"}", b"]"):
-            depth -= 1
-    return depth
 
 
 class Account:

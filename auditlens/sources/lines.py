@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import lzma
+import re
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -222,3 +223,19 @@ def line_chunks(stream: Iterable[bytes], size: int = 1024,
             continue
         for k in range(0, len(lines), size):
             yield lines[k:k + size]
+
+
+_DEPTH_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
+
+
+def depth_change(line: bytes) -> int:
+    """Net bracket depth of a line of JSON text (brackets inside strings do not count): how the
+    JSON readers follow a value pretty-printed over several lines."""
+    depth = 0
+    for m in _DEPTH_TOKEN.finditer(line):
+        tok = m.group()
+        if tok in (b"{", b"["):
+            depth += 1
+        elif tok in (b"}", b"]"):
+            depth -= 1
+    return depth
