@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from .detect import SOURCE_TYPES
 from .errors import AuditlensError, SourceError
+from .formats import SOURCE_TYPES
 from .rejects import RejectLog
 
 

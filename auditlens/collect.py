@@ -100,7 +100,7 @@ def route(sources: SourceList, source_type: str = "auto") -> Routed:
     A file named directly that is neither kind is an error; one found by walking a directory or
     by a glob is skipped and listed (a README, a copied passwd file). Empty files hold no lines and are left out.
     """
-    from .detect import detect_file
+    from .formats import detect_file
 
     routed = Routed()
     for item in sources:

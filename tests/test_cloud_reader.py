@@ -22,7 +22,7 @@ from auditlens import ParseError, RejectLog
 from auditlens.cli import cli
 from auditlens.cloud.reader import open_cloud_audit, parse_times, read_cloud_audit
 from auditlens.collect import lines_read
-from auditlens.detect import detect_file, detect_lines
+from auditlens.formats import detect_file, detect_lines
 from auditlens.schema import CLOUD_EVENTS
 from auditlens.sources import expand_sources
 

@@ -20,7 +20,7 @@ from conftest import SAMPLE_LOGS
 from test_report_engine import assert_same, in_memory, streamed
 
 import auditlens.collect as collect_module
-import auditlens.detect as detect_module
+import auditlens.formats as formats_module
 from auditlens.actions import activity, from_cloud
 from auditlens.collect import Collection
 from auditlens.k8s.reader import read_k8s_audit
@@ -286,7 +286,7 @@ def test_the_pipelines_of_every_provider(action: str, raw: str, kind: str | None
 def cadf_routed(monkeypatch: pytest.MonkeyPatch) -> None:
     """The fixture routed as a service log and read by :func:`cadf_table` (before the reader and
     its detection are in; one process: the patches do not reach workers)."""
-    detect = detect_module.detect_file
+    detect = formats_module.detect_file
 
     def detect_file(inp: Any) -> str | None:
         return "cloud" if str(inp.name).endswith(".jsonl") else detect(inp)
@@ -297,7 +297,7 @@ def cadf_routed(monkeypatch: pytest.MonkeyPatch) -> None:
         return pa.concat_tables(tables).replace_schema_metadata(
             {b"auditlens.lines": str(lines).encode()})
 
-    monkeypatch.setattr(detect_module, "detect_file", detect_file)
+    monkeypatch.setattr(formats_module, "detect_file", detect_file)
     monkeypatch.setattr(collect_module, "read_cloud", read_cloud)
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from auditlens.detect import detect_file, detect_lines
 from auditlens.errors import SourceError
+from auditlens.formats import detect_file, detect_lines
 from auditlens.sources import expand_sources, iter_lines
 from auditlens.sources.lines import line_spans
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from auditlens.detect import SOURCE_TYPES
 from auditlens.errors import AuditlensError
 from auditlens.export import Format, check_output, get_format
 from auditlens.export._base import Dest, resolve_tz
+from auditlens.formats import SOURCE_TYPES
 from auditlens.scheduler import requested_jobs
 from auditlens.sources.lines import check_max_line
 from auditlens.timerange import TimeBound, time_range
