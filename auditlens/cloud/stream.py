@@ -41,6 +41,7 @@ from ..schema._column import TIME
 from ..sources import READ_ERRORS, Source, expand_sources, line_chunks, release
 from ..sources.lines import PREFIX_BYTES, LongLine, depth_change
 from ..timerange import TimeBound, time_range
+from . import native
 from .providers import PROVIDERS, Provider
 
 __all__ = ["BATCH_ROWS", "MAX_LINE_BYTES", "PROVIDER_MODULES", "Read", "parse_times"]
@@ -78,6 +79,7 @@ _TIME_SHAPE = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d{1,9})?)
 is rejected in input order; one of that shape Arrow still refuses (February 30th) is rejected
 when its batch is made."""
 _ROW_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+_NO_LIMIT = 1 << 62  # rows the C builder may hold: the reader flushes it by its own count
 
 
 
@@ -97,13 +99,16 @@ def _keys(value: Any) -> str:
     return f"a JSON {type(value).__name__}"
 
 
-def parse_times(texts: list[str]) -> tuple[pa.Array, list[int]]:
-    """Times as logged → the TIME column, vectorised; with the indexes of those not readable
-    (null in the array). A time without an offset is UTC."""
+def parse_times(texts: list[str] | pa.Array) -> tuple[pa.Array, list[int]]:
+    """Times as logged (a list, or a string array) → the TIME column, vectorised; with the
+    indexes of those not readable (null in the array). A time without an offset is UTC."""
+    array = texts if isinstance(texts, pa.Array) else pa.array(texts, pa.string())
     try:
-        return pc.cast(pc.cast(pa.array(texts, pa.string()), _NS), TIME, safe=False), []
+        return pc.cast(pc.cast(array, _NS), TIME, safe=False), []
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
+    if isinstance(texts, pa.Array):
+        texts = texts.to_pylist()
     out: list[Any] = []
     bad: list[int] = []
     for i, text in enumerate(texts):
@@ -149,6 +154,13 @@ class Read:
         # its time turns out unreadable (its unit's lines when it was the unit's only row)
         self.pending: list[dict[str, Any]] = []
         self.moves: list[int] = []
+        # with the C fast path (native.py): its rows, finished (``sealed``) or still in the
+        # builder, and for each pending Python row the number of C rows before it (``at``; kept
+        # up to date before the builder takes lines, so rows made meanwhile share a number)
+        self.builder: Any = None
+        self.sealed: list[pa.RecordBatch] = []
+        self.c_rows = 0
+        self.at: list[int] = []
 
     # -- units → rows -----------------------------------------------------------------------
 
@@ -213,6 +225,7 @@ class Read:
         if head == b"PAR1":
             yield from self.parquet(name, stream)
             return
+        builder = self.fast_builder()
         number = 0
         # a multi-line document: [first line, parts (None once too long), depth, bytes, lines,
         # first bytes once too long]
@@ -223,7 +236,22 @@ class Read:
                     number += 1
                     self.reject_unit(name, number, 1, lines.reason, lines.prefix)
                     continue
-                for raw in lines:
+                i, n = 0, len(lines)
+                while i < n:
+                    if builder is not None and value is None:  # plain IBM event lines, in C
+                        self.at += [self.c_rows] * (len(self.pending) - len(self.at))
+                        j = builder.add(lines, i, number - i + 1, name, _NO_LIMIT)
+                        self.c_rows += j - i
+                        self.account.lines_in_rows += j - i
+                        number += j - i
+                        i = j
+                        if builder.full():
+                            self.sealed.append(native.staged(builder.finish()))
+                            continue
+                        if i == n:
+                            break
+                    raw = lines[i]
+                    i += 1
                     number += 1
                     if value is not None:
                         value = self.more(name, value, raw, number)
@@ -234,7 +262,7 @@ class Read:
                         value = self.not_a_line(name, raw, number)
                     else:
                         self.unit(name, parsed, number, 1, raw)
-                if len(self.pending) >= self.batch_size:
+                if len(self.pending) + self.c_rows >= self.batch_size:
                     yield from self.flush_rows()
         except READ_ERRORS as exc:
             number += 1
@@ -248,6 +276,15 @@ class Read:
                 self.reject_unit(name, value[0], value[4], f"JSON document starting at line "
                                  f"{value[0]} is not closed at the end of the input", value[1][0])
         self.account.lines += number
+
+    def fast_builder(self) -> Any:
+        """The C fast path's builder (made once), or None: not compiled, switched off, or the
+        providers are not the registry's (IBM's is the one it knows, and it must be asked first)."""
+        if native.Builder is None or not self.providers or self.providers[0] is not PROVIDERS.get("ibm"):
+            return None
+        if self.builder is None:
+            self.builder = native.Builder()
+        return self.builder
 
     def not_a_line(self, name: str, raw: bytes, number: int) -> list[Any] | None:
         """A line that is not one JSON value: blank, the start of a document, or a reject."""
@@ -332,7 +369,7 @@ class Read:
                                          str(text))
                         continue
                     self.unit(name, parsed, number, 1, str(text))
-                if len(self.pending) >= self.batch_size:
+                if len(self.pending) + self.c_rows >= self.batch_size:
                     yield from self.flush_rows()
         except (pa.ArrowInvalid, OSError) as exc:
             raise FormatError(f"unreadable Parquet file: {exc}", file=name) from exc
@@ -351,6 +388,12 @@ class Read:
         """The pending rows as batches of at most ``batch_size``, times parsed, filtered."""
         rows, moves = self.pending, self.moves
         self.pending, self.moves = [], []
+        if self.builder is not None and self.builder.rows:
+            self.sealed.append(native.staged(self.builder.finish()))
+        if self.sealed:
+            yield from self.flush_mixed(rows, moves)
+            return
+        self.at = []
         for k in range(0, len(rows), self.batch_size):
             batch = self.batch(rows[k:k + self.batch_size], moves[k:k + self.batch_size])
             if batch is not None and batch.num_rows:
@@ -361,15 +404,26 @@ class Read:
         if bad:
             for i in bad:
                 r = rows[i]
-                self.rejecter.reject(r["file"], r["line"], f"{r['provider']} event time "
-                                     f"{r['time']!r} cannot be read", r["raw"])
-                self.account.lines_in_rows -= moves[i]
-                self.account.lines_in_rejects += moves[i]
+                self.reject_time(r["file"], r["line"], r["provider"], r["time"], r["raw"],
+                                 moves[i])
             keep = sorted(set(range(len(rows))) - set(bad))
             rows = [rows[i] for i in keep]
             times = times.take(pa.array(keep, pa.int64()))
         if not rows:
             return None
+        return self.finish(self.python_arrays(rows), times)
+
+    def reject_time(self, file: str, line: int, provider: str, time: str, raw: bytes | str,
+                    move: int) -> None:
+        """A row whose time has the ISO 8601 shape but Arrow cannot read it (February 30th):
+        rejected, its unit's lines moved to ``lines_in_rejects`` when it was their only row."""
+        self.rejecter.reject(file, line, f"{provider} event time {time!r} cannot be read", raw)
+        self.account.lines_in_rows -= move
+        self.account.lines_in_rejects += move
+
+    def python_arrays(self, rows: list[dict[str, Any]]) -> list[pa.Array]:
+        """The Python path's rows as arrays of the ``cloud_events`` columns, ``time`` left as
+        text; values that do not fit their column are nulled and counted (``coerced``)."""
         try:
             columns: list[Any] = list(zip(*map(_GET, rows)))
         except KeyError:
@@ -377,7 +431,7 @@ class Read:
         arrays = []
         for i, (values, type_) in enumerate(zip(columns, _TYPES)):
             if i == _TIME_AT:
-                arrays.append(times)
+                arrays.append(pa.array(values, pa.string()))
                 continue
             if i == _RAW_AT:  # JSON text as bytes (orjson checked the UTF-8): one cast
                 try:
@@ -389,6 +443,82 @@ class Read:
             array, nulled = safe_array(list(values), type_)
             self.coerced += nulled
             arrays.append(array)
+        return arrays
+
+    def flush_mixed(self, rows: list[dict[str, Any]],
+                    moves: list[int]) -> Iterator[pa.RecordBatch]:
+        """:meth:`flush_rows` with rows of the C fast path: the same batches as if every row had
+        come from Python (the same cuts in input order, the same rejects in the same order)."""
+        fast = pa.Table.from_batches(self.sealed, schema=native.STAGED)
+        n = self.c_rows
+        self.at += [n] * (len(rows) - len(self.at))
+        at = self.at
+        self.sealed, self.c_rows, self.at = [], 0, []
+        # input order: C rows are 0…n-1, Python rows n, n+1… (the k-th before C row at[k])
+        order: list[int] = []
+        done = 0
+        for k, before in enumerate(at):
+            order.extend(range(done, before))
+            order.append(n + k)
+            done = before
+        order.extend(range(done, n))
+        size = self.batch_size
+        for k in range(0, len(order), size):
+            batch = self.mixed_batch(fast, rows, moves, order[k:k + size], n)
+            if batch is not None and batch.num_rows:
+                yield batch
+
+    def mixed_batch(self, fast: pa.Table, rows: list[dict[str, Any]], moves: list[int],
+                    idx: list[int], n: int) -> pa.RecordBatch | None:
+        """One batch of rows ``idx`` (C rows below ``n``, Python rows ``n + k``)."""
+        mine = [j - n for j in idx if j >= n]
+        if not mine:  # only C rows, in a run
+            texts = fast.column(_TIME_AT).slice(idx[0], len(idx)).combine_chunks()
+        else:  # the C rows' times, then the Python rows' (in idx order), taken in idx order
+            own = pa.array([rows[k]["time"] for k in mine], pa.string())
+            after = iter(range(n, n + len(mine)))
+            texts = pa.concat_arrays([fast.column(_TIME_AT).combine_chunks(), own]).take(
+                pa.array([j if j < n else next(after) for j in idx], pa.int64()))
+        times, bad = parse_times(texts)
+        if bad:
+            for i in bad:
+                j = idx[i]
+                if j >= n:
+                    r = rows[j - n]
+                    self.reject_time(r["file"], r["line"], r["provider"], r["time"], r["raw"],
+                                     moves[j - n])
+                else:
+                    get = {name: fast.column(name)[j].as_py()
+                           for name in ("file", "line", "provider", "time", "raw")}
+                    self.reject_time(get["file"], get["line"], get["provider"], get["time"],
+                                     get["raw"], 1)
+            keep = sorted(set(range(len(idx))) - set(bad))
+            idx = [idx[i] for i in keep]
+            times = times.take(pa.array(keep, pa.int64()))
+            mine = [j - n for j in idx if j >= n]
+        if not idx:
+            return None
+        ours = [j for j in idx if j < n]
+        if not mine:
+            if ours == list(range(ours[0], ours[0] + len(ours))):
+                part = fast.slice(ours[0], len(ours))
+            else:
+                part = fast.take(pa.array(ours, pa.int64()))
+            return self.finish([c.combine_chunks() for c in part.columns], times)
+        staged = pa.Table.from_arrays(self.python_arrays([rows[k] for k in mine]),
+                                      schema=native.STAGED)
+        if ours:
+            # C rows first, then Python rows, put back in input order
+            where = {j: p for p, j in enumerate(ours)}
+            where.update({n + k: len(ours) + p for p, k in enumerate(mine)})
+            staged = pa.concat_tables([fast.take(pa.array(ours, pa.int64())), staged]).take(
+                pa.array([where[j] for j in idx], pa.int64()))
+        return self.finish([c.combine_chunks() for c in staged.columns], times)
+
+    def finish(self, arrays: list[pa.Array], times: pa.Array) -> pa.RecordBatch | None:
+        """The batch of ``arrays`` (the ``cloud_events`` columns, ``time`` as text) with the
+        parsed ``times``, filtered by ``since``/``until``."""
+        arrays[_TIME_AT] = times
         batch = pa.RecordBatch.from_arrays(arrays, schema=CLOUD_EVENTS.arrow)
         if self.lo is None and self.hi is None:
             return batch
