@@ -7,8 +7,8 @@
  * buffers: no Python object per value. It leaves a line to the Python path whenever it is not
  * sure to agree: not JSON, not an event of IBM's shape (a wrapper, another provider's), a number
  * that is not a 64-bit integer anywhere in it, a value of another JSON type than text where the
- * row reads text, a time of no ISO 8601 shape (the Python path rejects it), requestData as JSON
- * text, an outcome that is not ASCII (str.lower is Unicode's)... The JSON reading is shared with
+ * row reads text, a time of no ISO 8601 shape (the Python path rejects it), an outcome that is
+ * not ASCII (str.lower is Unicode's)... The JSON reading is shared with
  * the Kubernetes fast path (auditlens/_json.h); tests/test_cloud_native.py holds the two paths
  * equal on every fixture and on generated events.
  */
@@ -175,6 +175,48 @@ static void resolve(Txt *t)
 {
     if (t->decoded)
         t->p = scratch_texts.p + t->off;
+}
+
+static Buf scratch_request, scratch_request_str;
+
+/* The cluster requestData names (into *cluster, none when it names none): `request` is the
+ * requestData member (its members picked into f->request when an object). -1: the Python
+ * path's line (JSON text this file cannot read as json.loads does). */
+static int request_members(P *s, Val request, Found *f, Txt *cluster)
+{
+    P r, *from = s;
+    if (request.kind == 's') { /* ibm._data: JSON text of an object, else {} */
+        Txt data;
+        if (get_text(s, request, &data, 1) < 0)
+            return -1;
+        resolve(&data);
+        if (data.p == NULL || data.p[0] != '{')
+            return 0;
+        /* a copy that ends with a NUL (parse_string's scan stops there), apart from the texts */
+        scratch_request.len = 0;
+        if (buf_put(&scratch_request, data.p, data.n) < 0 || buf_byte(&scratch_request, 0) < 0)
+            return -1;
+        r.p = (const unsigned char *)scratch_request.p;
+        r.end = r.p + data.n;
+        r.depth = 0;
+        r.str = scratch_request_str;
+        r.keys.p = NULL;
+        r.keys.len = r.keys.cap = 0;
+        int rc = pick_object(&r, &request_spec, f);
+        skip_ws(&r);
+        scratch_request_str = r.str;
+        if (rc < 0 || r.p != r.end)
+            return -1;
+        from = &r;
+    } else if (request.kind != 'o') {
+        return 0;
+    }
+    for (int i = 0; i < N_CLUSTER_KEYS && cluster->p == NULL; i++)
+        if (f->request[i].kind == 's' && get_text(from, f->request[i], cluster, 1) < 0)
+            return -1;
+    if (from == &r)
+        scratch_request_str = r.str;
+    return 0;
 }
 
 static int txt_eq(const Txt *a, const Txt *b)
@@ -455,16 +497,12 @@ static int take_line(Builder *b, PyObject *raw, long long number, const char *fi
         goto out;
     }
     /* the cluster named in requestData (ibm._cluster): the first key, in order, whose value
-     * is a non-empty text; other values are passed over, as there; JSON text: Python's */
-    Val request = top[T_REQUEST];
-    if (request.kind == 's')
-        goto out;
+     * is a non-empty text; other values are passed over, as there. requestData as JSON text
+     * (older events) is read the same way when it starts with "{"; when that text is not an
+     * object this file reads to its end, Python decides. */
     Txt request_cluster = {NULL, 0, 0, 0};
-    if (request.kind == 'o') {
-        for (int i = 0; i < N_CLUSTER_KEYS && request_cluster.p == NULL; i++)
-            if (f.request[i].kind == 's' && get_text(&s, f.request[i], &request_cluster, 1) < 0)
-                goto out;
-    }
+    if (request_members(&s, top[T_REQUEST], &f, &request_cluster) < 0)
+        goto out;
     for (int i = 0; i < N_TXT; i++)
         resolve(&x[i]);
     resolve(&request_cluster);
