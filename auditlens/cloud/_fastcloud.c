@@ -496,10 +496,7 @@ static int take_line(Builder *b, PyObject *raw, long long number, const char *fi
     } else if (get_text(&s, code, &x[X_CODE], 1) < 0) {
         goto out;
     }
-    /* the cluster named in requestData (ibm._cluster): the first key, in order, whose value
-     * is a non-empty text; other values are passed over, as there. requestData as JSON text
-     * (older events) is read the same way when it starts with "{"; when that text is not an
-     * object this file reads to its end, Python decides. */
+    /* the cluster named in requestData (ibm._cluster), read whether or not the row needs it */
     Txt request_cluster = {NULL, 0, 0, 0};
     if (request_members(&s, top[T_REQUEST], &f, &request_cluster) < 0)
         goto out;

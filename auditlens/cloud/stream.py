@@ -92,6 +92,12 @@ def _as_read(raw: bytes | str) -> bytes | str:
     return raw.rstrip(b"\r\n") if isinstance(raw, bytes) else raw
 
 
+def _arrays(table: pa.Table) -> list[pa.Array]:
+    """The columns of a table as arrays, not copied when each is one chunk (a slice of one
+    builder's rows): ``combine_chunks`` would copy every value."""
+    return [c.chunk(0) if c.num_chunks == 1 else c.combine_chunks() for c in table.columns]
+
+
 def _keys(value: Any) -> str:
     if type(value) is dict:
         shown = ", ".join(list(value)[:6])
@@ -504,7 +510,7 @@ class Read:
                 part = fast.slice(ours[0], len(ours))
             else:
                 part = fast.take(pa.array(ours, pa.int64()))
-            return self.finish([c.combine_chunks() for c in part.columns], times)
+            return self.finish(_arrays(part), times)
         staged = pa.Table.from_arrays(self.python_arrays([rows[k] for k in mine]),
                                       schema=native.STAGED)
         if ours:
@@ -513,7 +519,7 @@ class Read:
             where.update({n + k: len(ours) + p for p, k in enumerate(mine)})
             staged = pa.concat_tables([fast.take(pa.array(ours, pa.int64())), staged]).take(
                 pa.array([where[j] for j in idx], pa.int64()))
-        return self.finish([c.combine_chunks() for c in staged.columns], times)
+        return self.finish(_arrays(staged), times)
 
     def finish(self, arrays: list[pa.Array], times: pa.Array) -> pa.RecordBatch | None:
         """The batch of ``arrays`` (the ``cloud_events`` columns, ``time`` as text) with the
