@@ -5,6 +5,8 @@ Routing and the UI export write) from a deterministic mix of the actions Red Hat
 IBM Cloud logs (cluster, worker, kubeconfig, audit webhook, IAM), then times, interleaved,
 ``auditlens.read_cloud_audit`` (the full ``cloud_events`` table) and ``jq -r`` extracting the
 same who/what/when columns to TSV. Target (issue 19): ≥ 3× jq, the bar of the API audit reader.
+The reader runs with its C fast path for one-line IBM events when it is compiled (the machine
+lines say so); the row "pure-Python path" is the same read with ``AUDITLENS_PURE_PYTHON=1``.
 
 Usage: python benchmarks/cloud.py [--mb 300] [--rounds 3] [--doc]
 (the input goes to benchmarks/.data/cloud.jsonl, made once; ``--doc`` writes the generated block
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -37,6 +40,7 @@ JQ_FILTER = (
     ".initiator.host.address, .initiator.host.agent, .correlationId] | @tsv"
 )
 PY_CLOUD = "import sys, auditlens; t = auditlens.read_cloud_audit(sys.argv[1]); print(t.num_rows)"
+PY_FAST = "from auditlens.cloud import native; print(native.Builder is not None)"
 
 ACTIONS = [  # (action, target type, weight): what a managed cluster's account logs most
     ("containers-kubernetes.cluster.get", "containers-kubernetes/cluster", 30),
@@ -101,6 +105,12 @@ def make_input(path: Path, size_mb: int) -> Path:
     return path
 
 
+def fast_path(py: str) -> str:
+    """Whether the reader timed runs with its C fast path."""
+    got = subprocess.run([py, "-c", PY_FAST], capture_output=True, text=True, check=True)
+    return "compiled" if got.stdout.strip() == "True" else "**not compiled** (pure-Python path)"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mb", type=int, default=300)
@@ -111,11 +121,15 @@ def main() -> None:
     py = sys.executable
     tools = [Tool("auditlens `read_cloud_audit` (cloud_events table)", [py, "-c", PY_CLOUD, str(data)],
                   ours=True),
+             Tool("auditlens `read_cloud_audit`, pure-Python path (no C compiler at install)",
+                  ["env", "AUDITLENS_PURE_PYTHON=1", py, "-c", PY_CLOUD, str(data)], ours=True,
+                  short="pure Python"),
              Tool("`jq -r` the same columns → TSV", ["jq", "-r", JQ_FILTER, str(data)])]
     interleaved(tools, args.rounds)
     events = sum(1 for _ in data.open("rb"))
     lines = [START, "", f"{mb(data):.0f} MB of IBM Cloud Activity Tracker events (JSON lines, "
-             f"{events:,} events), {args.rounds} interleaved rounds, medians.", "", *machine(), "",
+             f"{events:,} events), {args.rounds} interleaved rounds, medians.", "", *machine(),
+             f"- the cloud C fast path (one-line IBM events): {fast_path(py)}", "",
              *table(tools, mb(data)), "", END]
     print("\n".join(lines))
     if args.doc:
