@@ -150,7 +150,9 @@ def _cluster(action: str, crn: Any, request: Any) -> str | None:
 
 def row(event: Event) -> dict[str, Any]:
     """The ``cloud_events`` columns of one IBM event (``time`` as logged). Kept lean: it runs
-    once per event (text values are passed on as logged, empty text as null)."""
+    once per event (text values are passed on as logged, empty text as null). The C fast path
+    (``_fastcloud.c``) makes the same row of a plain one-line event: a change here is one there
+    too (tests/test_cloud_native.py fails until both agree)."""
     action = event["action"]
     if type(action) is not str:
         raise TypeError(f"action is a {type(action).__name__}, not text")

@@ -15,6 +15,11 @@ other readers: ``auditlens.lines`` (physical lines read; rows of a Parquet archi
 ``since``/``until`` are counted in ``auditlens.rows_outside`` (their lines stay in
 ``lines_in_rows``: they were read into rows, then filtered).
 
+Speed: with the optional C fast path (:mod:`auditlens.cloud.native`) the lines that are one
+plain IBM event each become rows in C, straight into Arrow columns, and the reader puts them in
+their place among the rows of the other lines (:meth:`Read.flush_mixed`): the same batches, rows
+and rejects as without it.
+
 Times: a provider hands the time text as logged; Arrow's ISO 8601 parser reads every form the
 providers write (``2022-06-30T03:12:49.63+0000``, ``…Z``, 7 or 9 fraction digits, ``+05:30``)
 once per batch, then truncates to µs. A time of no ISO 8601 shape is rejected as it is read
@@ -286,7 +291,8 @@ class Read:
     def fast_builder(self) -> Any:
         """The C fast path's builder (made once), or None: not compiled, switched off, or the
         providers are not the registry's (IBM's is the one it knows, and it must be asked first)."""
-        if native.Builder is None or not self.providers or self.providers[0] is not PROVIDERS.get("ibm"):
+        if (native.Builder is None or not self.providers
+                or self.providers[0] is not PROVIDERS.get("ibm")):
             return None
         if self.builder is None:
             self.builder = native.Builder()
