@@ -1,0 +1,381 @@
+"""The HTTP side of ``auditlens serve``: aiohttp handlers over the durable :class:`.Store`.
+
+A ``POST /audit[/{source}]`` is answered only after its batch is committed (200), found
+already stored (200, a duplicate absorbed), or refused:
+
+====  ====================================================  =================================
+code  when                                                  what the apiserver does
+====  ====================================================  =================================
+200   committed and fsynced, or a duplicate of a stored one  forgets the batch
+400   not an EventList / Event (kept in quarantine)          retries, then drops it
+401   bearer token missing or wrong                          retries, then drops it
+403   client certificate subject not allowed                 retries, then drops it
+413   body over ``--max-body`` (stopped while reading)       retries, then drops it
+503   bytes in flight over the cap, disk under the floor,    retries (after ``Retry-After``)
+      shutting down, or the commit failed (I/O error)
+====  ====================================================  =================================
+
+Commits are grouped: handlers put their batch on a queue and wait; one committer task takes
+everything queued, commits it in one :meth:`.Store.commit` on the store's own thread, and
+answers them all. While a group is being fsynced the next one gathers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hmac
+import signal
+import sys
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from .batch import Batch, MalformedBatch, decode_batch
+from .config import (
+    ServeConfig,
+    ServeError,
+    plain_http_warning,
+    subject_allowed,
+    subject_of,
+    tls_context,
+)
+from .metrics import Metrics
+from .store import Outcome, Store, valid_source
+
+__all__ = ["Receiver", "run"]
+
+DEFAULT_SOURCE = "default"
+_CHUNK = 64 * 1024
+_MAINTAIN_EVERY = 1.0
+
+
+class Receiver:
+    """The application state: the store, the commit queue, the counters, the readiness."""
+
+    def __init__(self, config: ServeConfig, store: Store, metrics: Metrics | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.metrics = metrics or Metrics()
+        self.in_flight = 0
+        self.stopping = False
+        self.disk_low = False
+        self.queue: list[tuple[Batch, asyncio.Future[Outcome]]] = []
+        self.wake = asyncio.Event()
+        self.thread = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="store")
+        self.committer: asyncio.Task[None] | None = None
+        self.maintainer: asyncio.Task[None] | None = None
+        self.metrics.gauge_fns["bytes_in_flight"] = lambda: {(): float(self.in_flight)}
+        self.metrics.gauge_fns["ready"] = lambda: {(): float(self.ready())}
+        self.metrics.gauge_fns["source_last_batch_timestamp_seconds"] = lambda: {
+            (("source", s),): t for s, t in self.store.last_batch.items()}
+        self.metrics.gauge_fns["source_silent"] = self._silent_gauge
+
+    def _silent_gauge(self) -> dict[tuple[tuple[str, str], ...], float]:
+        silent = self.store.silent()
+        return {(("source", s),): float(s in silent) for s in self.store.last_batch}
+
+    def ready(self) -> bool:
+        return not self.stopping and not self.disk_low and self.in_flight < self.config.max_in_flight
+
+    # -- the web application ---------------------------------------------------------------
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=self.config.max_body,
+                              middlewares=[self._count_statuses])
+        app.router.add_post("/audit", self.post)
+        app.router.add_post("/audit/{source}", self.post)
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/readyz", self.readyz)
+        app.router.add_get("/metrics", self.metrics_page)
+        return app
+
+    @web.middleware
+    async def _count_statuses(self, request: web.Request,
+                              handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                              ) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            self.metrics.inc("requests_total", code=str(exc.status))
+            raise
+        self.metrics.inc("requests_total", code=str(response.status))
+        return response
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok\n")
+
+    async def readyz(self, request: web.Request) -> web.Response:
+        if self.ready():
+            return web.Response(text="ready\n")
+        why = "shutting down" if self.stopping else "disk under the free-space floor" \
+            if self.disk_low else "too many bytes in flight"
+        return web.Response(status=503, text=f"not ready: {why}\n")
+
+    async def metrics_page(self, request: web.Request) -> web.Response:
+        return web.Response(text=self.metrics.render(),
+                            content_type="text/plain", charset="utf-8",
+                            headers={"X-Content-Format": "version=0.0.4"})
+
+    def _busy(self, why: str) -> web.Response:
+        return web.Response(status=503, text=f"{why}; retry later\n",
+                            headers={"Retry-After": str(self.config.retry_after)})
+
+    def _refuse_auth(self, request: web.Request) -> web.Response | None:
+        if self.config.token is not None:
+            sent = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(sent.encode(), f"Bearer {self.config.token}".encode()):
+                self.metrics.inc("auth_refused_total", reason="token")
+                return web.Response(status=401, text="bearer token missing or wrong\n",
+                                    headers={"WWW-Authenticate": "Bearer"})
+        if self.config.allowed_subjects:
+            subject = subject_of(request.transport.get_extra_info("peercert")
+                                 if request.transport else None)
+            if not subject_allowed(subject, self.config.allowed_subjects):
+                self.metrics.inc("auth_refused_total", reason="subject")
+                return web.Response(status=403, text=f"client certificate subject {subject} "
+                                    "is not allowed\n")
+        return None
+
+    async def post(self, request: web.Request) -> web.StreamResponse:
+        refused = self._refuse_auth(request)
+        if refused is not None:
+            return refused
+        source = request.match_info.get("source", DEFAULT_SOURCE)
+        if not valid_source(source):
+            return web.Response(status=404, text="a source name is letters, digits, '.', '_' "
+                                "and '-', not starting with a dot\n")
+        if self.stopping:
+            return self._busy("shutting down")
+        if self.disk_low:
+            return self._busy("the disk is under the free-space floor")
+        declared = request.content_length or 0
+        if declared > self.config.max_body:
+            return web.Response(status=413, text=f"body over {self.config.max_body} bytes\n")
+        if self.in_flight + max(declared, 1) > self.config.max_in_flight:
+            return self._busy("too many bytes in flight")
+        reserved = declared
+        self.in_flight += reserved
+        try:
+            body = await self._read(request, reserved)
+            if isinstance(body, web.Response):
+                return body
+            reserved = max(reserved, len(body))
+            return await self._store(request, source, body)
+        finally:
+            self.in_flight -= reserved
+
+    async def _read(self, request: web.Request, reserved: int) -> bytes | web.Response:
+        """The body, decompressed by aiohttp (gzip, deflate), read in chunks so that the
+        ``--max-body`` limit (on the decompressed size) and the in-flight cap hold while it
+        is read, not after."""
+        parts: list[bytes] = []
+        size = 0
+        async for chunk in request.content.iter_chunked(_CHUNK):
+            size += len(chunk)
+            if size > self.config.max_body:
+                return web.Response(status=413, text=f"body over {self.config.max_body} bytes\n")
+            if size > reserved:
+                if self.in_flight + (size - reserved) > self.config.max_in_flight:
+                    return self._busy("too many bytes in flight")
+                self.in_flight += size - reserved
+                reserved = size
+            parts.append(chunk)
+        return b"".join(parts)
+
+    async def _store(self, request: web.Request, source: str, body: bytes) -> web.Response:
+        loop = asyncio.get_running_loop()
+        try:
+            batch = await loop.run_in_executor(None, decode_batch, body, source)
+        except MalformedBatch as exc:
+            peer = subject_of(request.transport.get_extra_info("peercert")) \
+                if request.transport else None
+            await loop.run_in_executor(self.thread, self.store.quarantine, body, str(exc),
+                                       source, peer or request.remote)
+            self.metrics.inc("quarantined_total", source=source)
+            return web.Response(status=400, text=f"malformed batch (kept in quarantine): {exc}\n")
+        future: asyncio.Future[Outcome] = loop.create_future()
+        self.queue.append((batch, future))
+        self.wake.set()
+        try:
+            outcome = await asyncio.shield(future)
+        except OSError as exc:
+            return self._busy(f"could not store the batch ({exc.strerror or exc})")
+        if outcome is Outcome.DUPLICATE:
+            self.metrics.inc("duplicates_absorbed_total", source=source)
+            return web.Response(text="duplicate of a stored batch\n")
+        return web.Response(text="stored\n")
+
+    # -- the committer and the maintenance -------------------------------------------------
+
+    async def commit_loop(self) -> None:
+        """Take everything queued, commit it as one group, answer every batch; repeat.
+        Runs until cancelled with nothing queued (shutdown drains the queue first)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            group, self.queue = self.queue, []
+            if not group:
+                continue
+            batches = [b for b, _ in group]
+            started = time.perf_counter()
+            try:
+                outcomes = await loop.run_in_executor(self.thread, self.store.commit, batches)
+            except Exception as exc:  # noqa: BLE001 - answered to every batch of the group
+                for _, f in group:
+                    if not f.done():
+                        f.set_exception(exc)
+                continue
+            self.metrics.observe_fsync(time.perf_counter() - started)
+            self.metrics.inc("group_commits_total")
+            for (b, f), outcome in zip(group, outcomes):
+                if outcome is Outcome.STORED:
+                    self.metrics.inc("events_committed_total", b.events, source=b.source)
+                    self.metrics.inc("bytes_committed_total", b.nbytes, source=b.source)
+                    self.metrics.inc("batches_committed_total", source=b.source)
+                if not f.done():
+                    f.set_result(outcome)
+
+    async def maintain_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(_MAINTAIN_EVERY)
+            try:
+                self.disk_low = self.store.disk_free() < self.config.min_free_disk
+                await loop.run_in_executor(self.thread, self.store.maintain)
+                if self.config.retention_days is not None or self.config.retention_bytes is not None:
+                    age = None if self.config.retention_days is None else self.config.retention_days * 86400
+                    await loop.run_in_executor(None, lambda: self.store.apply_retention(
+                        max_age_seconds=age, max_bytes=self.config.retention_bytes))
+            except OSError as exc:
+                print(f"auditlens serve: maintenance failed: {exc}", file=sys.stderr)
+
+    def start(self) -> None:
+        self.disk_low = self.store.disk_free() < self.config.min_free_disk
+        self.committer = asyncio.ensure_future(self.commit_loop())
+        self.maintainer = asyncio.ensure_future(self.maintain_loop())
+
+    async def drain(self) -> None:
+        """Shutdown: commit what is queued, stop the tasks, close the store's files."""
+        while self.queue:
+            self.wake.set()
+            await asyncio.sleep(0.01)
+        for task in (self.maintainer, self.committer):
+            if task is not None:
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.thread, self.store.close)
+        self.thread.shutdown()
+
+
+class _Site(web.TCPSite):
+    """A TCP site that counts TLS handshakes that never completed: the application protocol
+    of a connection is made before its handshake and told ``connection_made`` after it, so
+    one collected without having been told failed its handshake."""
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int, ssl_context: Any,
+                 metrics: Metrics) -> None:
+        super().__init__(runner, host, port, ssl_context=ssl_context, backlog=256)
+        self._metrics = metrics
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)
+        loop = asyncio.get_running_loop()
+        server = self._runner.server
+        assert server is not None
+        factory: Callable[[], Any] = server
+        if self._ssl_context is not None:
+            factory = self._counting(server)
+        self._server = await loop.create_server(factory, self._host, self._port,
+                                                ssl=self._ssl_context, backlog=self._backlog,
+                                                reuse_address=True)
+        sockets = self._server.sockets
+        self._bound_port = sockets[0].getsockname()[1] if sockets else self._port
+
+    def _counting(self, server: Callable[[], Any]) -> Callable[[], Any]:
+        metrics = self._metrics
+
+        def make() -> Any:
+            proto = server()
+            made = {"ok": False}
+            original = proto.connection_made
+
+            def connection_made(transport: Any) -> None:
+                made["ok"] = True
+                original(transport)
+
+            proto.connection_made = connection_made
+            def collected() -> None:
+                if not made["ok"]:
+                    metrics.inc("tls_failures_total")
+
+            weakref.finalize(proto, collected)
+            return proto
+
+        return make
+
+
+async def _serve(config: ServeConfig, stop: asyncio.Event,
+                 started: Callable[[str], None] | None) -> None:
+    ssl_ctx = tls_context(config)
+    store = Store(config.out, rotate_bytes=config.rotate_bytes,
+                  rotate_seconds=config.rotate_seconds, dedup_seconds=config.dedup_seconds,
+                  fsync=config.fsync)
+    store.silence_seconds = config.silence_seconds
+    recovery = store.open()
+    metrics = Metrics()
+    metrics.set("recovery_rolled_back_bytes", recovery.rolled_back_bytes)
+    metrics.set("recovery_lost_bytes", recovery.lost_bytes)
+    if recovery.rolled_back_bytes or recovery.closed:
+        print(f"auditlens serve: recovered {config.out}: {len(recovery.closed)} file(s) closed, "
+              f"{recovery.rolled_back_bytes} unacknowledged bytes rolled back, "
+              f"{recovery.digests} batch digests remembered", file=sys.stderr)
+    receiver = Receiver(config, store, metrics)
+    receiver.start()
+    runner = web.AppRunner(receiver.app(), handle_signals=False, access_log=None,
+                           shutdown_timeout=35.0)
+    await runner.setup()
+    site = _Site(runner, config.host, config.port, ssl_ctx, metrics)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        await receiver.drain()
+        raise ServeError(f"cannot listen on {config.host}:{config.port}: "
+                         f"{exc.strerror or exc}") from None
+    if ssl_ctx is None:
+        print(plain_http_warning(config.host, config.port), file=sys.stderr)
+    port = site.port
+    scheme = "https" if ssl_ctx is not None else "http"
+    where = f"{scheme}://{config.host}:{port}"
+    print(f"auditlens serve: listening on {where}, writing to {config.out}", file=sys.stderr,
+          flush=True)
+    if started is not None:
+        started(where)
+    await stop.wait()
+    receiver.stopping = True  # readyz false, new batches 503 while the accepted ones finish
+    await runner.cleanup()  # stops accepting, waits for the handlers in progress
+    await receiver.drain()
+    print("auditlens serve: stopped; every accepted batch is committed", file=sys.stderr)
+
+
+def run(config: ServeConfig, started: Callable[[str], None] | None = None) -> None:
+    """Serve until SIGTERM or SIGINT, then stop gracefully: stop accepting, finish and fsync
+    what was accepted, close the files (readable from then on)."""
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await _serve(config, stop, started)
+
+    asyncio.run(main())
