@@ -79,7 +79,10 @@ class Receiver:
         return {(("source", s),): float(s in silent) for s in self.store.last_batch}
 
     def ready(self) -> bool:
-        return not self.stopping and not self.disk_low and self.in_flight < self.config.max_in_flight
+        """Whether a batch of the largest size would be taken now: not shutting down, disk
+        above the floor, room for ``max_body`` more bytes in flight."""
+        return not self.stopping and not self.disk_low and \
+            self.in_flight + self.config.max_body <= self.config.max_in_flight
 
     # -- the web application ---------------------------------------------------------------
 

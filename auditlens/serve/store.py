@@ -2,8 +2,8 @@
 
 Layout under the output directory ``OUT``::
 
-    OUT/<source>/<YYYY-MM-DD>/audit-<opened>Z.jsonl           closed files (what readers read)
-    OUT/<source>/<YYYY-MM-DD>/.audit-<opened>Z.jsonl.active   the file being written
+    OUT/<source>/<YYYY-MM-DD>/audit-<opened>Z-<r>.jsonl           closed files (readers read)
+    OUT/<source>/<YYYY-MM-DD>/.audit-<opened>Z-<r>.jsonl.active   the file being written
     OUT/.auditlens-serve/journal                              commits (:mod:`.journal`)
     OUT/.auditlens-serve/sources.json                         when each source last sent
     OUT/.auditlens-serve/quarantine/                          malformed bodies, kept
@@ -41,6 +41,7 @@ import fcntl
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import sys
 import threading
@@ -269,7 +270,9 @@ class Store:
             folder.mkdir(parents=True, exist_ok=True)
             fsync_dir(folder.parent)
             fsync_dir(self.root)
-        path = folder / f".audit-{_stamp(now)}Z.jsonl{ACTIVE_SUFFIX}"
+        # the time sorts the files; the random part keeps two files opened in the same
+        # microsecond (a clock stepped back, a restart) from ever sharing a name
+        path = folder / f".audit-{_stamp(now)}Z-{secrets.token_hex(3)}.jsonl{ACTIVE_SUFFIX}"
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o640)
         fsync_dir(folder)
         af = _Active(str(path.relative_to(self.root)), path, fd, 0, now, day)
@@ -416,7 +419,7 @@ def _durable_write(path: Path, data: bytes, fsync: bool) -> None:
     os.replace(tmp, path)
 
 
-_NAME_TIME = re.compile(r"audit-(\d{8}T\d{6}\.\d{6})Z\.jsonl$")
+_NAME_TIME = re.compile(r"audit-(\d{8}T\d{6}\.\d{6})Z-[0-9a-f]+\.jsonl$")
 
 
 def _opened_of(path: Path) -> float | None:
