@@ -28,7 +28,6 @@ import hmac
 import signal
 import sys
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -160,32 +159,31 @@ class Receiver:
             return web.Response(status=413, text=f"body over {self.config.max_body} bytes\n")
         if self.in_flight + max(declared, 1) > self.config.max_in_flight:
             return self._busy("too many bytes in flight")
-        reserved = declared
-        self.in_flight += reserved
+        held = [declared]  # the bytes this request counts in flight, grown as it is read
+        self.in_flight += declared
         try:
-            body = await self._read(request, reserved)
+            body = await self._read(request, held)
             if isinstance(body, web.Response):
                 return body
-            reserved = max(reserved, len(body))
             return await self._store(request, source, body)
         finally:
-            self.in_flight -= reserved
+            self.in_flight -= held[0]
 
-    async def _read(self, request: web.Request, reserved: int) -> bytes | web.Response:
+    async def _read(self, request: web.Request, held: list[int]) -> bytes | web.Response:
         """The body, decompressed by aiohttp (gzip, deflate), read in chunks so that the
         ``--max-body`` limit (on the decompressed size) and the in-flight cap hold while it
-        is read, not after."""
+        is read, not after. ``held[0]``: the bytes counted in flight for it."""
         parts: list[bytes] = []
         size = 0
         async for chunk in request.content.iter_chunked(_CHUNK):
             size += len(chunk)
             if size > self.config.max_body:
                 return web.Response(status=413, text=f"body over {self.config.max_body} bytes\n")
-            if size > reserved:
-                if self.in_flight + (size - reserved) > self.config.max_in_flight:
+            if size > held[0]:
+                if self.in_flight + (size - held[0]) > self.config.max_in_flight:
                     return self._busy("too many bytes in flight")
-                self.in_flight += size - reserved
-                reserved = size
+                self.in_flight += size - held[0]
+                held[0] = size
             parts.append(chunk)
         return b"".join(parts)
 
@@ -279,10 +277,41 @@ class Receiver:
         self.thread.shutdown()
 
 
+class _Counted(asyncio.Protocol):
+    """An HTTP connection's protocol, told ``connection_made`` only once its TLS handshake is
+    done: one that goes away without it was a failed handshake (no or an untrusted client
+    certificate, an old protocol), counted in ``tls_failures_total``."""
+
+    def __init__(self, inner: asyncio.Protocol, metrics: Metrics) -> None:
+        self._inner, self._metrics, self._made = inner, metrics, False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._made = True
+        self._inner.connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._made:
+            self._inner.connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received()
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+    def __del__(self) -> None:
+        if not self._made:
+            self._metrics.inc("tls_failures_total")
+
+
 class _Site(web.TCPSite):
-    """A TCP site that counts TLS handshakes that never completed: the application protocol
-    of a connection is made before its handshake and told ``connection_made`` after it, so
-    one collected without having been told failed its handshake."""
+    """A TCP site whose TLS connections go through :class:`_Counted`."""
 
     def __init__(self, runner: web.AppRunner, host: str, port: int, ssl_context: Any,
                  metrics: Metrics) -> None:
@@ -296,34 +325,12 @@ class _Site(web.TCPSite):
         assert server is not None
         factory: Callable[[], Any] = server
         if self._ssl_context is not None:
-            factory = self._counting(server)
+            factory = lambda: _Counted(server(), self._metrics)  # noqa: E731
         self._server = await loop.create_server(factory, self._host, self._port,
                                                 ssl=self._ssl_context, backlog=self._backlog,
                                                 reuse_address=True)
         sockets = self._server.sockets
         self._bound_port = sockets[0].getsockname()[1] if sockets else self._port
-
-    def _counting(self, server: Callable[[], Any]) -> Callable[[], Any]:
-        metrics = self._metrics
-
-        def make() -> Any:
-            proto = server()
-            made = {"ok": False}
-            original = proto.connection_made
-
-            def connection_made(transport: Any) -> None:
-                made["ok"] = True
-                original(transport)
-
-            proto.connection_made = connection_made
-            def collected() -> None:
-                if not made["ok"]:
-                    metrics.inc("tls_failures_total")
-
-            weakref.finalize(proto, collected)
-            return proto
-
-        return make
 
 
 async def _serve(config: ServeConfig, stop: asyncio.Event,
