@@ -185,3 +185,57 @@ class WebhookClient:
                     wait = max(wait, int(retry_after) * self.scale)
                 time.sleep(wait)
                 delay *= BACKOFF_FACTOR
+
+
+def _json_values(path: Path) -> list[object]:
+    data = path.read_bytes()
+    try:
+        return [orjson.loads(data)]
+    except orjson.JSONDecodeError:
+        pass
+    out = []
+    for line in data.splitlines():
+        try:
+            out.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            continue
+    return out
+
+
+def _audit_events(value: object) -> list[dict]:
+    if isinstance(value, list):
+        return [e for v in value for e in _audit_events(v)]
+    if not isinstance(value, dict):
+        return []
+    if isinstance(value.get("items"), list):
+        return _audit_events(value["items"])
+    if all(isinstance(value.get(k), str) for k in ("auditID", "stage", "stageTimestamp", "verb")):
+        return [value]
+    return []
+
+
+def corpus_events(k8s_corpus: Path) -> list[dict]:
+    """Every audit Event (plain, in EventLists, or flattened as in ViaQ) of the k8s corpus."""
+    found = []
+    for path in sorted(k8s_corpus.rglob("*")):
+        if path.is_file() and path.name != "MANIFEST.tsv":
+            for value in _json_values(path):
+                found.extend(_audit_events(value))
+    return found
+
+
+def replayed(templates: list[dict], n: int, tag: str) -> list[dict]:
+    """``n`` events shaped like the real ``templates``, each with its own auditID (what a busy
+    apiserver's stream looks like: the same kinds of requests, different requests)."""
+    out = []
+    for i in range(n):
+        event = dict(templates[i % len(templates)])
+        event.pop("kind", None)
+        event.pop("apiVersion", None)
+        event["auditID"] = f"{tag}-{i:08d}-{event['auditID'][:8]}"
+        out.append(event)
+    return out
+
+
+def identity(event: dict) -> tuple[str, str, str]:
+    return event["auditID"], event["stage"], event["stageTimestamp"]

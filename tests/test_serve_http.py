@@ -12,7 +12,6 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from _apiserver_client import WebhookClient, event_list
 from _serve_process import Certs, Server, client_context, make_certs
 
