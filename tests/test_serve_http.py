@@ -217,3 +217,53 @@ def test_a_disk_under_the_floor_is_503_and_not_ready(certs: Certs, tmp_path: Pat
         assert _get(s, certs, "/healthz")[0] == 200
     finally:
         s.stop()
+
+
+def test_refused_handshakes_are_counted(server: Server, certs: Certs) -> None:
+    before = _metric(server, certs, "tls_failures_total")
+    conn = http.client.HTTPSConnection("127.0.0.1", server.port, timeout=10,
+                                       context=client_context(certs, certs.other_cert, certs.other_key))
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        conn.request("GET", "/healthz")
+        conn.getresponse().read()
+    conn.close()
+    deadline = time.monotonic() + 5
+    while _metric(server, certs, "tls_failures_total") <= before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _metric(server, certs, "tls_failures_total") == before + 1
+
+
+def test_a_subject_not_on_the_allow_list_gets_403(certs: Certs, tmp_path: Path) -> None:
+    s = Server(tmp_path / "out", certs, "--allow-subject", "CN=someone-else").start()
+    try:
+        status, text, _ = _post(s, certs, event_list(_events("subj", 2)))
+        assert status == 403 and b"kube-apiserver" in text
+    finally:
+        s.stop()
+    s = Server(tmp_path / "out2", certs, "--allow-subject", "kube-apiserver").start()
+    try:
+        assert _post(s, certs, event_list(_events("subj", 2)))[0] == 200
+    finally:
+        s.stop()
+
+
+def test_a_bearer_token_is_required_when_configured(tmp_path: Path) -> None:
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    s = Server(tmp_path / "out", None, "--token-file", str(token)).start()
+    try:
+        assert "WARNING: plain HTTP" in s.log.read_text()
+
+        def post(headers: dict[str, str]) -> int:
+            conn = http.client.HTTPConnection("127.0.0.1", s.port, timeout=10)
+            conn.request("POST", "/audit", body=event_list(_events("tok", 1)), headers=headers)
+            status = conn.getresponse().status
+            conn.close()
+            return status
+
+        assert post({}) == 401
+        assert post({"Authorization": "Bearer wrong"}) == 401
+        assert post({"Authorization": "Bearer s3cret"}) == 200
+    finally:
+        s.stop()
+    assert list((tmp_path / "out").glob("default/*/.audit-*.active"))  # POST /audit: "default"

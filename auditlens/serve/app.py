@@ -26,10 +26,10 @@ import asyncio
 import concurrent.futures
 import hmac
 import signal
+import ssl
 import sys
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
 
@@ -277,60 +277,23 @@ class Receiver:
         self.thread.shutdown()
 
 
-class _Counted(asyncio.Protocol):
-    """An HTTP connection's protocol, told ``connection_made`` only once its TLS handshake is
-    done: one that goes away without it was a failed handshake (no or an untrusted client
-    certificate, an old protocol), counted in ``tls_failures_total``."""
+def _count_tls_failures(ctx: ssl.SSLContext, metrics: Metrics) -> None:
+    """Count failed handshakes (no or an untrusted client certificate, an old protocol) in
+    ``tls_failures_total``: the context's SSL objects are of a class that counts the errors
+    of ``do_handshake`` (not the "want more data" ones, which are the normal non-blocking
+    handshake)."""
 
-    def __init__(self, inner: asyncio.Protocol, metrics: Metrics) -> None:
-        self._inner, self._metrics, self._made = inner, metrics, False
+    class CountingSSLObject(ssl.SSLObject):
+        def do_handshake(self) -> None:
+            try:
+                super().do_handshake()
+            except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                raise
+            except ssl.SSLError:
+                metrics.inc("tls_failures_total")
+                raise
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._made = True
-        self._inner.connection_made(transport)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._made:
-            self._inner.connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        self._inner.data_received(data)
-
-    def eof_received(self) -> bool | None:
-        return self._inner.eof_received()
-
-    def pause_writing(self) -> None:
-        self._inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self._inner.resume_writing()
-
-    def __del__(self) -> None:
-        if not self._made:
-            self._metrics.inc("tls_failures_total")
-
-
-class _Site(web.TCPSite):
-    """A TCP site whose TLS connections go through :class:`_Counted`."""
-
-    def __init__(self, runner: web.AppRunner, host: str, port: int, ssl_context: Any,
-                 metrics: Metrics) -> None:
-        super().__init__(runner, host, port, ssl_context=ssl_context, backlog=256)
-        self._metrics = metrics
-
-    async def start(self) -> None:
-        await web.BaseSite.start(self)
-        loop = asyncio.get_running_loop()
-        server = self._runner.server
-        assert server is not None
-        factory: Callable[[], Any] = server
-        if self._ssl_context is not None:
-            factory = lambda: _Counted(server(), self._metrics)  # noqa: E731
-        self._server = await loop.create_server(factory, self._host, self._port,
-                                                ssl=self._ssl_context, backlog=self._backlog,
-                                                reuse_address=True)
-        sockets = self._server.sockets
-        self._bound_port = sockets[0].getsockname()[1] if sockets else self._port
+    ctx.sslobject_class = CountingSSLObject
 
 
 async def _serve(config: ServeConfig, stop: asyncio.Event,
@@ -353,7 +316,10 @@ async def _serve(config: ServeConfig, stop: asyncio.Event,
     runner = web.AppRunner(receiver.app(), handle_signals=False, access_log=None,
                            shutdown_timeout=35.0)
     await runner.setup()
-    site = _Site(runner, config.host, config.port, ssl_ctx, metrics)
+    if ssl_ctx is not None:
+        _count_tls_failures(ssl_ctx, metrics)
+    site = web.TCPSite(runner, config.host, config.port, ssl_context=ssl_ctx, backlog=256,
+                       reuse_address=True)
     try:
         await site.start()
     except OSError as exc:

@@ -10,6 +10,7 @@ loopback address — audit events carry who did what with which credentials — 
 from __future__ import annotations
 
 import ipaddress
+import os
 import ssl
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,19 +89,19 @@ def tls_context(config: ServeConfig) -> ssl.SSLContext | None:
         return None
     if not (config.tls_cert and config.tls_key):
         raise ServeError("give both --tls-cert and --tls-key")
+    for option, path in (("--tls-cert", config.tls_cert), ("--tls-key", config.tls_key),
+                         ("--client-ca", config.client_ca)):
+        if path is not None and not os.path.isfile(path):
+            raise ServeError(f"{option} {path}: no such file")
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
         ctx.load_cert_chain(config.tls_cert, config.tls_key)
-    except FileNotFoundError as exc:
-        raise ServeError(f"cannot read the TLS certificate or key: {exc.filename}") from None
     except ssl.SSLError as exc:
         raise ServeError(f"--tls-cert/--tls-key: not a matching PEM certificate and key ({exc.reason})") from None
     if config.client_ca:
         try:
             ctx.load_verify_locations(cafile=config.client_ca)
-        except FileNotFoundError:
-            raise ServeError(f"cannot read --client-ca {config.client_ca}") from None
         except ssl.SSLError as exc:
             raise ServeError(f"--client-ca {config.client_ca}: not a PEM CA certificate ({exc.reason})") from None
         ctx.verify_mode = ssl.CERT_REQUIRED
