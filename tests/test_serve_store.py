@@ -227,3 +227,34 @@ def test_quarantine_keeps_the_body_once(tmp_path: Path) -> None:
     assert p1 == p2 and p1.read_bytes() == b"junk"
     assert orjson.loads(p1.with_suffix(".json").read_bytes())["reason"] == "not JSON"
     s.close()
+
+
+def test_a_silent_source_is_a_gap_in_the_audit_trail_report(tmp_path: Path) -> None:
+    """prod sends, goes quiet for 20 min (over the 10 min threshold), sends again; dev sends
+    once and is still quiet when the state is written: both are gaps of their source."""
+    clock = Clock()
+    s = _store(tmp_path, clock, rotate_seconds=60)
+    s.silence_seconds = 600
+    s.commit([_batch("a"), _batch("x", source="dev")])
+    clock.t += 120
+    s.commit([_batch("b")])
+    clock.t += 1200
+    s.commit([_batch("c")])
+    assert set(s.silent()) == {"dev"}
+    s.close()
+    rows = auditlens.run_report("audit-trail", [str(tmp_path)]).sections[0].table.to_pylist()
+    gaps = [r for r in rows if r["action"] == "no-batches"]
+    assert sorted((g["cluster"], g["gap_seconds"]) for g in gaps) == [("dev", 1320.0), ("prod", 1200.0)]
+    assert all(g["finding"] == "time-gap" and g["source"] == "k8s" for g in gaps)
+
+
+def test_no_silence_no_gap(tmp_path: Path) -> None:
+    clock = Clock()
+    s = _store(tmp_path, clock)
+    s.silence_seconds = 600
+    s.commit([_batch("a")])
+    clock.t += 300
+    s.commit([_batch("b")])
+    s.close()
+    rows = auditlens.run_report("audit-trail", [str(tmp_path)]).sections[0].table.to_pylist()
+    assert rows is not None and "no-batches" not in [r["action"] for r in rows]

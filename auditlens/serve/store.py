@@ -58,7 +58,8 @@ from .batch import Batch
 from .config import ServeError
 from .journal import Journal, Record, fsync_dir
 
-__all__ = ["STATE_DIR", "Outcome", "Recovery", "Store", "StoreLocked", "valid_source"]
+__all__ = ["STATE_DIR", "Outcome", "Recovery", "Silence", "Store", "StoreLocked", "silences",
+           "valid_source"]
 
 STATE_DIR = ".auditlens-serve"
 SOURCES_FILE = "sources.json"
@@ -427,3 +428,37 @@ def _opened_of(path: Path) -> float | None:
     if not m:
         return None
     return datetime.strptime(m.group(1), "%Y%m%dT%H%M%S.%f").replace(tzinfo=timezone.utc).timestamp()
+
+
+@dataclass(frozen=True)
+class Silence:
+    """A source that sent nothing for longer than the receiver's threshold: from its last
+    batch to the next one, or (``ongoing``) to when the receiver last wrote its state."""
+
+    source: str
+    start: float
+    end: float
+    ongoing: bool
+    state_file: str
+
+
+def silences(root: str | os.PathLike[str]) -> list[Silence]:
+    """The silences a receiver writing into ``root`` recorded in its ``sources.json`` (empty
+    when ``root`` is not a receiver's directory or the check was off). For the audit-trail
+    report: a source going quiet is the apiserver's webhook failing, seen from this end."""
+    path = Path(root) / STATE_DIR / SOURCES_FILE
+    try:
+        doc = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return []
+    threshold = doc.get("silence_seconds")
+    if not threshold:
+        return []
+    out: list[Silence] = []
+    written = float(doc.get("written", 0))
+    for name, s in sorted(doc.get("sources", {}).items()):
+        out.extend(Silence(name, float(a), float(b), False, str(path)) for a, b in s.get("silences", []))
+        last = float(s["last_batch"])
+        if written - last > threshold:
+            out.append(Silence(name, last, written, True, str(path)))
+    return out
