@@ -358,6 +358,8 @@ def _sidecar_note(sections: list[Any], output: str, fmt: str | None) -> str:
 @click.option("--retention-size", help="Remove the oldest closed files past this total (e.g. 500GiB).")
 @click.option("--silence", default="10m", show_default=True,
               help="A source silent longer than this is a gap (/metrics, audit-trail report); 0: off.")
+@click.option("--parquet", "parquet_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Also copy each closed file into this Parquet dataset (cluster=…/date=…/).")
 @click.option("--dedup-window", default="1h", show_default=True,
               help="How long a stored batch is remembered to absorb its resends.")
 @click.option("--print-kubeconfig", "kubeconfig_url", metavar="URL",
@@ -369,7 +371,7 @@ def serve(listen: str, out: str | None, tls_cert: str | None, tls_key: str | Non
           client_ca: str | None, allow_subject: tuple[str, ...], token_file: str | None,
           max_body: str, max_in_flight: str, min_free_disk: str, rotate_size: str,
           rotate_age: str, retention_age: str | None, retention_size: str | None, silence: str,
-          dedup_window: str, kubeconfig_url: str | None, ca_cert: str | None,
+          parquet_dir: str | None, dedup_window: str, kubeconfig_url: str | None, ca_cert: str | None,
           client_cert: str | None, client_key: str | None) -> None:
     """Receive Kubernetes audit webhook batches and store them durably (needs auditlens[serve]).
 
@@ -412,7 +414,8 @@ def serve(listen: str, out: str | None, tls_cert: str | None, tls_key: str | Non
         dedup_seconds=parse_duration(dedup_window, "--dedup-window"),
         silence_seconds=silence_s or None,
         retention_days=parse_duration(retention_age, "--retention-age") / 86400 if retention_age else None,
-        retention_bytes=parse_size(retention_size, "--retention-size") if retention_size else None)
+        retention_bytes=parse_size(retention_size, "--retention-size") if retention_size else None,
+        parquet_dir=parquet_dir)
     try:
         from .serve.app import run
     except ImportError:

@@ -258,3 +258,27 @@ def test_no_silence_no_gap(tmp_path: Path) -> None:
     s.close()
     rows = auditlens.run_report("audit-trail", [str(tmp_path)]).sections[0].table.to_pylist()
     assert rows is not None and "no-batches" not in [r["action"] for r in rows]
+
+
+def test_closed_files_are_copied_into_the_parse_dataset_layout(tmp_path: Path) -> None:
+    import pyarrow.dataset as ds
+
+    from auditlens.serve.parquet import ParquetCopier
+
+    clock = Clock()
+    s = _store(tmp_path / "out", clock, rotate_seconds=60)
+    s.commit([_batch("a")])
+    clock.t += 61
+    s.commit([_batch("b")])
+    s.close()
+    copier = ParquetCopier(tmp_path / "out", tmp_path / "pq")
+    todo = copier.pending(s.closed_files())
+    assert len(todo) == 2
+    assert [copier.convert(p) for p in todo] == [3, 3]
+    assert copier.pending(s.closed_files()) == []
+    assert ParquetCopier(tmp_path / "out", tmp_path / "pq").pending(s.closed_files()) == []
+    files = sorted(p.relative_to(tmp_path / "pq").parts[:2] for p in (tmp_path / "pq").rglob("*.parquet"))
+    assert files == [("cluster=prod", "date=2024-05-01")] * 2
+    table = ds.dataset(tmp_path / "pq", partitioning="hive").to_table()
+    assert sorted(table["audit_id"].to_pylist()) == sorted(f"{t}-{i}" for t in "ab" for i in range(3))
+    assert set(table["cluster"].to_pylist()) == {"prod"}

@@ -242,17 +242,28 @@ class Receiver:
                     f.set_result(outcome)
 
     async def maintain_loop(self) -> None:
+        """Every second: the disk floor, the store's rotation and compaction (on the store's
+        thread, between commits), then — off that thread, so commits go on — the Parquet
+        copies of newly closed files and the retention."""
         loop = asyncio.get_running_loop()
+        copier = None
+        if self.config.parquet_dir:
+            from .parquet import ParquetCopier
+
+            copier = ParquetCopier(self.config.out, self.config.parquet_dir)
         while True:
             await asyncio.sleep(_MAINTAIN_EVERY)
             try:
                 self.disk_low = self.store.disk_free() < self.config.min_free_disk
                 await loop.run_in_executor(self.thread, self.store.maintain)
+                if copier is not None:
+                    for path in copier.pending(self.store.closed_files()):
+                        await loop.run_in_executor(None, copier.convert, path)
                 if self.config.retention_days is not None or self.config.retention_bytes is not None:
                     age = None if self.config.retention_days is None else self.config.retention_days * 86400
                     await loop.run_in_executor(None, lambda: self.store.apply_retention(
                         max_age_seconds=age, max_bytes=self.config.retention_bytes))
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # a full disk, an unreadable file: go on
                 print(f"auditlens serve: maintenance failed: {exc}", file=sys.stderr)
 
     def start(self) -> None:

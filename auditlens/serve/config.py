@@ -48,7 +48,7 @@ class ServeConfig:
     silence_seconds: float | None = 600.0
     retention_days: float | None = None
     retention_bytes: int | None = None
-    parquet: bool = False
+    parquet_dir: str | None = None
     retry_after: int = 10
     fsync: bool = True
 
