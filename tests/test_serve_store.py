@@ -282,3 +282,25 @@ def test_closed_files_are_copied_into_the_parse_dataset_layout(tmp_path: Path) -
     table = ds.dataset(tmp_path / "pq", partitioning="hive").to_table()
     assert sorted(table["audit_id"].to_pylist()) == sorted(f"{t}-{i}" for t in "ab" for i in range(3))
     assert set(table["cluster"].to_pylist()) == {"prod"}
+
+
+def test_journal_compaction_keeps_commits_and_digests(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import auditlens.serve.store as store_module
+
+    monkeypatch.setattr(store_module, "_JOURNAL_LIMIT", 2000)
+    s = _store(tmp_path)
+    batches = [_batch(f"j{i}", 1) for i in range(30)]
+    for b in batches:
+        s.commit([b])
+    grown = s.journal.size
+    s.maintain()
+    assert s.journal.size < grown / 2  # one checkpoint: the open file and the digests
+    path = s.active["prod"].path
+    with open(path, "ab") as f:
+        f.write(b'{"half a line')
+    _crash(s)
+    s2 = Store(tmp_path, clock=Clock())
+    assert s2.open().rolled_back_bytes == len(b'{"half a line')
+    assert s2.commit(batches[:3]) == [Outcome.DUPLICATE] * 3
+    s2.close()
+    assert sorted(_stored_ids(tmp_path)) == sorted(f"j{i}-0" for i in range(30))
