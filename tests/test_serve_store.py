@@ -233,8 +233,7 @@ def test_a_silent_source_is_a_gap_in_the_audit_trail_report(tmp_path: Path) -> N
     """prod sends, goes quiet for 20 min (over the 10 min threshold), sends again; dev sends
     once and is still quiet when the state is written: both are gaps of their source."""
     clock = Clock()
-    s = _store(tmp_path, clock, rotate_seconds=60)
-    s.silence_seconds = 600
+    s = _store(tmp_path, clock, rotate_seconds=60, silence_seconds=600)
     s.commit([_batch("a"), _batch("x", source="dev")])
     clock.t += 120
     s.commit([_batch("b")])
@@ -250,8 +249,7 @@ def test_a_silent_source_is_a_gap_in_the_audit_trail_report(tmp_path: Path) -> N
 
 def test_no_silence_no_gap(tmp_path: Path) -> None:
     clock = Clock()
-    s = _store(tmp_path, clock)
-    s.silence_seconds = 600
+    s = _store(tmp_path, clock, silence_seconds=600)
     s.commit([_batch("a")])
     clock.t += 300
     s.commit([_batch("b")])
@@ -304,3 +302,15 @@ def test_journal_compaction_keeps_commits_and_digests(tmp_path: Path, monkeypatc
     assert s2.commit(batches[:3]) == [Outcome.DUPLICATE] * 3
     s2.close()
     assert sorted(_stored_ids(tmp_path)) == sorted(f"j{i}-0" for i in range(30))
+
+
+def test_a_lost_journal_never_cuts_acknowledged_lines(tmp_path: Path) -> None:
+    s = _store(tmp_path)
+    s.commit([_batch("a")])
+    path = s.active["prod"].path
+    with open(path, "ab") as f:
+        f.write(b'{"half')
+    _crash(s)
+    (tmp_path / STATE_DIR / "journal").unlink()
+    Store(tmp_path, clock=Clock()).open()
+    assert _stored_ids(tmp_path) == [f"a-{i}" for i in range(3)]

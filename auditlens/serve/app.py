@@ -312,8 +312,7 @@ async def _serve(config: ServeConfig, stop: asyncio.Event,
     ssl_ctx = tls_context(config)
     store = Store(config.out, rotate_bytes=config.rotate_bytes,
                   rotate_seconds=config.rotate_seconds, dedup_seconds=config.dedup_seconds,
-                  fsync=config.fsync)
-    store.silence_seconds = config.silence_seconds
+                  silence_seconds=config.silence_seconds, fsync=config.fsync)
     recovery = store.open()
     metrics = Metrics()
     metrics.set("recovery_rolled_back_bytes", recovery.rolled_back_bytes)

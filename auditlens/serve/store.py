@@ -129,7 +129,8 @@ class Store:
 
     def __init__(self, root: str | os.PathLike[str], *, rotate_bytes: int = 128 << 20,
                  rotate_seconds: float = 600, dedup_seconds: float = 3600,
-                 fsync: bool = True, clock: Callable[[], float] = time.time) -> None:
+                 silence_seconds: float | None = None, fsync: bool = True,
+                 clock: Callable[[], float] = time.time) -> None:
         self.root = Path(root)
         self.state = self.root / STATE_DIR
         self.rotate_bytes = rotate_bytes
@@ -143,7 +144,7 @@ class Store:
         self.last_batch: dict[str, float] = {}
         self.first_batch: dict[str, float] = {}
         self.silences: dict[str, list[list[float]]] = {}
-        self.silence_seconds: float | None = None
+        self.silence_seconds = silence_seconds
         self.lock = threading.Lock()
         self._lock_fd = -1
         self._sources_written = 0.0
@@ -172,6 +173,13 @@ class Store:
         out = Recovery()
         committed: dict[str, int] = {}
         horizon = self.now() - self.dedup_seconds
+        journal_lost = not self.journal.path.exists() and bool(self._active_files())
+        if journal_lost:  # never cut acknowledged data for want of its record: keep whole lines
+            print(f"auditlens serve: {self.journal.path} is missing: the files being written are "
+                  "kept up to their last whole line (a batch may be stored twice)", file=sys.stderr)
+            for path in self._active_files():
+                data = path.read_bytes()
+                committed[str(path.relative_to(self.root))] = data.rfind(b"\n") + 1
         for record in self.journal.replay():
             committed.update(record.files)
             self.dedup.update({d: t for d, t in record.digests.items() if t >= horizon})
