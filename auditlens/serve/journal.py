@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-__all__ = ["Journal", "Record", "fsync_dir"]
+__all__ = ["Journal", "Record", "fsync_dir", "write_all"]
 
 
 def fsync_dir(path: Path) -> None:
@@ -102,7 +102,7 @@ class Journal:
     def append(self, record: Record) -> None:
         """Write and fsync one record: after this returns, its batches are committed."""
         data = record.encode()
-        _write_all(self.fd, data)
+        write_all(self.fd, data)
         if self.fsync:
             os.fdatasync(self.fd)
         self.size += len(data)
@@ -112,7 +112,7 @@ class Journal:
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
-            _write_all(fd, b"".join(r.encode() for r in records))
+            write_all(fd, b"".join(r.encode() for r in records))
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -127,7 +127,8 @@ class Journal:
             self.fd = -1
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
+    """``os.write`` until all of ``data`` is written (a write may be short)."""
     view = memoryview(data)
     while view:
         n = os.write(fd, view)

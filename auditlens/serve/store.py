@@ -56,7 +56,7 @@ import orjson
 
 from .batch import Batch
 from .config import ServeError
-from .journal import Journal, Record, fsync_dir
+from .journal import Journal, Record, fsync_dir, write_all
 
 __all__ = ["STATE_DIR", "Outcome", "Recovery", "Silence", "Store", "StoreLocked", "silences",
            "valid_source"]
@@ -115,12 +115,6 @@ def _day(t: float) -> str:
 def closed_name(active: Path) -> Path:
     """``.audit-X.jsonl.active`` → ``audit-X.jsonl``."""
     return active.with_name(active.name[1:-len(ACTIVE_SUFFIX)])
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
 
 
 class Store:
@@ -245,7 +239,7 @@ class Store:
                         outcomes.append(Outcome.DUPLICATE)
                         continue
                     af = self._active_for(b.source, now)
-                    _write_all(af.fd, b"".join(b.lines))
+                    write_all(af.fd, b"".join(b.lines))
                     sizes[af.rel] = sizes.get(af.rel, af.committed) + b.nbytes
                     touched[af.rel] = af
                     fresh[b.digest] = now
@@ -420,7 +414,7 @@ def _durable_write(path: Path, data: bytes, fsync: bool) -> None:
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        _write_all(fd, data)
+        write_all(fd, data)
         if fsync:
             os.fsync(fd)
     finally:
