@@ -267,3 +267,13 @@ def test_a_bearer_token_is_required_when_configured(tmp_path: Path) -> None:
     finally:
         s.stop()
     assert list((tmp_path / "out").glob("default/*/.audit-*.active"))  # POST /audit: "default"
+
+
+def test_a_body_that_does_not_decompress_is_quarantined_as_sent(server: Server, certs: Certs) -> None:
+    body = gzip.compress(event_list(_events("cut", 5)))[:-20]  # cut short in transit
+    status, text, _ = _post(server, certs, body, headers={"Content-Encoding": "gzip"})
+    assert status == 400 and b"not gzip" in text
+    kept = [p for p in (server.out / ".auditlens-serve" / "quarantine").glob("*.body")
+            if p.read_bytes() == body]
+    assert len(kept) == 1
+    assert _post(server, certs, b"x", headers={"Content-Encoding": "br"})[0] == 415

@@ -11,6 +11,7 @@ code  when                                                  what the apiserver d
 401   bearer token missing or wrong                          retries, then drops it
 403   client certificate subject not allowed                 retries, then drops it
 413   body over ``--max-body`` (stopped while reading)       retries, then drops it
+415   a Content-Encoding other than gzip or deflate         retries, then drops it
 503   bytes in flight over the cap, disk under the floor,    retries (after ``Retry-After``)
       shutting down, or the commit failed (I/O error)
 ====  ====================================================  =================================
@@ -29,6 +30,7 @@ import signal
 import ssl
 import sys
 import time
+import zlib
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -118,9 +120,8 @@ class Receiver:
         return web.Response(status=503, text=f"not ready: {why}\n")
 
     async def metrics_page(self, request: web.Request) -> web.Response:
-        return web.Response(text=self.metrics.render(),
-                            content_type="text/plain", charset="utf-8",
-                            headers={"X-Content-Format": "version=0.0.4"})
+        return web.Response(body=self.metrics.render().encode(),
+                            headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
 
     def _busy(self, why: str) -> web.Response:
         return web.Response(status=503, text=f"{why}; retry later\n",
@@ -170,34 +171,59 @@ class Receiver:
             self.in_flight -= held[0]
 
     async def _read(self, request: web.Request, held: list[int]) -> bytes | web.Response:
-        """The body, decompressed by aiohttp (gzip, deflate), read in chunks so that the
-        ``--max-body`` limit (on the decompressed size) and the in-flight cap hold while it
-        is read, not after. ``held[0]``: the bytes counted in flight for it."""
-        parts: list[bytes] = []
-        size = 0
-        async for chunk in request.content.iter_chunked(_CHUNK):
-            size += len(chunk)
-            if size > self.config.max_body:
-                return web.Response(status=413, text=f"body over {self.config.max_body} bytes\n")
-            if size > held[0]:
-                if self.in_flight + (size - held[0]) > self.config.max_in_flight:
-                    return self._busy("too many bytes in flight")
-                self.in_flight += size - held[0]
-                held[0] = size
-            parts.append(chunk)
+        """The body, read in chunks and decompressed here (gzip, deflate), so that the
+        ``--max-body`` limit — on the decompressed size: a small gzip bomb is refused too — and
+        the in-flight cap hold while it is read, not after, and so that a body that does not
+        decompress is kept as sent (in quarantine). ``held[0]``: the bytes counted in flight."""
+        encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding not in ("identity", "gzip", "x-gzip", "deflate"):
+            return web.Response(status=415, text=f"Content-Encoding {encoding} is not gzip or deflate\n")
+        inflate = None if encoding == "identity" else zlib.decompressobj(47)  # gzip or zlib header
+        raw: list[bytes] = []  # as sent (kept for the quarantine when compressed)
+        parts: list[bytes] = []  # decompressed
+        size = raw_size = 0
+        try:
+            async for chunk in request.content.iter_chunked(_CHUNK):
+                if inflate is not None:
+                    raw.append(chunk)
+                    raw_size += len(chunk)
+                    chunk = inflate.decompress(chunk, self.config.max_body + 1 - size)
+                    if inflate.unconsumed_tail:  # more output than the limit allows
+                        size = self.config.max_body + 1
+                size += len(chunk)
+                if size > self.config.max_body:
+                    return web.Response(status=413, text=f"body over {self.config.max_body} bytes\n")
+                grown = size + raw_size - held[0]  # what this request holds in memory now
+                if grown > 0:
+                    if self.in_flight + grown > self.config.max_in_flight:
+                        return self._busy("too many bytes in flight")
+                    self.in_flight += grown
+                    held[0] += grown
+                parts.append(chunk)
+            if inflate is not None and not inflate.eof:
+                raise zlib.error("the compressed body ends early")
+        except zlib.error as exc:
+            return await self._refuse(request, b"".join(raw), f"not {encoding}: {exc}")
         return b"".join(parts)
+
+    async def _refuse(self, request: web.Request, body: bytes, why: str) -> web.Response:
+        """400 for a malformed body, kept in quarantine first (the apiserver would resend
+        it until it gives up; what it was stays here)."""
+        source = request.match_info.get("source", DEFAULT_SOURCE)
+        peer = subject_of(request.transport.get_extra_info("peercert")) \
+            if request.transport else None
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self.thread, self.store.quarantine, body, why, source,
+                                   peer or request.remote)
+        self.metrics.inc("quarantined_total", source=source)
+        return web.Response(status=400, text=f"malformed batch (kept in quarantine): {why}\n")
 
     async def _store(self, request: web.Request, source: str, body: bytes) -> web.Response:
         loop = asyncio.get_running_loop()
         try:
             batch = await loop.run_in_executor(None, decode_batch, body, source)
         except MalformedBatch as exc:
-            peer = subject_of(request.transport.get_extra_info("peercert")) \
-                if request.transport else None
-            await loop.run_in_executor(self.thread, self.store.quarantine, body, str(exc),
-                                       source, peer or request.remote)
-            self.metrics.inc("quarantined_total", source=source)
-            return web.Response(status=400, text=f"malformed batch (kept in quarantine): {exc}\n")
+            return await self._refuse(request, body, str(exc))
         future: asyncio.Future[Outcome] = loop.create_future()
         self.queue.append((batch, future))
         self.wake.set()
@@ -324,7 +350,7 @@ async def _serve(config: ServeConfig, stop: asyncio.Event,
     receiver = Receiver(config, store, metrics)
     receiver.start()
     runner = web.AppRunner(receiver.app(), handle_signals=False, access_log=None,
-                           shutdown_timeout=35.0)
+                           shutdown_timeout=35.0, auto_decompress=False)
     await runner.setup()
     if ssl_ctx is not None:
         _count_tls_failures(ssl_ctx, metrics)
