@@ -277,3 +277,21 @@ def test_a_body_that_does_not_decompress_is_quarantined_as_sent(server: Server, 
             if p.read_bytes() == body]
     assert len(kept) == 1
     assert _post(server, certs, b"x", headers={"Content-Encoding": "br"})[0] == 415
+
+
+def test_the_test_client_retries_five_times_then_drops_like_the_apiserver(
+        certs: Certs, tmp_path: Path) -> None:
+    from _serve_process import free_port
+
+    from auditlens.serve.kubeconfig import webhook_kubeconfig
+
+    kubeconfig = tmp_path / "webhook.yaml"
+    kubeconfig.write_text(webhook_kubeconfig(f"https://127.0.0.1:{free_port()}/audit",
+                                             ca_cert=str(certs.ca), client_cert=str(certs.client_cert),
+                                             client_key=str(certs.client_key)))
+    client = WebhookClient(kubeconfig, in_flight=1, scale=0.002)  # nobody listens there
+    for e in _events("nowhere", 450):
+        client.send(e)
+    stats = client.close(timeout=30)
+    assert [len(b) for b in stats.dropped] == [400, 50] and not stats.acked
+    assert stats.attempts == 10 and stats.statuses == {"error": 10}
