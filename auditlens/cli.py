@@ -332,6 +332,7 @@ def _sidecar_note(sections: list[Any], output: str, fmt: str | None) -> str:
     folder = html_writer.sidecar_folder(Path(output))
     return f" (the longest sections in full: {folder}/, keep it beside the page)"
 
+
 @cli.command()
 @click.option("--listen", default="127.0.0.1:8443", show_default=True, metavar="HOST:PORT",
               help="Address to listen on; plain HTTP (no --tls-cert) only on loopback.")
@@ -367,12 +368,8 @@ def _sidecar_note(sections: list[Any], output: str, fmt: str | None) -> str:
 @click.option("--ca-cert", help="With --print-kubeconfig: the CA file path on the apiserver's host.")
 @click.option("--client-cert", help="With --print-kubeconfig: the client certificate path.")
 @click.option("--client-key", help="With --print-kubeconfig: the client key path.")
-def serve(listen: str, out: str | None, tls_cert: str | None, tls_key: str | None,
-          client_ca: str | None, allow_subject: tuple[str, ...], token_file: str | None,
-          max_body: str, max_in_flight: str, min_free_disk: str, rotate_size: str,
-          rotate_age: str, retention_age: str | None, retention_size: str | None, silence: str,
-          parquet_dir: str | None, dedup_window: str, kubeconfig_url: str | None, ca_cert: str | None,
-          client_cert: str | None, client_key: str | None) -> None:
+def serve(kubeconfig_url: str | None, ca_cert: str | None, client_cert: str | None,
+          client_key: str | None, **options: Any) -> None:
     """Receive Kubernetes audit webhook batches and store them durably (needs auditlens[serve]).
 
     Each batch is answered 200 only once written and fsynced; a batch sent again after a lost
@@ -393,29 +390,11 @@ def serve(listen: str, out: str | None, tls_cert: str | None, tls_key: str | Non
         click.echo(webhook_kubeconfig(kubeconfig_url, ca_cert=ca_cert, client_cert=client_cert,
                                       client_key=client_key), nl=False)
         return
-    if not out:
+    if not options["out"]:
         raise click.UsageError("give --out DIR (where the batches are stored)")
-    from .serve.config import ServeConfig, parse_duration, parse_listen, parse_size
+    from .serve.config import config_from_options
 
-    host, port = parse_listen(listen)
-    token = None
-    if token_file:
-        with open(token_file, encoding="utf-8") as f:
-            token = f.read().strip()
-    silence_s = parse_duration(silence, "--silence")
-    config = ServeConfig(
-        host=host, port=port, out=out, tls_cert=tls_cert, tls_key=tls_key, client_ca=client_ca,
-        allowed_subjects=list(allow_subject), token=token,
-        max_body=parse_size(max_body, "--max-body"),
-        max_in_flight=parse_size(max_in_flight, "--max-in-flight"),
-        min_free_disk=parse_size(min_free_disk, "--min-free-disk"),
-        rotate_bytes=parse_size(rotate_size, "--rotate-size"),
-        rotate_seconds=parse_duration(rotate_age, "--rotate-age"),
-        dedup_seconds=parse_duration(dedup_window, "--dedup-window"),
-        silence_seconds=silence_s or None,
-        retention_days=parse_duration(retention_age, "--retention-age") / 86400 if retention_age else None,
-        retention_bytes=parse_size(retention_size, "--retention-size") if retention_size else None,
-        parquet_dir=parquet_dir)
+    config = config_from_options(**options)
     try:
         from .serve.app import run
     except ImportError:

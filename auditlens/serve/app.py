@@ -285,10 +285,10 @@ class Receiver:
                 if copier is not None:
                     for path in copier.pending(self.store.closed_files()):
                         await loop.run_in_executor(None, copier.convert, path)
-                if self.config.retention_days is not None or self.config.retention_bytes is not None:
-                    age = None if self.config.retention_days is None else self.config.retention_days * 86400
+                if self.config.retention_seconds is not None or self.config.retention_bytes is not None:
                     await loop.run_in_executor(None, lambda: self.store.apply_retention(
-                        max_age_seconds=age, max_bytes=self.config.retention_bytes))
+                        max_age_seconds=self.config.retention_seconds,
+                        max_bytes=self.config.retention_bytes))
             except (OSError, ValueError) as exc:  # a full disk, an unreadable file: go on
                 print(f"auditlens serve: maintenance failed: {exc}", file=sys.stderr)
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from ..errors import AuditlensError
 
-__all__ = ["ServeConfig", "ServeError", "parse_listen", "plain_http_warning", "subject_of",
-           "tls_context"]
+__all__ = ["ServeConfig", "ServeError", "config_from_options", "parse_duration", "parse_listen",
+           "parse_size", "plain_http_warning", "subject_of", "tls_context"]
 
 MiB = 1 << 20
 
@@ -46,7 +46,7 @@ class ServeConfig:
     rotate_seconds: float = 600.0
     dedup_seconds: float = 3600.0
     silence_seconds: float | None = 600.0
-    retention_days: float | None = None
+    retention_seconds: float | None = None
     retention_bytes: int | None = None
     parquet_dir: str | None = None
     retry_after: int = 10
@@ -165,3 +165,34 @@ def parse_duration(text: str, option: str) -> float:
     if value < 0:
         raise ServeError(f"{option} {text!r}: give a duration such as 30s, 10m, 2h or 7d")
     return value * _SECONDS[unit]
+
+
+def config_from_options(*, listen: str, out: str, tls_cert: str | None, tls_key: str | None,
+                        client_ca: str | None, allow_subject: tuple[str, ...],
+                        token_file: str | None, max_body: str, max_in_flight: str,
+                        min_free_disk: str, rotate_size: str, rotate_age: str,
+                        retention_age: str | None, retention_size: str | None, silence: str,
+                        parquet_dir: str | None, dedup_window: str) -> ServeConfig:
+    """The configuration from the command line's words (sizes like ``16MiB``, durations like
+    ``10m``); the token is read from its file (a token on the command line would show in
+    ``ps``)."""
+    host, port = parse_listen(listen)
+    token = None
+    if token_file:
+        with open(token_file, encoding="utf-8") as f:
+            token = f.read().strip()
+        if not token:
+            raise ServeError(f"--token-file {token_file} is empty")
+    return ServeConfig(
+        host=host, port=port, out=out, tls_cert=tls_cert, tls_key=tls_key, client_ca=client_ca,
+        allowed_subjects=list(allow_subject), token=token,
+        max_body=parse_size(max_body, "--max-body"),
+        max_in_flight=parse_size(max_in_flight, "--max-in-flight"),
+        min_free_disk=parse_size(min_free_disk, "--min-free-disk"),
+        rotate_bytes=parse_size(rotate_size, "--rotate-size"),
+        rotate_seconds=parse_duration(rotate_age, "--rotate-age"),
+        dedup_seconds=parse_duration(dedup_window, "--dedup-window"),
+        silence_seconds=parse_duration(silence, "--silence") or None,
+        retention_seconds=parse_duration(retention_age, "--retention-age") if retention_age else None,
+        retention_bytes=parse_size(retention_size, "--retention-size") if retention_size else None,
+        parquet_dir=parquet_dir)
