@@ -314,3 +314,28 @@ def test_a_lost_journal_never_cuts_acknowledged_lines(tmp_path: Path) -> None:
     (tmp_path / STATE_DIR / "journal").unlink()
     Store(tmp_path, clock=Clock()).open()
     assert _stored_ids(tmp_path) == [f"a-{i}" for i in range(3)]
+
+
+def test_a_failed_journal_write_is_cut_back_so_later_commits_stay_visible(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A journal write that fails half-way (disk full) must not leave a torn record before
+    the next ones: recovery would stop there and roll back batches answered 200 after it."""
+    s = _store(tmp_path)
+    s.commit([_batch("a")])
+    real_fdatasync = os.fdatasync
+    calls = {"n": 0}
+
+    def failing(fd: int) -> None:
+        calls["n"] += 1
+        if fd == s.journal.fd:
+            raise OSError(28, "No space left on device")
+        real_fdatasync(fd)
+
+    monkeypatch.setattr(os, "fdatasync", failing)
+    with pytest.raises(OSError):
+        s.commit([_batch("b")])
+    monkeypatch.undo()
+    assert s.commit([_batch("c")]) == [Outcome.STORED]
+    _crash(s)
+    Store(tmp_path, clock=Clock()).open()
+    assert sorted(_stored_ids(tmp_path)) == sorted(f"{t}-{i}" for t in "ac" for i in range(3))

@@ -75,6 +75,7 @@ class Journal:
         self.fsync = fsync
         self.fd = -1
         self.size = 0
+        self.broken = False
 
     def replay(self) -> Iterator[Record]:
         """The valid records in order; the file is cut after the last one (a torn tail)."""
@@ -100,11 +101,23 @@ class Journal:
         fsync_dir(self.path.parent)
 
     def append(self, record: Record) -> None:
-        """Write and fsync one record: after this returns, its batches are committed."""
+        """Write and fsync one record: after this returns, its batches are committed. On an
+        error the journal is cut back to where it was: a torn record left in the middle would
+        hide every record after it from the recovery. If even that fails, the journal refuses
+        every later commit (the receiver answers 503) rather than write after a torn record."""
+        if self.broken:
+            raise OSError(5, f"the journal {self.path} could not be repaired after an I/O error")
         data = record.encode()
-        write_all(self.fd, data)
-        if self.fsync:
-            os.fdatasync(self.fd)
+        try:
+            write_all(self.fd, data)
+            if self.fsync:
+                os.fdatasync(self.fd)
+        except OSError:
+            try:
+                os.ftruncate(self.fd, self.size)
+            except OSError:
+                self.broken = True
+            raise
         self.size += len(data)
 
     def rewrite(self, records: list[Record]) -> None:

@@ -253,8 +253,8 @@ class Store:
                 for af in touched.values():  # roll the group back: none of it is answered 200
                     try:
                         os.ftruncate(af.fd, af.committed)
-                    except OSError:
-                        pass
+                    except OSError:  # left as it is: the next start cuts it to its committed
+                        self._abandon(af)  # length; new batches go to a new file
                 raise
             for rel, af in touched.items():
                 af.committed = sizes[rel]
@@ -281,6 +281,15 @@ class Store:
         af = _Active(str(path.relative_to(self.root)), path, fd, 0, now, day)
         self.active[source] = af
         return af
+
+    def _abandon(self, af: _Active) -> None:
+        for source, other in list(self.active.items()):
+            if other is af:
+                del self.active[source]
+        try:
+            os.close(af.fd)
+        except OSError:
+            pass
 
     def _rotate_if_due(self, source: str, now: float) -> bool:
         af = self.active.get(source)
