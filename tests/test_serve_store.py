@@ -319,23 +319,29 @@ def test_a_lost_journal_never_cuts_acknowledged_lines(tmp_path: Path) -> None:
 def test_a_failed_journal_write_is_cut_back_so_later_commits_stay_visible(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A journal write that fails half-way (disk full) must not leave a torn record before
-    the next ones: recovery would stop there and roll back batches answered 200 after it."""
-    s = _store(tmp_path)
-    s.commit([_batch("a")])
-    real_fdatasync = os.fdatasync
-    calls = {"n": 0}
+    the next ones (recovery would stop there and roll back batches answered 200 after it),
+    nor a whole record of a batch answered 503 (its resend would be taken for a duplicate)."""
+    import auditlens.serve.journal as journal_module
 
-    def failing(fd: int) -> None:
-        calls["n"] += 1
-        if fd == s.journal.fd:
-            raise OSError(28, "No space left on device")
-        real_fdatasync(fd)
+    real_write_all = journal_module.write_all
+    for torn in (True, False):
+        root = tmp_path / str(torn)
+        s = _store(root)
+        s.commit([_batch("a")])
 
-    monkeypatch.setattr(os, "fdatasync", failing)
-    with pytest.raises(OSError):
-        s.commit([_batch("b")])
-    monkeypatch.undo()
-    assert s.commit([_batch("c")]) == [Outcome.STORED]
-    _crash(s)
-    Store(tmp_path, clock=Clock()).open()
-    assert sorted(_stored_ids(tmp_path)) == sorted(f"{t}-{i}" for t in "ac" for i in range(3))
+        def failing(fd: int, data: bytes) -> None:
+            if fd == s.journal.fd:
+                real_write_all(fd, data[:len(data) // 2] if torn else data)
+                raise OSError(28, "No space left on device")
+            real_write_all(fd, data)
+
+        monkeypatch.setattr(journal_module, "write_all", failing)
+        with pytest.raises(OSError):
+            s.commit([_batch("b")])
+        monkeypatch.undo()
+        assert s.commit([_batch("c")]) == [Outcome.STORED]
+        _crash(s)
+        s2 = _store(root)
+        assert s2.commit([_batch("b")]) == [Outcome.STORED]  # answered 503: not a duplicate
+        s2.close()
+        assert sorted(_stored_ids(root)) == sorted(f"{t}-{i}" for t in "abc" for i in range(3))
