@@ -12,5 +12,6 @@ The pieces, lowest first (each testable without the network):
 - :mod:`.config`: options, listen address, TLS context, who may send.
 - :mod:`.app`: the aiohttp application (imported only by ``auditlens serve``: ``import
   auditlens`` and the readers never need aiohttp).
+- :mod:`.parquet`: closed files copied into the Parquet dataset layout of ``parse --partition``.
 - :mod:`.kubeconfig`: the webhook kubeconfig that points an apiserver here.
 """
