@@ -333,6 +333,75 @@ def _sidecar_note(sections: list[Any], output: str, fmt: str | None) -> str:
     return f" (the longest sections in full: {folder}/, keep it beside the page)"
 
 
+@cli.command()
+@click.option("--listen", default="127.0.0.1:8443", show_default=True, metavar="HOST:PORT",
+              help="Address to listen on; plain HTTP (no --tls-cert) only on loopback.")
+@click.option("--out", type=click.Path(file_okay=False), metavar="DIR",
+              help="Directory of the stored logs: DIR/<source>/<date>/audit-*.jsonl.")
+@click.option("--tls-cert", type=click.Path(dir_okay=False), help="Server certificate (PEM).")
+@click.option("--tls-key", type=click.Path(dir_okay=False), help="Server private key (PEM).")
+@click.option("--client-ca", type=click.Path(dir_okay=False),
+              help="CA (PEM) that signs the apiserver's client certificate: required and verified.")
+@click.option("--allow-subject", multiple=True, metavar="SUBJECT",
+              help="Only client certificates with this subject (CN=…,O=… or the CN alone); repeat.")
+@click.option("--token-file", type=click.Path(dir_okay=False),
+              help="File holding the bearer token a client must send (Authorization: Bearer).")
+@click.option("--max-body", default="16MiB", show_default=True,
+              help="Largest (decompressed) request body; larger gets 413 while being read.")
+@click.option("--max-in-flight", default="256MiB", show_default=True,
+              help="Request bytes held at once; past it 503 with Retry-After.")
+@click.option("--min-free-disk", default="1GiB", show_default=True,
+              help="Free space kept on the output disk; under it 503 with Retry-After.")
+@click.option("--rotate-size", default="128MiB", show_default=True, help="Close a file at this size.")
+@click.option("--rotate-age", default="10m", show_default=True,
+              help="Close a file this old (a file is readable once closed).")
+@click.option("--retention-age", help="Remove closed files older than this (e.g. 90d).")
+@click.option("--retention-size", help="Remove the oldest closed files past this total (e.g. 500GiB).")
+@click.option("--silence", default="10m", show_default=True,
+              help="A source silent longer than this is a gap (/metrics, audit-trail report); 0: off.")
+@click.option("--parquet", "parquet_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Also copy each closed file into this Parquet dataset (cluster=…/date=…/).")
+@click.option("--dedup-window", default="1h", show_default=True,
+              help="How long a stored batch is remembered to absorb its resends.")
+@click.option("--print-kubeconfig", "kubeconfig_url", metavar="URL",
+              help="Print the webhook kubeconfig for an apiserver to reach URL, and exit.")
+@click.option("--ca-cert", help="With --print-kubeconfig: the CA file path on the apiserver's host.")
+@click.option("--client-cert", help="With --print-kubeconfig: the client certificate path.")
+@click.option("--client-key", help="With --print-kubeconfig: the client key path.")
+def serve(kubeconfig_url: str | None, ca_cert: str | None, client_cert: str | None,
+          client_key: str | None, **options: Any) -> None:
+    """Receive Kubernetes audit webhook batches and store them durably (needs auditlens[serve]).
+
+    Each batch is answered 200 only once written and fsynced; a batch sent again after a lost
+    reply is stored once; a restart after a crash recovers to exactly the acknowledged
+    batches. POST /audit or /audit/SOURCE (SOURCE names the folder, e.g. the cluster);
+    GET /healthz, /readyz, /metrics. Stops gracefully on SIGTERM.
+
+    \b
+    Examples:
+      auditlens serve --listen 0.0.0.0:8443 --out /var/lib/auditlens \\
+        --tls-cert server.pem --tls-key server-key.pem --client-ca apiserver-ca.pem
+      auditlens serve --print-kubeconfig https://audit.example.com:8443/audit/prod \\
+        --ca-cert /etc/audit/ca.pem --client-cert /etc/audit/client.pem --client-key /etc/audit/client-key.pem
+    """
+    if kubeconfig_url:
+        from .serve.kubeconfig import webhook_kubeconfig
+
+        click.echo(webhook_kubeconfig(kubeconfig_url, ca_cert=ca_cert, client_cert=client_cert,
+                                      client_key=client_key), nl=False)
+        return
+    if not options["out"]:
+        raise click.UsageError("give --out DIR (where the batches are stored)")
+    from .serve.config import config_from_options
+
+    config = config_from_options(**options)
+    try:
+        from .serve.app import run
+    except ImportError:
+        raise AuditlensError("serve needs aiohttp: pip install 'auditlens[serve]'") from None
+    run(config)
+
+
 def main() -> None:
     """Console entry point."""
     cli(prog_name="auditlens")

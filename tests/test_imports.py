@@ -128,3 +128,39 @@ def test_infrastructure_imports_no_reader(floor: str) -> None:
               for d in deps if d.startswith(("auditlens.auditd", "auditlens.k8s",
                                              "auditlens.reports", "auditlens.cli"))}
     assert not upward
+
+
+def test_only_the_serve_http_app_imports_aiohttp() -> None:
+    """aiohttp is the ``serve`` extra: of the package, only ``auditlens.serve.app`` (reached
+    from the CLI's serve command, lazily) may import it."""
+    importers = set()
+    for name, (path, _) in _modules().items():
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            mods = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if any(m.split(".")[0] == "aiohttp" for m in mods):
+                importers.add(name)
+    assert importers == {"auditlens.serve.app"}
+
+
+def test_import_and_the_readers_do_not_load_aiohttp() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, auditlens; from auditlens.k8s import reader; "
+            "from auditlens.serve import store, batch, kubeconfig; "
+            "print('aiohttp' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_serve_store_is_below_the_readers_and_reports() -> None:
+    """The durable writer knows no reader or report: it can be used (and tested) alone (the
+    Parquet copier, which reads what was stored, is the one part above the readers)."""
+    graph = import_graph()
+    upward = {f"{m} → {d}" for m, deps in graph.items()
+              if m.startswith("auditlens.serve") and m != "auditlens.serve.parquet"
+              for d in deps if d.startswith(("auditlens.auditd", "auditlens.k8s", "auditlens.cloud",
+                                             "auditlens.reports", "auditlens.cli"))}
+    assert not upward

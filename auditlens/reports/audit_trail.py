@@ -23,6 +23,11 @@ One row per finding (schema ``audit_trail``), sorted by time:
   two events — quiet periods at the edges of the files are not holes. A node with narrow rules can
   be quiet for an hour legitimately: raise it, or pass None to switch this check off. The same per
   Kubernetes cluster with ``cluster_silence`` (default 10 min: API servers log continuously).
+- ``time-gap`` with action ``no-batches``: a source of an ``auditlens serve`` receiver (its
+  ``cluster``) that sent no batch for longer than the receiver's ``--silence`` threshold,
+  read from the receiver's state when the Kubernetes logs read are in its output directory
+  (:func:`auditlens.serve.store.silences`): the apiserver's webhook failing, seen from the
+  receiving end.
 - ``incomplete-request``: a Kubernetes request logged at RequestReceived with no ResponseStarted,
   ResponseComplete or Panic (long-running watch/exec requests end at ResponseStarted: complete).
 
@@ -452,6 +457,7 @@ def _k8s_findings(k8s: pa.Table, cluster_silence: timedelta | None,
             outcome=None, origin=a["origin"], evidence=a["evidence"],
             reason="request logged at RequestReceived with no ResponseStarted, ResponseComplete "
             f"or Panic: its outcome is not in the audit log{note}"))
+    rows.extend(_receiver_silences(t))
     if cluster_silence is not None:
         order = pc.sort_indices(t, [("cluster", "ascending"), ("time", "ascending")])
         s = t.select(["cluster", "time", "file", "line", "audit_id"]).take(order)
@@ -463,7 +469,30 @@ def _k8s_findings(k8s: pa.Table, cluster_silence: timedelta | None,
     return rows
 
 
-# ---------------------------------------------------------------------------------------------
+def _receiver_silences(k8s: pa.Table) -> list[dict[str, Any]]:
+    """Silences of the sources of the ``auditlens serve`` directories the logs were read from
+    (a receiver's file is ``OUT/<source>/<day>/audit-….jsonl``)."""
+    from pathlib import Path
+
+    from ..serve.store import silences
+
+    roots = {Path(f).parents[2] for f in pc.unique(k8s["file"]).to_pylist()
+             if f and len(Path(f).parents) > 2}
+    rows = []
+    for root in sorted(roots):
+        for s in silences(root):
+            start, end = _utc(int(s.start * _US)), _utc(int(s.end * _US))
+            minutes = (s.end - s.start) / 60
+            until = "and still silent when the receiver last wrote its state" if s.ongoing \
+                else "until its next batch"
+            rows.append(_blank_row(
+                time=start, source="k8s", cluster=s.source, finding="time-gap",
+                action="no-batches", outcome="failure", gap_start=start, gap_end=end,
+                gap_seconds=s.end - s.start, evidence=s.state_file,
+                reason=f"the audit webhook receiver got no batch from {s.source} for "
+                f"{minutes:.1f} min {until}: the apiserver's webhook was failing, or the "
+                "receiver was down (its events may be lost)"))
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------
