@@ -190,6 +190,22 @@ def test_readers_see_closed_files_never_the_one_being_written(tmp_path: Path) ->
     assert (tmp_path / STATE_DIR / "journal").exists()  # the state folder is not read as a log
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_receivers_files_name_their_cluster_by_source(tmp_path: Path, jobs: int) -> None:
+    """The apiserver's events name no cluster; the source they were POSTed to does. A log
+    outside a receiver's layout keeps the caller's ``cluster``."""
+    s = _store(tmp_path)
+    s.commit([_batch("p", source="prod"), _batch("d", source="dev")])
+    s.close()
+    other = tmp_path.parent / f"{tmp_path.name}-plain" / "2024-05-01"
+    other.mkdir(parents=True)
+    (other / "audit.log").write_bytes(b"\n".join(orjson.dumps(e) for e in _events("x", 2)) + b"\n")
+    table = auditlens.read_k8s_audit([tmp_path, other], cluster="given", jobs=jobs)
+    got = {(a.split("-")[0], c) for a, c in zip(table["audit_id"].to_pylist(),
+                                                  table["cluster"].to_pylist())}
+    assert got == {("p", "prod"), ("d", "dev"), ("x", "given")}
+
+
 def test_rotation_by_size_midnight_and_age_between_batches(tmp_path: Path) -> None:
     clock = Clock(1_714_607_990.0)  # 2024-05-01T23:59:50Z
     s = _store(tmp_path, clock, rotate_bytes=1000, rotate_seconds=3600)

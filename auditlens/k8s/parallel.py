@@ -29,6 +29,7 @@ from ..scheduler import (
     worker_rejecter,
 )
 from ..schema import K8S_EVENTS
+from ..serve.layout import receiver_source
 from ..sources import Source
 from .build import RowBatcher
 from .event import Origin
@@ -70,8 +71,9 @@ def _k8s_work(piece: Piece, errors: str, keep: bool, keep_objects: bool,
     batcher = RowBatcher()
     part = _Part()
     stream = piece.open()
-    reader = _CutReader(piece.name, Origin(piece.name, cluster=cluster, keep_objects=keep_objects),
-                        rejecter, account, max_line=max_line)
+    origin = Origin(piece.name, cluster=receiver_source(piece.name) or cluster,
+                    keep_objects=keep_objects)
+    reader = _CutReader(piece.name, origin, rejecter, account, max_line=max_line)
     try:
         batches = list(raw_batches(reader.rows(stream), batcher, BATCH_ROWS))
         part.table = pa.Table.from_batches(batches, schema=K8S_EVENTS.arrow)

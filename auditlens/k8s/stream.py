@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from ..rejects import Rejecter, RejectLog
 from ..schema import K8S_EVENTS
+from ..serve.layout import receiver_source
 from ..sources import Source, expand_sources, release
 from .build import RowBatcher
 from .event import Origin
@@ -88,7 +89,8 @@ class Read:
     def rows(self) -> Iterator[tuple | Chunk]:
         for inp in self.inputs:
             stream = inp.open()
-            origin = Origin(inp.name, cluster=self.cluster, keep_objects=self.keep_objects)
+            origin = Origin(inp.name, cluster=receiver_source(inp.name) or self.cluster,
+                            keep_objects=self.keep_objects)
             try:
                 yield from FileReader(inp.name, origin, self.rejecter, self.account,
                                      self.batch_size, max_line=self.max_line).rows(stream)

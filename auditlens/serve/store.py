@@ -57,11 +57,11 @@ import orjson
 from .batch import Batch
 from .config import ServeError
 from .journal import Journal, Record, fsync_dir, write_all
+from .layout import STATE_DIR
 
 __all__ = ["STATE_DIR", "Outcome", "Recovery", "Silence", "Store", "StoreLocked", "silences",
            "valid_source"]
 
-STATE_DIR = ".auditlens-serve"
 SOURCES_FILE = "sources.json"
 ACTIVE_SUFFIX = ".active"
 _SOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
