@@ -354,7 +354,7 @@ def _sidecar_note(sections: list[Any], output: str, fmt: str | None) -> str:
               help="Free space kept on the output disk; under it 503 with Retry-After.")
 @click.option("--rotate-size", default="128MiB", show_default=True, help="Close a file at this size.")
 @click.option("--rotate-age", default="10m", show_default=True,
-              help="Close a file this old (a file is readable once closed).")
+              help="Close a file this old (auditlens reads the open file up to its last commit; other tools read closed files).")
 @click.option("--retention-age", help="Remove closed files older than this (e.g. 90d).")
 @click.option("--retention-size", help="Remove the oldest closed files past this total (e.g. 500GiB).")
 @click.option("--silence", default="10m", show_default=True,

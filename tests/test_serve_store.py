@@ -176,18 +176,36 @@ def test_one_server_per_directory(tmp_path: Path) -> None:
     s.close()
 
 
-def test_readers_see_closed_files_never_the_one_being_written(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_readers_see_the_file_being_written_up_to_its_last_commit(tmp_path: Path, jobs: int) -> None:
     clock = Clock()
     s = _store(tmp_path, clock, rotate_seconds=60)
     s.commit([_batch("a")])
     clock.t += 61
     s.commit([_batch("b")])  # the first file is past its age: closed before this batch
-    table = auditlens.read_k8s_audit(tmp_path)
-    assert sorted(table["audit_id"].to_pylist()) == [f"a-{i}" for i in range(3)]
-    s.close()
-    table = auditlens.read_k8s_audit(tmp_path)
+    (af,) = s.active.values()
+    os.write(af.fd, b'{"kind":"Event","auditID":"c-0"')  # a batch being written, not committed
+    log = auditlens.RejectLog()
+    table = auditlens.read_k8s_audit(tmp_path, jobs=jobs, rejects=log)
     assert sorted(table["audit_id"].to_pylist()) == sorted(f"{t}-{i}" for t in "ab" for i in range(3))
+    assert len(log) == 0  # the half-written batch is not read, so not rejected either
+    os.ftruncate(af.fd, af.committed)  # (what a rolled-back group leaves)
+    s.commit([_batch("d")])
+    assert len(auditlens.read_k8s_audit(tmp_path, jobs=jobs)) == 9
     assert (tmp_path / STATE_DIR / "journal").exists()  # the state folder is not read as a log
+    s.close()
+
+
+def test_a_file_closed_after_it_was_listed_is_read_under_its_closed_name(tmp_path: Path) -> None:
+    from auditlens.sources import expand_sources
+
+    s = _store(tmp_path)
+    s.commit([_batch("a")])
+    (listed,) = expand_sources(tmp_path)
+    assert listed.name.endswith(".active")
+    s.close()  # renamed into place between the listing and the reading
+    with listed.open() as f:
+        assert [orjson.loads(x)["auditID"] for x in f.read().splitlines()] == [f"a-{i}" for i in range(3)]
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

@@ -29,8 +29,8 @@ from ..scheduler import (
     worker_rejecter,
 )
 from ..schema import K8S_EVENTS
-from ..serve.layout import receiver_source
 from ..sources import Source
+from ..sources.receiver import receiver_source
 from .build import RowBatcher
 from .event import Origin
 from .frame import BATCH_ROWS, MAX_LINE_BYTES, Account, FileReader

@@ -12,8 +12,8 @@ import pyarrow as pa
 
 from ..rejects import Rejecter, RejectLog
 from ..schema import K8S_EVENTS
-from ..serve.layout import receiver_source
 from ..sources import Source, expand_sources, release
+from ..sources.receiver import receiver_source
 from .build import RowBatcher
 from .event import Origin
 from .frame import MAX_LINE_BYTES, Account, FileReader

@@ -15,6 +15,7 @@ from typing import IO, Any
 from ..sources import InputFile, iter_lines
 from ..sources.compression import sniff_compression
 from ..sources.lines import LongLine, Span, line_spans
+from ..sources.receiver import open_plain
 
 __all__ = ["BLOCK_BYTES", "DEFAULT_CHUNK_BYTES", "STEAL_MIN", "Piece", "SharedEnds",
            "plan_pieces", "share_ends"]
@@ -64,7 +65,7 @@ class Piece:
         lack its newline; a line over ``max_line`` comes as a :class:`LongLine`), read in blocks.
         In a worker the piece's end is looked up before every block: this process may move it
         back, to read the rest itself (:meth:`SharedEnds.split`)."""
-        with open(self.path, "rb") as f:
+        with open_plain(self.path) as f:
             yield from line_spans(self._chunks(f), max_line)
 
     def _chunks(self, f: Any) -> Iterator[bytes]:
@@ -90,7 +91,7 @@ class _RangeStream(io.RawIOBase):
 
     def __init__(self, piece: Piece) -> None:
         super().__init__()
-        self._file = open(piece.path, "rb")  # noqa: SIM115 - closed with the stream
+        self._file = open_plain(piece.path)  # noqa: SIM115 - closed with the stream
         self._blocks = piece._chunks(self._file)
         self._block = memoryview(b"")
 
@@ -184,6 +185,9 @@ def plan_pieces(inputs: list[InputFile], chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         if inp.size is None:
             return None
         path = inp.name  # a path input is named by its path
+        if inp.end is not None:  # a file being written: its committed bytes, plain
+            pieces.append(Piece(inp.name, path, index, 0, inp.end, whole=False))
+            continue
         with open(path, "rb") as f:
             compressed = sniff_compression(f.read(6)) is not None
             size = os.fstat(f.fileno()).st_size

@@ -4,18 +4,18 @@ Layout under the output directory ``OUT``::
 
     OUT/<source>/<YYYY-MM-DD>/audit-<opened>Z-<r>.jsonl           closed files (readers read)
     OUT/<source>/<YYYY-MM-DD>/.audit-<opened>Z-<r>.jsonl.active   the file being written
+    OUT/<source>/<YYYY-MM-DD>/.audit-….jsonl.active.committed     its committed length
     OUT/.auditlens-serve/journal                              commits (:mod:`.journal`)
     OUT/.auditlens-serve/sources.json                         when each source last sent
     OUT/.auditlens-serve/quarantine/                          malformed bodies, kept
     OUT/.auditlens-serve/lock                                 one server per directory
 
-The date is the UTC day the file was opened (files are rotated at midnight). Every reader skips
-names that start with a dot, so ``auditlens.read_k8s_audit(OUT)``, ``auditlens report … OUT``
-and ``--since`` read the closed files directly and never see a batch that is not committed:
-the file being written is read only up to its last committed batch — not at all while it is
-open, in full once it is closed. Files are closed by size (``rotate_bytes``), by age
-(``rotate_seconds``: what bounds how late a committed event becomes readable), at midnight and
-at shutdown; always between batches. A closed file is fsynced, renamed into place (atomic) and
+The date is the UTC day the file was opened (files are rotated at midnight).
+``auditlens.read_k8s_audit(OUT)``, ``auditlens report … OUT`` and ``--since`` read the closed
+files, and the file being written only up to its last committed batch: its committed length is
+published beside it after every commit (:mod:`auditlens.sources.receiver`); other tools skip
+its dot name. Files are closed by size (``rotate_bytes``), by age (``rotate_seconds``), at
+midnight and at shutdown; always between batches. A closed file is fsynced, renamed into place (atomic) and
 its directory fsynced.
 
 Group commit (:meth:`Store.commit`): every batch waiting is written to its file, the files
@@ -54,16 +54,21 @@ from pathlib import Path
 
 import orjson
 
+from ..sources.receiver import (
+    ACTIVE_SUFFIX,
+    STATE_DIR,
+    closed_name,
+    committed_file,
+    publish_committed,
+)
 from .batch import Batch
 from .config import ServeError
 from .journal import Journal, Record, fsync_dir, write_all
-from .layout import STATE_DIR
 
 __all__ = ["STATE_DIR", "Outcome", "Recovery", "Silence", "Store", "StoreLocked", "silences",
            "valid_source"]
 
 SOURCES_FILE = "sources.json"
-ACTIVE_SUFFIX = ".active"
 _SOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _JOURNAL_LIMIT = 4 << 20
 
@@ -110,11 +115,6 @@ def _stamp(t: float) -> str:
 
 def _day(t: float) -> str:
     return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d")
-
-
-def closed_name(active: Path) -> Path:
-    """``.audit-X.jsonl.active`` → ``audit-X.jsonl``."""
-    return active.with_name(active.name[1:-len(ACTIVE_SUFFIX)])
 
 
 class Store:
@@ -198,6 +198,7 @@ class Store:
             else:
                 path.unlink()
             fsync_dir(path.parent)
+            committed_file(path).unlink(missing_ok=True)
         self.journal.rewrite([Record(self.now(), {}, dict(self.dedup))])
         return out
 
@@ -258,6 +259,7 @@ class Store:
                 raise
             for rel, af in touched.items():
                 af.committed = sizes[rel]
+                publish_committed(af.path, af.committed)
             self.dedup.update(fresh)
             for b in batches:
                 self._seen(b.source, now)
@@ -314,6 +316,7 @@ class Store:
         else:
             af.path.unlink()
         fsync_dir(af.path.parent)
+        committed_file(af.path).unlink(missing_ok=True)  # after the rename: readers fall back
 
     # -- maintenance ----------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from typing import IO, Any, Union
 from ..errors import SourceError
 from ..progress import counted
 from .compression import open_decompressed
+from .receiver import committed_length, is_active, open_plain
 
 Source = Union[str, os.PathLike, IO[bytes], Iterable[Union[str, os.PathLike, IO[bytes]]]]  # noqa: UP007
 
@@ -26,6 +27,9 @@ class InputFile:
     name: str
     opener: Callable[[], IO[bytes]]
     size: int | None = None
+    end: int | None = None
+    """Read only the plain bytes before this offset: a receiver's file still being written, up
+    to its last committed batch (:mod:`auditlens.serve.layout`)."""
 
     def open(self) -> IO[bytes]:
         """The decompressed stream; an unreadable file is a SourceError naming it."""
@@ -84,14 +88,42 @@ def rotation_key(path: Path) -> tuple[str, int, str]:
 
 
 def _from_path(path: Path) -> InputFile:
+    if is_active(path):
+        end = committed_length(path)
+        return InputFile(str(path), lambda: counted(io.BufferedReader(_Head(open_plain(str(path)), end))),
+                         end, end)
     return InputFile(str(path), lambda: counted(open(path, "rb")), path.stat().st_size)
+
+
+class _Head(io.RawIOBase):
+    """The first ``n`` bytes of a file (what is committed of a file still being written)."""
+
+    def __init__(self, f: IO[bytes], n: int) -> None:
+        super().__init__()
+        self._f, self._left = f, n
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self._left <= 0:
+            return 0
+        n = self._f.readinto(memoryview(buffer)[:self._left])  # type: ignore[attr-defined]
+        self._left -= n
+        return n
+
+    def close(self) -> None:
+        if not self.closed:
+            self._f.close()
+        super().close()
 
 
 def _expand_dir(directory: Path) -> list[InputFile]:
     files: list[InputFile] = []
     for root, dirs, names in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        paths = [Path(root) / n for n in names if not n.startswith(".")]
+        paths = [Path(root) / n for n in names
+                 if not n.startswith(".") or is_active(Path(root) / n)]
         files.extend(_from_path(p) for p in sorted(paths, key=rotation_key) if p.is_file())
     return files
 
