@@ -118,7 +118,8 @@ TIMELINE = TableSchema(
         Column("matched_by", _str, "How the row was tied to another layer's rows of the same "
                "person: `IAM#email` (an OpenShift-on-IBM-Cloud username `IAM#<e-mail>` and the "
                "service event's e-mail), `email` (the same e-mail in two layers: GKE and AKS "
-               "usernames), `arn` (the same AWS principal: CloudTrail and EKS), `same-name` "
+               "usernames), `arn` (the same AWS principal, as a name or as the actor_id: "
+               "CloudTrail's userIdentity.arn and the ARN EKS keeps in user.extra), `same-name` "
                "(the identical name in two layers, e.g. a node login name and an API username), "
                "`alias` (the caller's mapping said so), or `unmatched` (no other layer has it).",
                "derived"),
@@ -130,6 +131,7 @@ TIMELINE = TableSchema(
         ACTIVITY["node"],
         Column("actor", _str, "The identity as the layer logged it (the activity table's "
                "actor).", "activity actor"),
+        ACTIVITY["actor_id"],
         ACTIVITY["acting_as"],
         ACTIVITY["action"],
         ACTIVITY["object"],
