@@ -590,7 +590,7 @@ def _names_of(e: dict[str, Any]) -> set[str]:
     return names
 
 
-def _aliases(events: list[dict[str, Any]]) -> list[set[str]]:
+def cluster_aliases(events: list[dict[str, Any]]) -> list[set[str]]:
     """The service events' clusters, each as the set of names it goes by: a name and an id
     given together by one event (a cluster's name and the id in its CRN) are one cluster."""
     groups: list[set[str]] = []
@@ -610,7 +610,7 @@ def _pipeline_gaps(changes: list[tuple[PipelineRule, dict[str, Any]]], events: p
     if not api:
         return []
     listed = events.to_pylist()
-    clusters = _aliases(listed)
+    clusters = cluster_aliases(listed)
     event_times = [(_names_of(e), _us(e["time"])) for e in listed if e["time"]]
     rows: list[dict[str, Any]] = []
     open_until: dict[tuple[str, str | None], int] = {}  # a removal already open: no second hole

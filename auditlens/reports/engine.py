@@ -52,7 +52,17 @@ from auditlens.spill import Run, Spill, TableLike, as_table, write_run
 from auditlens.timerange import TimeBound
 
 from .preflight import preflight
-from .registry import COMPLIANCE, HIDDEN, ORIGIN, REPORTS, Evidence, Filters, get_report, placed
+from .registry import (
+    COMPLIANCE,
+    HIDDEN,
+    ORIGIN,
+    REPORTS,
+    Evidence,
+    Filters,
+    compliance_sections,
+    get_report,
+    placed,
+)
 
 REJECTED = Section("rejected-lines", "Rejected input lines", "Every input line that could not be "
                    "read as an audit record, with file, line number and reason.",
@@ -152,10 +162,12 @@ class Plan:
 
 @dataclass
 class UnitResult:
-    """A unit's sections (runs on disk, or tables to be written there) and its totals."""
+    """A unit's sections (runs on disk, or tables to be written there), its totals and what it
+    knows that other units' rows need (:attr:`Report.share`)."""
 
     sections: dict[str, Run | pa.Table]
     totals: Totals
+    shared: dict[str, frozenset[Any]] = field(default_factory=dict)
 
 
 def _unit(unit: Unit, plan: Plan, log: RejectLog, jobs: int) -> UnitResult:
@@ -183,8 +195,10 @@ def _unit(unit: Unit, plan: Plan, log: RejectLog, jobs: int) -> UnitResult:
                       "cloud": list(unit.cloud)},
                      [], lines, max_line_bytes=plan.max_line_bytes,
                      cloud=cloud.replace_schema_metadata(None))
-    ev = Evidence(got, plan.filters, origins=origins, k8s_origin=unit.origin)
+    ev = Evidence(got, plan.filters, origins=origins, k8s_origin=unit.origin, cluster=plan.cluster)
     sections: dict[str, Run | pa.Table] = {}
+    shared = {name: share(ev) for name in plan.reports
+              if (share := REPORTS[name].share) is not None}
     for name in plan.reports:
         table = REPORTS[name].build(ev)
         ordered = REPORTS[name].finish is None and ORIGIN not in table.column_names
@@ -197,7 +211,7 @@ def _unit(unit: Unit, plan: Plan, log: RejectLog, jobs: int) -> UnitResult:
         sections = {name: t if _counted(name) else write_run(t, plan.spill, _order(name))
                     for name, t in sections.items()}
     log.clear()  # a section now, or counted in the totals: not handed back a second time
-    return UnitResult(sections, totals)
+    return UnitResult(sections, totals, shared)
 
 
 def _order(name: str) -> tuple[str, ...]:
@@ -378,12 +392,13 @@ def run_report(
     units = plan_units(node_groups(routed.files.get("auditd", [])), routed.files.get("k8s", []),
                        routed.files.get("cloud", []))
     spill = Spill(spill_dir)
-    names = tuple(REPORTS) if compliance else (report.name,)
+    names = compliance_sections() if compliance else (report.name,)
     plan = Plan(names, filters, compliance, cluster, max_line_bytes,
                 None if client is not None else spill.path)
     runs: dict[str, list[Run]] = {n: [] for n in (*names, REJECTED.name)}
     counts: dict[str, list[pa.Table]] = {n: [] for n in names}
     totals = Totals()
+    shared: dict[str, set[Any]] = {n: set() for n in names}
     seen: dict[str, str] = {}
     total = bytes_on_disk([f for files in routed.files.values() for f in files])
     with progress.reading(total, steps=len(units)):
@@ -397,7 +412,9 @@ def run_report(
                     runs[section].append(spill.write(part, _order(section)))
             _warn_shared_nodes(seen, unit, result.totals.nodes)
             totals.add(result.totals)
-    sections = [_section(n, runs[n], counts[n], spill) for n in names]
+            for section, known in result.shared.items():
+                shared[section] |= known
+    sections = [_section(n, runs[n], counts[n], spill, frozenset(shared[n])) for n in names]
     if compliance:
         sections.append(Section(REJECTED.name, REJECTED.title, REJECTED.description,
                                 spill.table(runs[REJECTED.name], REJECTED.table.schema),
@@ -410,11 +427,13 @@ def run_report(
     return out
 
 
-def _section(name: str, runs: list[Run], counts: list[pa.Table], spill: Spill) -> Section:
+def _section(name: str, runs: list[Run], counts: list[pa.Table], spill: Spill,
+             shared: frozenset[Any]) -> Section:
     report = REPORTS[name]
     table: TableLike
     if report.finish is not None:
         table = report.finish(counts)
     else:
-        table = spill.table(runs, runs[0].schema, report.order, hidden=HIDDEN)
+        resolve = partial(report.resolve, shared) if report.resolve is not None else None
+        table = spill.table(runs, runs[0].schema, report.order, hidden=HIDDEN, transform=resolve)
     return report.section(table)
