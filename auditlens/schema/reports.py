@@ -62,6 +62,14 @@ AUDIT_TRAIL = TableSchema(
         Column("evidence", _str, "Where the proof is: file:line and serial (auditd), auditID "
                "(k8s) or provider and correlation id (cloud); for a hole, the events on either "
                "side.", "provenance"),
+        Column("linked_by", _str, "How a pipeline-gap was tied to its service event: `cluster` "
+               "(the event names the cluster of the API log), `sole-cluster` (the API log names "
+               "none and the service events only one cluster), `cluster+time` (a change that may "
+               "cut the pipeline, naming the cluster, followed by a silence of its API log), "
+               "`time+account` (the event names no cluster: a silence of the API log of a cluster "
+               "of the same account, and region when known, begins within 5 min of it), `time` "
+               "(the same, the cluster's account unknown). The time links are a coincidence in "
+               "time, and the reason says so.", "derived"),
     ),
 )
 
