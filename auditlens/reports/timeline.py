@@ -129,9 +129,12 @@ def _layers(source: pa.ChunkedArray) -> pa.Array:
                    pc.index_in(source, pa.array(list(LAYERS))))
 
 
-def _distinct(rows: pa.Table | pa.RecordBatch) -> set[tuple[str | None, str | None, str]]:
-    return set(zip(rows["actor"].to_pylist(), rows["actor_id"].to_pylist(),
-                   rows["layer"].to_pylist()))
+def _distinct(rows: pa.Table) -> set[tuple[str | None, str | None, str]]:
+    """The (actor, actor_id, layer) triples of ``rows``: as few as the identities logged."""
+    triples = rows.select(["actor", "actor_id", "layer"]).group_by(
+        ["actor", "actor_id", "layer"]).aggregate([])
+    return set(zip(triples["actor"].to_pylist(), triples["actor_id"].to_pylist(),
+                   triples["layer"].to_pylist()))
 
 
 def timeline_rows(
