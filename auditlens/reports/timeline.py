@@ -36,8 +36,10 @@ memory; :func:`timeline` does all three on one activity table.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, cast
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -129,12 +131,39 @@ def _layers(source: pa.ChunkedArray) -> pa.Array:
                    pc.index_in(source, pa.array(list(LAYERS))))
 
 
-def _distinct(rows: pa.Table) -> set[tuple[str | None, str | None, str]]:
-    """The (actor, actor_id, layer) triples of ``rows``: as few as the identities logged."""
-    triples = rows.select(["actor", "actor_id", "layer"]).group_by(
-        ["actor", "actor_id", "layer"]).aggregate([])
-    return set(zip(triples["actor"].to_pylist(), triples["actor_id"].to_pylist(),
-                   triples["layer"].to_pylist()))
+Triple = tuple[str | None, str | None, str]
+_TRIPLE = ("actor", "actor_id", "layer")
+
+
+def _triples(rows: pa.Table) -> tuple[list[Triple], np.ndarray]:
+    """The distinct (actor, actor_id, layer) of ``rows`` — as few as the identities logged —
+    and each row's index among them: what is worked out per identity is worked out once."""
+    codes = np.zeros(rows.num_rows, np.int64)
+    dictionaries = []
+    for name in _TRIPLE:
+        encoded = pc.dictionary_encode(rows[name].combine_chunks())
+        index = np.asarray(pc.fill_null(pc.cast(encoded.indices, pa.int64()), -1)) + 1
+        dictionaries.append([None, *encoded.dictionary.to_pylist()])
+        codes = codes * len(dictionaries[-1]) + index
+    distinct, where = np.unique(codes, return_inverse=True)
+    triples = []
+    for code in distinct.tolist():
+        parts = []
+        for values in reversed(dictionaries):
+            code, i = divmod(code, len(values))
+            parts.append(values[i])
+        triples.append(cast(Triple, tuple(reversed(parts))))
+    return triples, where
+
+
+def _distinct(rows: pa.Table) -> list[Triple]:
+    return _triples(rows)[0]
+
+
+def _per_row(rows: pa.Table, value: Callable[[Triple], Any], type_: pa.DataType) -> pa.Array:
+    """``value`` of each row's (actor, actor_id, layer), called once per distinct one."""
+    triples, where = _triples(rows)
+    return pa.array([value(t) for t in triples], type_).take(pa.array(where))
 
 
 def timeline_rows(
@@ -162,11 +191,8 @@ def timeline_rows(
     if person is not None and n:
         # by any identity the row stands for: the person it is tied to is one of them
         asked = identity(person, aliases)[0]
-        takes = {(a, i, lay): a == person or any(k in (asked, person) for k, _ in _keys(a, i, aliases))
-                 for a, i, lay in _distinct(table)}
-        keep_rows = [takes[k] for k in zip(table["actor"].to_pylist(), table["actor_id"].to_pylist(),
-                                          table["layer"].to_pylist())]
-        table = table.filter(pa.array(keep_rows, pa.bool_()))
+        table = table.filter(_per_row(table, lambda t: t[0] == person or any(
+            k in (asked, person) for k, _ in _keys(t[0], t[1], aliases)), pa.bool_()))
     return table
 
 
@@ -197,14 +223,14 @@ def resolve(rows: pa.Table, known: Known, aliases: Mapping[str, str] | None = No
                     best = candidate if best is None or candidate < best else best
         return (actor, "unmatched") if best is None else (best[1], best[2])
 
-    keys = list(zip(rows["actor"].to_pylist(), rows["actor_id"].to_pylist(),
-                    rows["layer"].to_pylist()))
-    ties = {k: tie(*k) for k in set(keys)}
+    triples, where = _triples(rows)
+    ties = [tie(*t) for t in triples]
+    rows_of = pa.array(where)
     names = rows.schema.names
     rows = rows.set_column(names.index("person"), "person",
-                           pa.array([ties[k][0] for k in keys], pa.string()))
+                           pa.array([p for p, _ in ties], pa.string()).take(rows_of))
     return rows.set_column(names.index("matched_by"), "matched_by",
-                           pa.array([ties[k][1] for k in keys], pa.string()))
+                           pa.array([m for _, m in ties], pa.string()).take(rows_of))
 
 
 def timeline(
