@@ -75,8 +75,8 @@ def _is_gcp(head: bytes) -> bool:
 
     A file that mixes both (a Cloud Storage sink of ``cloudaudit.googleapis.com/activity``
     holds every service's entries) is read as service events: the cloud reader rejects its
-    ``k8s.io`` entries with a reason saying so, where the Kubernetes reader would take the
-    service entries for API requests."""
+    ``k8s.io`` entries with a reason saying so (the Kubernetes reader, asked, rejects the
+    service entries alike)."""
     if not _GCP_AUDIT.search(head):
         return False
     services = set(_SERVICE.findall(head))

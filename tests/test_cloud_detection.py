@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import CORPORA, SAMPLE_LOGS
 
-from auditlens import RejectLog, read_cloud_audit
+from auditlens import RejectLog, read_cloud_audit, read_k8s_audit
 from auditlens.formats import detect_file, detect_lines
 from auditlens.sources import expand_sources
 
@@ -108,6 +108,11 @@ def test_a_mixed_gcp_file_keeps_its_gke_entries_as_rejects_with_a_reason(tmp_pat
     table = read_cloud_audit(str(mixed), rejects=rejects)
     assert table.num_rows == 2
     assert [(r.line, "GKE Kubernetes API audit entry" in r.reason) for r in rejects] == [(1, True)]
+    # read as Kubernetes (--source-type k8s) the other way round: service entries are rejects
+    k8s_rejects = RejectLog()
+    assert read_k8s_audit(str(mixed), rejects=k8s_rejects).num_rows == 1
+    assert [(r.line, "which the cloud reader reads" in r.reason) for r in k8s_rejects] == [
+        (2, True), (3, True)]
     export = RejectLog()
     assert read_cloud_audit(str(DATA / "cloud/gcp/export.json"), rejects=export).num_rows == 3
     assert len(export) == 1 and "k8s.io" in next(iter(export)).reason
