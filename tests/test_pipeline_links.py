@@ -177,3 +177,16 @@ def test_the_report_links_them_read_from_files(tmp_path: Path) -> None:
     assert {(r["action"], r["linked_by"]) for r in rows} == {
         ("cloudtrail:StopLogging", "time+account"), ("eks:UpdateClusterConfig", "cluster")}
     assert "linked_by" in table.column_names
+
+
+def test_the_cover_counts_holes_linked_by_time_apart(tmp_path: Path) -> None:
+    """A silence linked by time only is a silent period already: not a second hole."""
+    api_log(tmp_path, "prod-eu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with run_report("compliance", [str(DATA / "cloudtrail.json"), str(tmp_path)],
+                        cluster="prod-eu") as out:
+            gaps_found = (out.cover or {})["Gaps found"]
+    assert "silent periods: 3" in gaps_found  # prod-eu's three
+    assert "holes opened by a removed audit pipeline: 1)" in gaps_found  # the EKS audit log off
+    assert "(linked by time only, among the silent periods): 1;" in gaps_found  # StopLogging

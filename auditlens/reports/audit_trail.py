@@ -624,6 +624,8 @@ def cluster_aliases(events: list[dict[str, Any]]) -> list[set[str]]:
     return groups
 
 
+TIME_LINKS = ("time", "time+account", "cluster+time")
+"""``linked_by`` values of a hole linked by time only (its silence is also a time-gap)."""
 LINK_WINDOW = timedelta(minutes=5)
 """How close to a pipeline change a silence of the API log must begin to be linked to it by
 time (the change names no cluster, or it may cut the pipeline without saying so)."""

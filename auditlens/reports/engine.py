@@ -51,6 +51,7 @@ from auditlens.sources import bytes_on_disk
 from auditlens.spill import Run, Spill, TableLike, as_table, write_run
 from auditlens.timerange import TimeBound
 
+from .audit_trail import TIME_LINKS
 from .preflight import preflight
 from .registry import (
     COMPLIANCE,
@@ -131,7 +132,7 @@ class Totals:
                    _values(got.auditd["node"]), _values(got.k8s["cluster"]) | _values(got.cloud["cluster"]),
                    got.auditd.num_rows, got.k8s.num_rows, requests, got.cloud.num_rows, got.lines,
                    got.reject_count,
-                   Counter(trail["finding"].to_pylist()) if trail is not None else Counter())
+                   _findings(trail) if trail is not None else Counter())
 
     def add(self, other: Totals) -> None:
         self.first = min((t for t in (self.first, other.first) if t), default=None)
@@ -141,6 +142,18 @@ class Totals:
         for name in ("auditd_events", "k8s_events", "requests", "cloud_events", "lines", "rejects"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.findings.update(other.findings)
+
+
+BY_TIME = "pipeline-gap-by-time"
+"""How the totals count a pipeline-gap linked by time only (its silence is also a time-gap)."""
+
+
+def _findings(trail: pa.Table) -> Counter[str]:
+    """The audit trail's findings by kind; a pipeline hole linked by time only apart."""
+    linked = trail["linked_by"].to_pylist() if "linked_by" in trail.column_names \
+        else [None] * trail.num_rows
+    return Counter(BY_TIME if f == "pipeline-gap" and by in TIME_LINKS else f
+                   for f, by in zip(trail["finding"].to_pylist(), linked))
 
 
 def _values(column: pa.ChunkedArray) -> set[str]:
@@ -296,6 +309,8 @@ def cover(totals: Totals, read: ReadSummary, filters: Filters) -> dict[str, str]
     gaps = (f"{holes} (serial-number holes: {count('serial-gap')}, "
             f"silent periods: {count('time-gap')}, "
             f"holes opened by a removed audit pipeline: {count('pipeline-gap')}); "
+            f"silent periods that began just after an audit pipeline change (linked by time "
+            f"only, among the silent periods): {count(BY_TIME)}; "
             f"lost-event reports: {count('lost-events')}; "
             f"requests without completion: {count('incomplete-request')}; "
             f"audit pipeline changes (service events): {count('pipeline-change')}")
