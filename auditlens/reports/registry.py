@@ -140,7 +140,7 @@ class Report:
     A report whose rows need knowledge from every part of the evidence (the timeline ties a
     node's login to the API username another part logs) says what each part knows (``share``:
     a small frozenset, the parts' are joined) and how that knowledge completes its rows
-    (``resolve``, a batch at a time). ``compliance``: whether the compliance export has it as a section."""
+    (``resolve``, a batch at a time). ``compliance``: whether the compliance export has it."""
 
     name: str
     title: str
@@ -319,15 +319,17 @@ REPORTS: dict[str, Report] = {
     )
 }
 
+
 def compliance_sections() -> tuple[str, ...]:
     """The reports the compliance export has as sections, in its order."""
     return tuple(name for name, r in REPORTS.items() if r.compliance)
 
 
 COMPLIANCE = "compliance"
-COMPLIANCE_DESCRIPTION = ("Every report above but the timeline in one export, with a cover sheet: period, sources "
-                          "read, event and reject counts, gaps found, each section's row count and "
-                          "the requirement it answers; plus the rejected input lines.")
+COMPLIANCE_DESCRIPTION = ("Every report above but the timeline in one export, with a cover "
+                          "sheet: period, sources read, event and reject counts, gaps found, each "
+                          "section's row count and the requirement it answers; plus the rejected "
+                          "input lines.")
 
 
 def list_reports() -> list[Report]:
