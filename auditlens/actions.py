@@ -41,6 +41,7 @@ _LOGIN_TYPES = ["USER_AUTH", "USER_ACCT", "USER_LOGIN", "USER_LOGOUT", "USER_STA
 _STAGE_RANK = {"ResponseComplete": 4, "Panic": 4, "ResponseStarted": 3, None: 2, "RequestReceived": 1}
 _OAUTH_USER = "authentication.openshift.io/username"
 _OAUTH_DECISION = "authentication.openshift.io/decision"
+_EKS_ARN = "arn"
 
 
 def _nulls(n: int, type_: pa.DataType = _STR) -> pa.Array:
@@ -91,6 +92,8 @@ def from_auditd(events: pa.Table) -> pa.Table:
     actor = _when(auid_set, _name_or_number(events["auid_name"], events["auid"]),
                   _when(login_acct, events["acct"], process_user))
     actor_kind = _when(auid_set, "human", _when(login_acct, "human", _text("system", n)))
+    actor_id = _when(auid_set, pc.cast(events["auid"], _STR),
+                     _when(login_acct, None, pc.cast(events["uid"], _STR)))
     acting_as = _when(pc.is_valid(events["syscall"]), _name_or_number(events["euid_name"], events["euid"]),
                       _when(login_kind, events["acct"], process_user))
 
@@ -119,6 +122,7 @@ def from_auditd(events: pa.Table) -> pa.Table:
         "cluster": _nulls(n),
         "node": events["node"],
         "actor": actor,
+        "actor_id": actor_id,
         "actor_kind": actor_kind,
         "acting_as": acting_as,
         "action": events["action"],
@@ -187,6 +191,12 @@ def from_k8s(k8s: pa.Table) -> pa.Table:
     oauth_decision = pc.map_lookup(req["annotations"], pa.scalar(_OAUTH_DECISION), "first")
     actor = pc.coalesce(oauth_user, req["user"])
     actor_kind = _when(pc.is_valid(oauth_user), "human", _actor_kind(req["user"]))
+    # EKS names the AWS principal behind a request in user.extra (aws-iam-authenticator, access
+    # entries): its ARN is what CloudTrail logs for the same principal
+    arn = pc.list_element(pc.fill_null(pc.map_lookup(req["user_extra"], pa.scalar(_EKS_ARN), "first"),
+                                       pa.scalar([""], pa.list_(_STR))), 0)
+    arn = _when(pc.equal(arn, ""), None, arn)
+    actor_id = _when(pc.is_valid(oauth_user), None, pc.coalesce(arn, req["user_uid"]))
 
     code = req["response_code"]
     forbidden = pc.or_kleene(pc.equal(req["decision"], "forbid"), pc.is_in(code, pa.array([401, 403], pa.int32())))
@@ -215,6 +225,7 @@ def from_k8s(k8s: pa.Table) -> pa.Table:
         "cluster": req["cluster"],
         "node": _nulls(n),
         "actor": actor,
+        "actor_id": actor_id,
         "actor_kind": actor_kind,
         "acting_as": req["impersonated_user"],
         "action": req["verb"],
@@ -263,6 +274,7 @@ def from_cloud(cloud: pa.Table) -> pa.Table:
         "cluster": cloud["cluster"],
         "node": _nulls(n),
         "actor": actor,
+        "actor_id": cloud["actor_id"],
         "actor_kind": actor_kind,
         "acting_as": acting_as,
         "action": cloud["action"],

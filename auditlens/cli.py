@@ -238,7 +238,8 @@ def _list_reports() -> None:
 @click.option("--user", help="Only actions by this person (actor) or run as this identity.")
 @click.option("--node", help="Only this node's auditd events.")
 @click.option("--namespace", help="Only Kubernetes requests in this namespace.")
-@click.option("--cluster", help="Cluster name for Kubernetes logs that do not carry one.")
+@click.option("--cluster", help="Cluster name for Kubernetes logs that do not carry one; the "
+              "timeline keeps only this cluster's rows (and those that name none).")
 @click.option("--tz", help="Show times in this IANA time zone (default UTC); Parquet keeps UTC.")
 @source_type_option
 @jobs_option
@@ -272,6 +273,7 @@ def report(
       auditlens report compliance nodes/ kube-apiserver/ -o evidence.xlsx
       auditlens report logins nodes/ --since 7d -f csv -o logins.csv
       auditlens report compliance fleet/nodes/ -o evidence.xlsx --jobs 0
+      auditlens report timeline nodes/ kube-apiserver/ cloud/ --user alice@example.com
 
     Mistakes in the options and the output (format, missing writer package, directory, --tz,
     --since/--until) are refused before reading. On a terminal a progress bar (bytes read of

@@ -35,8 +35,15 @@ _K8S_MARKERS = (b"auditID", b"audit.k8s.io", b"requestURI", b"stageTimestamp", b
 
 # service (cloud control-plane) events: asked before k8s, whose markers (protoPayload, "records")
 # GCP and Azure service logs carry too; GKE (serviceName k8s.io) and AKS (category kube-audit*)
-# API audit entries are left to k8s
+# API audit entries are left to k8s. Each check names what only that provider's events have.
 _RECORDS_FILE = re.compile(rb'\s*\{\s*"Records"\s*:')  # CloudTrail's file, pretty-printed or not
+# S3/SNS/SQS notifications (a Lambda's input) also come as {"Records": [...]}: their eventSource
+# is "aws:s3", CloudTrail's a service host (eks.amazonaws.com)
+_NOTIFICATION = re.compile(rb'"eventSource"\s*:\s*"aws:')
+_CLOUDTRAIL_SOURCE = re.compile(rb'"eventSource"\s*:\s*"[\w.-]+\.amazonaws\.com"')
+# a trail sent to CloudWatch Logs: each message a record as JSON text (quotes escaped); EKS
+# control-plane log groups carry Kubernetes audit Events instead and stay with k8s
+_CLOUDWATCH_TRAIL = re.compile(rb'\\"eventSource\\"\s*:\s*\\"[\w.-]+\.amazonaws\.com\\"')
 _GCP_AUDIT = re.compile(rb'"@type"\s*:\s*"type\.googleapis\.com/google\.cloud\.audit\.AuditLog"')
 _SERVICE = re.compile(rb'"serviceName"\s*:\s*"([^"]*)"')
 _KUBE_AUDIT = re.compile(rb'"category"\s*:\s*"kube-audit')
@@ -46,6 +53,48 @@ def _has(head: bytes, *keys: bytes) -> bool:
     return all(b'"' + key + b'"' in head for key in keys)
 
 
+def _is_ibm(head: bytes) -> bool:
+    """CADF events: plain, the payload/meta wrapper, a LogDNA archive record (``o_`` keys)."""
+    return _has(head, b"action") and (_has(head, b"eventTime", b"initiator")
+                                      or _has(head, b"payload", b"initiator")
+                                      or _has(head, b"_source", b"o_initiator"))
+
+
+def _is_cloudtrail(head: bytes) -> bool:
+    """A record (one per line, an EventBridge envelope), a ``Records`` file that is no
+    notification, or CloudWatch Logs events whose messages are records."""
+    if _RECORDS_FILE.match(head):
+        return not _NOTIFICATION.search(head)
+    return bool((_CLOUDTRAIL_SOURCE.search(head) and _has(head, b"eventName"))
+                or ((_has(head, b"logEvents") or _has(head, b"events"))
+                    and _CLOUDWATCH_TRAIL.search(head)))
+
+
+def _is_gcp(head: bytes) -> bool:
+    """Cloud Audit Log entries of a service other than GKE's Kubernetes API (``k8s.io``).
+
+    A file that mixes both (a Cloud Storage sink of ``cloudaudit.googleapis.com/activity``
+    holds every service's entries) is read as service events: the cloud reader rejects its
+    ``k8s.io`` entries with a reason saying so (the Kubernetes reader, asked, rejects the
+    service entries alike)."""
+    if not _GCP_AUDIT.search(head):
+        return False
+    services = set(_SERVICE.findall(head))
+    return bool(services - {b"k8s.io"})
+
+
+def _is_azure(head: bytes) -> bool:
+    """Activity Log records (REST or resource-log form), not AKS ``kube-audit`` records."""
+    return (_has(head, b"operationName") and (_has(head, b"resourceId") or _has(head, b"resourceUri"))
+            and (_has(head, b"caller") or _has(head, b"claims")) and not _KUBE_AUDIT.search(head))
+
+
+CLOUD_DETECTORS: dict[str, Callable[[bytes], bool]] = {
+    "ibm": _is_ibm, "aws": _is_cloudtrail, "gcp": _is_gcp, "azure": _is_azure,
+}
+"""Per provider, whether a file's first lines (joined) are its service events."""
+
+
 def _is_cloud(lines: list[bytes]) -> bool:
     first = lines[0].lstrip(b"\xef\xbb\xbf \t") if lines else b""
     if first.startswith(b"PAR1"):  # an IBM Cloud Logs Parquet archive
@@ -53,17 +102,7 @@ def _is_cloud(lines: list[bytes]) -> bool:
     if first[:1] not in (b"{", b"["):
         return False
     head = b"\n".join(lines)
-    if _has(head, b"action") and (_has(head, b"eventTime", b"initiator")
-                                  or _has(head, b"payload", b"initiator")
-                                  or _has(head, b"_source", b"o_initiator")):
-        return True  # IBM: plain, the payload/meta wrapper, a LogDNA archive record
-    if _has(head, b"eventSource", b"eventName") or _RECORDS_FILE.match(head):
-        return True  # CloudTrail
-    if _GCP_AUDIT.search(head):  # GCP only when a service other than GKE's API is named
-        services = set(_SERVICE.findall(head))
-        return bool(services) and b"k8s.io" not in services and b'"io.k8s.' not in head
-    return (_has(head, b"operationName") and (_has(head, b"resourceId") or _has(head, b"resourceUri"))
-            and (_has(head, b"caller") or _has(head, b"claims")) and not _KUBE_AUDIT.search(head))
+    return any(looks_like(head) for looks_like in CLOUD_DETECTORS.values())
 
 
 def _is_k8s(lines: list[bytes]) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -195,14 +195,16 @@ class Spill:
         return write_run(table, self.path, order)
 
     def table(self, runs: Sequence[Run], schema: pa.Schema, order: Sequence[str] = (),
-              hidden: Iterable[str] = ()) -> SpilledTable:
+              hidden: Iterable[str] = (), transform: Transform | None = None) -> SpilledTable:
         """The merge of ``runs`` as one table; ``hidden`` columns (order only) are left out.
-        More than :data:`FAN_IN` runs are merged in rounds first."""
+        More than :data:`FAN_IN` runs are merged in rounds first. ``transform`` is applied to
+        each merged batch (all columns, before ``hidden`` go); it keeps rows and schema."""
         runs = [r for r in runs if r.rows]
         while order and len(runs) > FAN_IN:
             runs = [self._merged(runs[i:i + FAN_IN], order) for i in range(0, len(runs), FAN_IN)]
         names = [n for n in schema.names if n not in set(hidden)]
-        return SpilledTable(self, tuple(runs), tuple(order), schema, tuple(names))
+        return SpilledTable(self, tuple(runs), tuple(order), schema, tuple(names),
+                            transform=transform)
 
     def _merged(self, runs: Sequence[Run], order: Sequence[str]) -> Run:
         if len(runs) == 1:
@@ -217,15 +219,20 @@ class Spill:
         self._dir.cleanup()
 
 
+Transform = Callable[[pa.Table], pa.Table]
+"""What a :class:`SpilledTable` does to each merged batch before giving it out."""
+
+
 class SpilledTable:
     """A table on disk, read a batch at a time: the parts of :class:`pyarrow.Table` the writers
     use (``schema``, ``num_rows``, ``to_batches``, ``slice``), and :meth:`read` for the rest."""
 
     def __init__(self, spill: Spill, runs: tuple[Run, ...], order: tuple[str, ...],
                  schema: pa.Schema, names: tuple[str, ...], offset: int = 0,
-                 length: int | None = None) -> None:
+                 length: int | None = None, transform: Transform | None = None) -> None:
         self._spill = spill  # kept alive while the table is
         self._runs, self._order, self._names = runs, order, names
+        self._transform = transform
         self._full = schema
         self.schema = pa.schema([schema.field(n) for n in names])
         total = sum(r.rows for r in runs)
@@ -245,7 +252,8 @@ class SpilledTable:
         return self.num_rows
 
     def _view(self, names: tuple[str, ...], offset: int, length: int | None) -> SpilledTable:
-        return SpilledTable(self._spill, self._runs, self._order, self._full, names, offset, length)
+        return SpilledTable(self._spill, self._runs, self._order, self._full, names, offset, length,
+                            self._transform)
 
     def slice(self, offset: int = 0, length: int | None = None) -> SpilledTable:
         length = self.num_rows - offset if length is None else min(length, self.num_rows - offset)
@@ -262,12 +270,16 @@ class SpilledTable:
             if skip >= batch.num_rows:
                 skip -= batch.num_rows
                 continue
-            batch = batch.slice(skip, left).select(list(self._names))
+            batch = batch.slice(skip, left)
             skip, left = 0, left - batch.num_rows
+            part = pa.Table.from_batches([batch])
+            if self._transform is not None:
+                part = self._transform(part)
+            part = part.select(list(self._names))
             if max_chunksize:
-                yield from pa.Table.from_batches([batch]).to_batches(max_chunksize=max_chunksize)
+                yield from part.to_batches(max_chunksize=max_chunksize)
             else:
-                yield batch
+                yield from part.combine_chunks().to_batches()
 
     def read(self) -> pa.Table:
         """The whole table in memory."""

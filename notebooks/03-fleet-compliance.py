@@ -75,20 +75,28 @@ failures.groupby(["source", "actor", "outcome"]).size().sort_values(ascending=Fa
 # %% [markdown]
 # ## One person across the layers
 #
-# `timeline()` puts a person's service events (what they did through the cloud provider), API
-# requests and node events on one timeline, tied by identity where the logs allow it:
-# `matched_by` says how (`IAM#email`, `email`, `arn`, `same-name`) or that nothing tied the row
-# (`unmatched`, under its own actor). Here the nodes' login `alice` and the API's `alice` are the
-# same name. The service layer appears once the cloud service events are read (issue 19); its
-# `alice@example.com` is tied to `alice` only when you say so: `aliases={"alice": "alice@example.com"}`.
+# The `timeline` report puts a person's service events (what they did through the cloud
+# provider), API requests and node events on one timeline, tied by identity where the logs allow
+# it: `matched_by` says how (`IAM#email`, `email`, `arn`, `same-name`) or that nothing tied the
+# row (`unmatched`, under its own actor). It is built node by node like the other reports, so it
+# works for a fleet as for these two nodes. The service events name the sample cluster `demo`.
+# Here the nodes' login `alice` and the API's `alice` are the same name; the service layer's
+# `alice@example.com` is hers only when you say so (next cell).
+
+# %%
+layers = [str(n) for n in nodes] + [str(api_log), "../sample_logs/cloud"]
+with auditlens.run_report("timeline", layers, cluster="demo", user="alice") as out:
+    alice = out.table.to_pandas()
+print(alice.groupby(["layer", "matched_by"]).size().to_dict())
+alice[alice.time.between("2026-11-28 20:10:40Z", "2026-11-28 20:12:45Z")][
+    ["time", "layer", "node", "actor", "acting_as", "action", "object", "outcome"]].head(15)
 
 # %%
 from auditlens.reports.timeline import timeline
 
-alice = timeline(who, cluster="lab", person="alice").to_pandas()
-print(alice.groupby(["layer", "matched_by"]).size().to_dict())
-alice[alice.time.between("2026-11-28 20:10:40Z", "2026-11-28 20:12:45Z")][
-    ["time", "layer", "node", "actor", "acting_as", "action", "object", "outcome"]].head(15)
+every_layer = auditlens.activity(layers, cluster="demo")
+stated = timeline(every_layer, cluster="demo", person="alice", aliases={"alice": "alice@example.com"})
+stated.to_pandas().groupby(["layer", "matched_by"]).size()
 
 # %% [markdown]
 # ## Gaps check

@@ -119,3 +119,30 @@ def test_activity_of_nothing_is_an_empty_table_with_the_schema() -> None:
 def test_files_skipped_while_walking_are_named_in_a_warning() -> None:
     with pytest.warns(UserWarning, match=r"skipped \d+ file\(s\) that are not audit logs: .*README\.md"):
         auditlens.activity(str(SAMPLE_LOGS))
+
+
+EKS = Path(__file__).parent / "data" / "cloud_timeline" / "eks"
+
+
+def test_actor_id_is_each_layers_stable_id(node_a) -> None:  # type: ignore[no-untyped-def]
+    """auditd: the login uid (else the process uid); k8s: the ARN EKS keeps in user.extra, else
+    user.uid; service events: the caller's id as the provider logs it."""
+    events = node_a.auditd
+    rows = from_auditd(events).to_pylist()
+    for row, ev in zip(rows, events.to_pylist()):
+        if ev["auid"] is not None:
+            assert row["actor_id"] == str(ev["auid"])
+    k8s = auditlens.read_k8s_audit(str(K8S))
+    for row in from_k8s(k8s).to_pylist():
+        ev = next(e for e in k8s.to_pylist() if row["evidence"].endswith(e["audit_id"] or "-"))
+        oauth = dict(ev["annotations"] or []).get("authentication.openshift.io/username")
+        assert row["actor_id"] == (None if oauth else ev["user_uid"])
+    eks = auditlens.activity(str(EKS))
+    got = set(zip(eks["source"].to_pylist(), eks["actor"].to_pylist(), eks["actor_id"].to_pylist()))
+    assert got == {
+        ("cloud", "alice", "arn:aws:iam::111122223333:user/alice"),
+        ("k8s", "alice-admin", "arn:aws:iam::111122223333:user/alice"),  # user.extra arn
+        ("cloud", "Deployer/ci-run-4711", "arn:aws:sts::111122223333:assumed-role/Deployer/ci-run-4711"),
+        ("k8s", "arn:aws:sts::111122223333:assumed-role/Deployer/ci-run-4711",
+         "arn:aws:sts::111122223333:assumed-role/Deployer/ci-run-4711"),
+    }

@@ -31,7 +31,10 @@ def test_every_column_of_every_event_matches_the_golden_file(name: str) -> None:
     assert got == golden(got, DATA / (name.partition(".")[0] + ".expected.json"))
     for row in got:
         assert list(row) == COLUMNS
-        assert row["provider"] == "aws" and row["severity"] is None and row["message"] is None
+        assert row["provider"] == "aws" and row["severity"] is None
+        # CloudTrail has no summary line: the message is the reader's, of EKS logging only
+        assert row["message"] is None or (row["action"].startswith("eks:")
+                                          and row["message"].startswith("control-plane logs "))
 
 
 # action, actor, actor_kind, acting_for, credential, target, cluster, outcome, reason_code
@@ -179,3 +182,20 @@ def test_a_cloudwatch_message_that_is_no_record_is_left_to_row() -> None:
     assert len(events) == 3 and events[2] == '{"eventTime": "2026-11-30T1'
     with pytest.raises(TypeError):
         aws.row(events[2])
+
+
+@pytest.mark.parametrize(("logging", "message"), [
+    ([{"types": ["api", "audit"], "enabled": False}], "control-plane logs disabled: api, audit"),
+    ([{"types": ["audit"], "enabled": True}, {"types": ["scheduler"], "enabled": False}],
+     "control-plane logs enabled: audit; disabled: scheduler"),
+    ([], None),
+    ("audit", None),  # not the documented shape: no claim
+])
+def test_eks_logging_requests_are_summed_up_in_the_message(logging: Any, message: str | None) -> None:
+    from auditlens.cloud.aws import row
+
+    event = {"eventTime": "2026-11-30T09:05:31Z", "eventSource": "eks.amazonaws.com",
+             "eventName": "UpdateClusterConfig", "userIdentity": {"type": "IAMUser"},
+             "requestParameters": {"name": "prod-eu", "logging": {"clusterLogging": logging}}}
+    got = row(event)
+    assert (got["cluster"], got["message"]) == ("prod-eu", message)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _cloud_provider import CLOUD, COLUMNS, golden, provider_rows, values
+from _cloud_provider import CLOUD, COLUMNS, golden, values
 
 from auditlens.cloud import gcp
 from auditlens.cloud.providers import PROVIDERS
@@ -20,7 +20,19 @@ DATA = CLOUD / "gcp"
 
 
 def rows(name: str) -> list[dict[str, Any]]:
-    return provider_rows(gcp, DATA / name)
+    """The provider's rows of a fixture's service entries; its GKE entries (k8s.io) must be
+    refused with the reason a reject will give."""
+    service = []
+    for value in values(DATA / name):
+        events = gcp.unwrap(value)
+        assert events is not None, f"{name}: a value is not claimed"
+        for event in events:
+            if event["protoPayload"].get("serviceName") == "k8s.io":
+                with pytest.raises(ValueError, match="GKE Kubernetes API audit entry"):
+                    gcp.row(event)
+            else:
+                service.append(event)
+    return [gcp.row(event) for event in service]
 
 
 @pytest.mark.parametrize("name", ["entries.jsonl", "export.json"])
@@ -49,7 +61,7 @@ DECISIONS = {
         (CM + "DeleteCluster", "bob@example.com", "user", None, None, "legacy-zonal", "legacy-zonal",
          "success", None),
     ],
-    "export.json": [  # the k8s.io entry of this export is left to the Kubernetes reader
+    "export.json": [  # the k8s.io entry of this export is refused (see rows)
         (CM + "SetNodePoolSize", "alice@example.com", "user", None, "oauth", "default-pool", "prod-eu",
          "success", None),
         ("google.iam.admin.v1.CreateServiceAccountKey", None, "unknown", None, None,
@@ -90,9 +102,13 @@ def test_denied_by_authorization_info_alone() -> None:
 
 
 def test_gke_kubernetes_entries_are_left_to_the_kubernetes_reader() -> None:
+    """A list of GKE entries alone is not ours; one in a file of service events is refused
+    with a reason (the reader's reject), not dropped unaccounted."""
     (entry,) = values(DATA / "k8s_entry.json")
-    assert gcp.unwrap(entry) is None
     assert gcp.unwrap({"entries": [entry]}) is None
+    assert gcp.unwrap(entry) == (entry,)
+    with pytest.raises(ValueError, match="the Kubernetes reader reads these"):
+        gcp.row(entry)
 
 
 FOREIGN = [

@@ -158,9 +158,11 @@ def test_a_report_on_a_local_cluster_equals_the_one_process_report(tmp_path: Pat
     one, many = tmp_path / "one.csv", tmp_path / "many.csv"
     runner = CliRunner()
     for out, extra in ((one, []), (many, ["--dask", "local"])):
-        done = runner.invoke(cli, ["report", "logins", str(fleet), "-o", str(out), *extra])
+        # the timeline: its units' identities come back from the workers and tie the rows
+        done = runner.invoke(cli, ["report", "timeline", str(fleet), "-o", str(out), *extra])
         assert done.exit_code == 0, done.output
     assert many.read_bytes() == one.read_bytes() and one.read_bytes().count(b"\n") > 3
+    assert b"same-name" in one.read_bytes()  # node logins tied to API usernames across units
 
 
 def test_an_unreachable_scheduler_is_a_clear_error() -> None:

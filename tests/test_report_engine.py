@@ -31,7 +31,7 @@ def in_memory(sources: list[str], filters: Filters = Filters()) -> tuple[dict[st
     """Every section and the cover of the compliance report as one table of everything gives."""
     got = collect(sources)
     ev = Evidence(got, filters)
-    tables = {r.name: r.table(ev) for r in REPORTS.values()}
+    tables = {r.name: r.table(ev) for r in REPORTS.values() if r.compliance}
     tables["rejected-lines"] = got.rejects.table()
     totals = Totals.of(got, ev.requests.num_rows, tables["audit-trail"])
     read = ReadSummary(got.files, got.skipped, got.id_files, got.lines, got.reject_count)

@@ -239,3 +239,35 @@ def test_sample_service_events_join_the_timeline(sample_activity: pa.Table) -> N
     api = rows.filter(pc.match_substring(rows["evidence"], "kube-apiserver-audit.log"))
     inside = api.filter(pc.and_(pc.greater(api["time"], webhook[0]), pc.less(api["time"], webhook[1])))
     assert inside.num_rows == 0
+
+
+def test_an_arn_as_actor_id_ties_whatever_name_each_layer_logs() -> None:
+    got = timeline(table(
+        row("service", "carol", 1, actor_id="arn:aws:iam::123456789012:user/ops/carol"),
+        row("api", "carol-eks", 2, actor_id="arn:aws:iam::123456789012:user/carol"),
+        row("api", "deployer", 3, actor_id="arn:aws:iam::123456789012:role/Deployer"),
+        row("service", "Deployer", 4, actor_id="arn:aws:iam::123456789012:role/Deployer"),
+        row("api", "dave", 5, actor_id="IBMid-270006B1QA"),
+        row("service", "dave@example.com", 6, actor_id="IBMid-270006B1QA"),
+    ))
+    carol = "arn:aws:iam::123456789012:user/carol"
+    assert ties(got) == {
+        ("service", "carol", carol, "arn"), ("api", "carol-eks", carol, "arn"),
+        # a role is not a person, an IAM id is no ARN: neither ties
+        ("api", "deployer", "deployer", "unmatched"), ("service", "Deployer", "Deployer", "unmatched"),
+        ("api", "dave", "dave", "unmatched"),
+        ("service", "dave@example.com", "dave@example.com", "unmatched"),
+    }
+    assert timeline(table(row("service", "carol", 1, actor_id=carol)), person=carol).num_rows == 1
+
+
+def test_eks_usernames_tie_to_cloudtrail_by_the_arn_in_user_extra() -> None:
+    got = timeline(auditlens.activity(str(REPO / "tests/data/cloud_timeline/eks")))
+    assert ties(got) == {
+        ("service", "alice", "arn:aws:iam::111122223333:user/alice", "arn"),
+        ("api", "alice-admin", "arn:aws:iam::111122223333:user/alice", "arn"),
+        ("service", "Deployer/ci-run-4711",
+         "arn:aws:sts::111122223333:assumed-role/Deployer/ci-run-4711", "arn"),
+        ("api", "arn:aws:sts::111122223333:assumed-role/Deployer/ci-run-4711",
+         "arn:aws:sts::111122223333:assumed-role/Deployer/ci-run-4711", "arn"),
+    }

@@ -20,6 +20,9 @@ Why the choices below (docs/cloud-formats.md says the same for users):
   ``session-token`` (temporary ``ASIA`` key of a user, e.g. a console session),
   ``assumed-role``, ``federation-token``, ``identity-center``, ``console-password`` (a
   ``ConsoleLogin`` by a user or root), ``aws-service``; else null.
+- ``message`` says what an EKS request does to the control-plane logs (``control-plane logs
+  enabled: api; disabled: audit``, from ``requestParameters.logging.clusterLogging``): the
+  audit trail tells a cluster's audit log turned off by it.
 - ``origin`` is ``sourceIPAddress`` as logged: for calls AWS makes itself it is a service name
   (``eks.amazonaws.com``), which is still the true answer to "where from".
 """
@@ -104,6 +107,25 @@ def unwrap(value: Any) -> Iterable[Event] | None:
 
 
 
+def _logging_summary(params: Mapping[str, Any]) -> str | None:
+    """``control-plane logs enabled: api, audit; disabled: scheduler`` from an EKS request's
+    ``logging.clusterLogging`` (``[{"types": [...], "enabled": bool}]``, CreateCluster and
+    UpdateClusterConfig): what the audit trail needs to tell a removal of the cluster's audit
+    log from another logging change; None when the request sets no logging."""
+    logging = params.get("logging")
+    setups = logging.get("clusterLogging") if isinstance(logging, dict) else None
+    if not isinstance(setups, list):
+        return None
+    said: dict[bool, list[str]] = {True: [], False: []}
+    for setup in setups:
+        if isinstance(setup, dict) and isinstance(setup.get("enabled"), bool) \
+                and isinstance(setup.get("types"), list):
+            said[setup["enabled"]].extend(t for t in setup["types"] if isinstance(t, str))
+    parts = [f"{word}: {', '.join(said[on])}" for on, word in ((True, "enabled"), (False, "disabled"))
+             if said[on]]
+    return "control-plane logs " + "; ".join(parts) if parts else None
+
+
 def row(event: Event) -> dict[str, Any]:
     """The ``cloud_events`` columns of one CloudTrail record."""
     if not isinstance(event, dict):
@@ -162,9 +184,10 @@ def row(event: Event) -> dict[str, Any]:
             target_id = target
         target = target.rpartition("/")[2] or target
 
-    cluster = None
+    cluster = message = None
     if source == "eks.amazonaws.com":
         cluster = params.get("clusterName") or params.get("name")
+        message = _logging_summary(params)
 
     error = event.get("errorCode")
     if error is not None:
@@ -198,7 +221,7 @@ def row(event: Event) -> dict[str, Any]:
         "reason_code": error,
         "reason": event.get("errorMessage"),
         "severity": None,
-        "message": None,
+        "message": message,
         "origin": event.get("sourceIPAddress"),
         "user_agent": event.get("userAgent"),
         "correlation_id": event.get("requestID") or event.get("eventID"),

@@ -1,11 +1,12 @@
 """GCP Cloud Audit Logs entries as ``cloud_events`` rows.
 
-A LogEntry is ours when its ``protoPayload`` is an ``AuditLog`` and its ``serviceName`` is not
-``k8s.io``: GKE's Kubernetes API audit entries belong to the Kubernetes reader (which already
-reads them), so ``unwrap`` answers ``None`` for them. Containers: one LogEntry (a JSON line of
-a Cloud Storage sink, an element of a ``gcloud logging read --format=json`` array) and the
-``{"entries": [...]}`` answer of ``entries.list``, from which ``k8s.io`` entries are left out
-for the same reason.
+A LogEntry is ours when its ``protoPayload`` is an ``AuditLog``. Those whose ``serviceName`` is
+``k8s.io`` are GKE's Kubernetes API audit entries: the Kubernetes reader's (a file of them
+alone is detected as Kubernetes). In a file that mixes them with service entries (a Cloud
+Storage sink of ``cloudaudit.googleapis.com/activity`` holds every service's), each becomes a
+reject saying so rather than vanishing: nothing read is left unaccounted. Containers: one
+LogEntry (a JSON line of a Cloud Storage sink, an element of a ``gcloud logging read
+--format=json`` array) and the ``{"entries": [...]}`` answer of ``entries.list``.
 
 Why the choices below (docs/cloud-formats.md says the same for users):
 
@@ -37,12 +38,12 @@ def _is_ours(value: Any) -> bool:
     if not isinstance(value, dict):
         return False
     payload = value.get("protoPayload")
-    return (isinstance(payload, dict) and payload.get("@type") == AUDIT_LOG
-            and payload.get("serviceName") != "k8s.io")
+    return isinstance(payload, dict) and payload.get("@type") == AUDIT_LOG
 
 
 def unwrap(value: Any) -> Iterable[Event] | None:
-    """Service audit entries in ``value``: one LogEntry, or ``entries`` of a list answer.
+    """Audit entries in ``value``: one LogEntry, or ``entries`` of a list answer (a list with
+    at least one service entry: one of GKE's entries alone is the Kubernetes reader's).
 
     A one-event value comes back as the 1-tuple ``(value,)``: the reader then keeps the line
     itself as ``raw`` instead of encoding the event again.
@@ -51,10 +52,18 @@ def unwrap(value: Any) -> Iterable[Event] | None:
         return (value,)
     if isinstance(value, dict):
         entries = value.get("entries")
-        if isinstance(entries, list):
-            ours = [entry for entry in entries if _is_ours(entry)]
-            return ours or None
+        if isinstance(entries, list) and any(_is_ours(e) and not _is_gke(e) for e in entries):
+            return entries
     return None
+
+
+def _is_gke(entry: Mapping[str, Any]) -> bool:
+    payload = entry.get("protoPayload")
+    return isinstance(payload, dict) and payload.get("serviceName") == GKE_API
+
+
+GKE_API = "k8s.io"
+"""The ``serviceName`` of GKE's Kubernetes API audit entries (the Kubernetes reader's)."""
 
 
 
@@ -88,6 +97,10 @@ def row(event: Event) -> dict[str, Any]:
     time = text(event, "timestamp", "timestamp")
     payload = mapping(event["protoPayload"], "protoPayload")
     service = text(payload, "serviceName", "protoPayload.serviceName")
+    if service == GKE_API:
+        raise ValueError("a GKE Kubernetes API audit entry (serviceName k8s.io), in a file of "
+                         "service events: the Kubernetes reader reads these; keep them in "
+                         "files of their own (e.g. a sink filtered on protoPayload.serviceName)")
     method = text(payload, "methodName", "protoPayload.methodName")
     resource = mapping(event.get("resource"), "resource")
     labels = mapping(resource.get("labels"), "resource.labels")

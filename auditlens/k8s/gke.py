@@ -28,6 +28,10 @@ import orjson
 
 from .event import DECISION, REASON, Origin, json_text, row_from_fields, service_account
 
+GKE_API = "k8s.io"
+"""The ``serviceName`` of GKE's Kubernetes API entries; other services' entries in the same
+Cloud Audit Logs are service events (the cloud reader's)."""
+
 # google/rpc/code.proto: name and the HTTP mapping documented beside each code.
 GRPC_CODES: dict[int, tuple[str, int | None]] = {
     0: ("OK", 200), 1: ("CANCELLED", 499), 2: ("UNKNOWN", None), 3: ("INVALID_ARGUMENT", 400),

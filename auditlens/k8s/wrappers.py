@@ -18,7 +18,7 @@ from typing import Any, TypeAlias
 import orjson
 
 from .event import Origin, event_row, is_event, json_text, row_from_fields, why_malformed
-from .gke import gke_entry_dump_row, gke_log_entry_row
+from .gke import GKE_API, gke_entry_dump_row, gke_log_entry_row
 from .legacy import LEGACY_LINE, LegacyError, legacy_row
 from .truncated import TRUNCATED_MARK, salvage
 
@@ -98,6 +98,11 @@ def _viaq(d: dict[str, Any], o: Origin, line: int) -> Iterator[Decoded]:
 
 
 def _gke(d: dict[str, Any], o: Origin, line: int) -> Iterator[Decoded]:
+    service = d["protoPayload"].get("serviceName")
+    if isinstance(service, str) and service != GKE_API:  # another service's audit entry
+        yield Bad(f"a Cloud Audit Log entry of {service}, not of GKE's Kubernetes API "
+                  f"({GKE_API}): a service event, which the cloud reader reads", json_text(d))
+        return
     yield gke_log_entry_row(d, o.inner("gke"), line)
 
 

@@ -40,9 +40,15 @@ One row per finding (schema ``audit_trail``), sorted by time:
   removal to the next event restoring the same pipeline of the same cluster (or the end of what
   was read), with how many API audit events the cluster logged inside that window (none
   confirms the hole), who removed and who restored it, and both service events as evidence.
-  The cluster is matched by the name or id the provider gives (``cloud_events.cluster``) against
-  the API log's ``cluster``; an API log with no cluster name, read with service events of one
-  cluster only, is taken to be that cluster's (the reason says so).
+  The cluster is matched by the name or id the provider gives (``cloud_events.cluster``, any
+  case) against the API log's ``cluster``; an API log with no cluster name, read with service
+  events of one cluster only, is taken to be that cluster's (the reason says so). A removal
+  that names no cluster (a trail stopped or deleted, a project's sink deleted), and a change
+  that may cut the pipeline without saying so (a trail or sink updated, GKE logging set), is
+  linked only to a silence of an API log (no event for longer than ``cluster_silence``) that
+  begins within :data:`LINK_WINDOW` of it, in a cluster of the same account (and region, when
+  both are known) — or of an account no service event names — and its reason calls that a
+  coincidence in time. ``linked_by`` says which link holds; nothing is linked otherwise.
 
 ``since``/``until`` keep the findings that touch the period (a hole overlapping it counts); the
 detection itself always runs over everything read, so a hole at the edge of the period is found.
@@ -504,13 +510,25 @@ class PipelineRule:
     """Service events that change one audit pipeline: ``changes`` (any change, a regular
     expression over ``action``, any case), among them the ``removals`` that stop it and the
     ``restores`` that bring it back. ``also``: a pattern the raw event must match too (a
-    cluster update is a pipeline change only when it touches logging)."""
+    cluster update is a pipeline change only when it touches logging). ``removed_when`` /
+    ``restored_when``: a change is a removal / restore when its ``message`` matches (EKS: the
+    reader's summary of the logging request, ``control-plane logs disabled: api, audit``).
+    Every other change may still cut the pipeline (a trail or sink pointed elsewhere): it is
+    linked to a silence of the API log by time only, and says so."""
 
     name: str
     changes: str
     removals: str | None = None
     restores: str | None = None
     also: str | None = None
+    removed_when: str | None = None
+    restored_when: str | None = None
+
+    def removes(self, e: dict[str, Any]) -> bool:
+        return _matches(self.removals, e["action"]) or _matches(self.removed_when, e["message"])
+
+    def restores_it(self, e: dict[str, Any]) -> bool:
+        return _matches(self.restores, e["action"]) or _matches(self.restored_when, e["message"])
 
 
 _IBM = r"^containers-kubernetes\."
@@ -531,7 +549,8 @@ PIPELINE_RULES: tuple[PipelineRule, ...] = (
                  r"|PutEventSelectors|PutInsightSelectors)$",
                  r"(^|:)(StopLogging|DeleteTrail)$", r"(^|:)(StartLogging|CreateTrail)$"),
     PipelineRule("AWS EKS cluster logging", r"^eks(\.amazonaws\.com)?:UpdateClusterConfig$",
-                 also=r'(?i)"?logging"?'),
+                 also=r'(?i)"?logging"?', removed_when=r"\bdisabled: [^;]*\baudit\b",
+                 restored_when=r"\benabled: [^;]*\baudit\b"),
     PipelineRule("GCP log sink", r"\.ConfigServiceV2\.(DeleteSink|UpdateSink|CreateSink)$",
                  r"\.ConfigServiceV2\.DeleteSink$", r"\.ConfigServiceV2\.CreateSink$"),
     PipelineRule("GCP GKE cluster logging",
@@ -558,7 +577,8 @@ def _who(e: dict[str, Any]) -> str | None:
     return e["acting_for"] or e["actor"]
 
 
-def _pipeline_findings(cloud: pa.Table, k8s: pa.Table | None) -> list[dict[str, Any]]:
+def _pipeline_findings(cloud: pa.Table, k8s: pa.Table | None,
+                       silence: timedelta) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     events = cloud.select(CLOUD_EVENTS.names)
     events = events.take(pc.sort_indices(events, [("time", "ascending")]))
@@ -577,7 +597,7 @@ def _pipeline_findings(cloud: pa.Table, k8s: pa.Table | None) -> list[dict[str, 
             reason=f"{rule.name} changed through the {e['provider'] or 'cloud'} control plane"
             + (f": {e['message']}" if e["message"] else ""),
             evidence=_cloud_where(e)))
-    rows.extend(_pipeline_gaps(changes, events, k8s))
+    rows.extend(_pipeline_gaps(changes, events, k8s, silence))
     return rows
 
 
@@ -619,7 +639,7 @@ def _names_of(e: dict[str, Any]) -> set[str]:
     return names
 
 
-def _aliases(events: list[dict[str, Any]]) -> list[set[str]]:
+def cluster_aliases(events: list[dict[str, Any]]) -> list[set[str]]:
     """The service events' clusters, each as the set of names it goes by: a name and an id
     given together by one event (a cluster's name and the id in its CRN) are one cluster."""
     groups: list[set[str]] = []
@@ -633,57 +653,161 @@ def _aliases(events: list[dict[str, Any]]) -> list[set[str]]:
     return groups
 
 
+TIME_LINKS = ("time", "time+account", "cluster+time")
+"""``linked_by`` values of a hole linked by time only (its silence is also a time-gap)."""
+LINK_WINDOW = timedelta(minutes=5)
+"""How close to a pipeline change a silence of the API log must begin to be linked to it by
+time (the change names no cluster, or it may cut the pipeline without saying so)."""
+_SILENCE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class _Hole:
+    """A window of one API log a removal opened, and how it was tied to the removal."""
+
+    log: str | None
+    start: int
+    end: int
+    linked_by: str
+    how: str
+    restore: dict[str, Any] | None = None
+    cluster: str | None = None  # the name shown when the log has none
+
+
+def _silences(times: list[int], silence: timedelta) -> list[tuple[int, int]]:
+    """(last event before, first event after) of each stretch without an event longer than
+    ``silence`` (what the audit trail reports as a cluster's time-gap)."""
+    limit = silence / timedelta(microseconds=1)
+    return [(a, b) for a, b in zip(times, times[1:]) if b - a > limit]
+
+
+def _where_is(clusters: list[set[str]], events: list[dict[str, Any]]) -> dict[str, set[tuple[Any, Any]]]:
+    """Per cluster name or id (lower-cased): the (account, region) pairs the service events
+    naming it give."""
+    out: dict[str, set[tuple[Any, Any]]] = {}
+    for e in events:
+        names = _names_of(e)
+        if not names or e["account"] is None:
+            continue
+        group = set().union(*(g for g in clusters if g & names)) or names
+        for name in group:
+            out.setdefault(name.lower(), set()).add((e["account"], e["region"]))
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    return str(a).lower() == str(b).lower()
+
+
+def _by_time(e: dict[str, Any], api: dict[str | None, list[int]], silence: timedelta,
+             places: dict[str, set[tuple[Any, Any]]], only: set[str] | None) -> list[_Hole]:
+    """The API logs' silences that begin within :data:`LINK_WINDOW` of change ``e`` (and last
+    past it), in clusters it may be about: ``only`` (the clusters it names), else the clusters
+    of its account (and region, when both are known), else — the cluster's account unknown —
+    any, said so."""
+    t = _us(e["time"])
+    window = LINK_WINDOW / timedelta(microseconds=1)
+    holes = []
+    for log, times in api.items():
+        if only is not None and log not in only:
+            continue
+        known = places.get(log.lower(), set()) if log is not None else set()
+        if only is not None:
+            how, linked = f"it names this cluster ({log})", "cluster+time"
+        elif not known:
+            how, linked = "its account and the cluster's are not known to be the same: no " \
+                          "service event read names this cluster", "time"
+        elif e["account"] is not None and any(_same(a, e["account"]) and (
+                e["region"] is None or r is None or _same(r, e["region"])) for a, r in known):
+            same = "account and region" if e["region"] and any(r for _, r in known) else "account"
+            how, linked = f"the same {same} ({e['account']})", "time+account"
+        else:
+            continue  # a cluster of another account or region
+        for start, end in _silences(times, silence):
+            if start - window <= t <= start + window and end > t:
+                holes.append(_Hole(log, start, end, linked, how))
+    return holes
+
+
 def _pipeline_gaps(changes: list[tuple[PipelineRule, dict[str, Any]]], events: pa.Table,
-                   k8s: pa.Table | None) -> list[dict[str, Any]]:
+                   k8s: pa.Table | None, silence: timedelta) -> list[dict[str, Any]]:
     api = _api_times(k8s)
     if not api:
         return []
     listed = events.to_pylist()
-    clusters = _aliases(listed)
+    clusters = cluster_aliases(listed)
+    places = _where_is(clusters, listed)
     event_times = [(_names_of(e), _us(e["time"])) for e in listed if e["time"]]
     rows: list[dict[str, Any]] = []
     open_until: dict[tuple[str, str | None], int] = {}  # a removal already open: no second hole
     for i, (rule, e) in enumerate(changes):
-        if not (_matches(rule.removals, e["action"]) and e["outcome"] in _DONE):
+        if e["outcome"] not in _DONE or not e["time"]:
             continue
-        cluster = e["cluster"]
         names = set().union(*(g for g in clusters if g & _names_of(e))) or _names_of(e)
-        note = ""
-        named = sorted(n for n in names if n in api)
-        if named:
-            log_name: str | None = named[0]
-        elif None in api and len(api) == 1 and len(clusters) == 1 and names:
-            log_name = None  # one unnamed API log, service events of one cluster: the same
-            shown = sorted(n for n in names if ":" not in n and "/" not in n) or sorted(names)
-            note = ("; the API audit log names no cluster and the service events name only one "
-                    f"({' = '.join(shown)}): taken to be its log")
-        else:
-            continue
-        times = api[log_name]
         start = _us(e["time"])
-        key = (rule.name, min(names))
-        if open_until.get(key, -1) > start:
-            continue  # removed again while still removed: the hole is the first removal's
-        restore = next((r for rr, r in changes[i + 1:] if rr is rule and _names_of(r) & names
-                        and r["outcome"] in _DONE and _matches(rule.restores, r["action"])), None)
-        last_service = max((t for n, t in event_times if n & names), default=start)
-        end = _us(restore["time"]) if restore is not None else max(times[-1], last_service, start)
-        open_until[key] = end
-        inside = bisect.bisect_left(times, end) - bisect.bisect_right(times, start)
+        lowered = {n.lower() for n in names}  # Azure gives names in either case
+        named = sorted(log for log in api if log is not None and log.lower() in lowered)
+        holes: list[_Hole]
+        if not rule.removes(e):  # may cut the pipeline: a silence right after it, by time only
+            holes = _by_time(e, api, silence, places, set(named) if names else None)
+        elif named or (None in api and len(api) == 1 and len(clusters) == 1 and names):
+            key = (rule.name, min(names))
+            if open_until.get(key, -1) > start:
+                continue  # removed again while still removed: the hole is the first removal's
+            log = named[0] if named else None
+            restore = next((r for rr, r in changes[i + 1:] if rr is rule and _names_of(r) & names
+                            and r["outcome"] in _DONE and rule.restores_it(r)), None)
+            last_service = max((t for n, t in event_times if n & names), default=start)
+            end = _us(restore["time"]) if restore is not None \
+                else max(api[log][-1], last_service, start)
+            open_until[key] = end
+            if named:
+                hole = _Hole(log, start, end, "cluster", f"it names this cluster ({log})", restore)
+            else:
+                shown = sorted(n for n in names if ":" not in n and "/" not in n) or sorted(names)
+                hole = _Hole(None, start, end, "sole-cluster", "the API audit log names no cluster "
+                             f"and the service events name only one ({' = '.join(shown)}): taken "
+                             "to be its log", restore, min(names))
+            holes = [hole]
+        elif names:
+            continue  # a removal in a cluster whose API log was not read
+        else:  # an account-wide removal (a trail, a sink): the silence that follows it
+            holes = _by_time(e, api, silence, places, None)
+        rows.extend(_gap_row(rule, e, hole, api[hole.log]) for hole in holes)
+    return rows
+
+
+def _gap_row(rule: PipelineRule, e: dict[str, Any], hole: _Hole, times: list[int]) -> dict[str, Any]:
+    inside = bisect.bisect_left(times, hole.end) - bisect.bisect_right(times, hole.start)
+    evidence = _cloud_where(e)
+    if hole.linked_by in ("cluster", "sole-cluster"):
+        restore = hole.restore
         until = (f"until {_who(restore) or 'someone'} restored it ({restore['action']})"
                  if restore is not None else "and not restored before the end of the logs read")
         confirm = ("no API audit event logged inside: the hole is confirmed" if inside == 0 else
                    f"{inside} API audit event(s) logged inside: the API log was not silent")
-        evidence = _cloud_where(e) + (f"; restored: {_cloud_where(restore)}" if restore else "")
-        rows.append(_blank_row(
-            time=e["time"], source="cloud", cluster=cluster or log_name or min(names),
-            finding="pipeline-gap",
-            action=e["action"], actor=_who(e), acting_as=e["actor"] if e["acting_for"] else None,
-            object=e["target"] or e["target_id"], outcome="failure", origin=e["origin"],
-            gap_start=_utc(start), gap_end=_utc(end), gap_seconds=(end - start) / _US,
-            events_in_gap=inside, evidence=evidence,
-            reason=f"{rule.name} removed by {_who(e) or 'someone'} {until}; {confirm}{note}"))
-    return rows
+        reason = f"{rule.name} removed by {_who(e) or 'someone'} {until}; {confirm}"
+        if hole.linked_by == "sole-cluster":
+            reason += f"; {hole.how}"
+        if restore is not None:
+            evidence += f"; restored: {_cloud_where(restore)}"
+    else:
+        after = (hole.start - _us(e["time"])) / _US
+        when = f"{after:.0f} s after" if after >= 0 else f"{-after:.0f} s before"
+        verb = "removed" if rule.removes(e) else "changed"
+        reason = (f"{rule.name} {verb} by {_who(e) or 'someone'}; the API audit log of cluster "
+                  f"{hole.log or '(unnamed)'} falls silent {when} it, for "
+                  f"{(hole.end - hole.start) / _US:.0f} s; linked by time only, {hole.how}: a "
+                  "coincidence in time, not proof that this change caused it")
+        evidence += f"; silence: {_utc(hole.start)} → {_utc(hole.end)}"
+    return _blank_row(
+        time=e["time"], source="cloud", cluster=e["cluster"] or hole.log or hole.cluster,
+        finding="pipeline-gap",
+        action=e["action"], actor=_who(e), acting_as=e["actor"] if e["acting_for"] else None,
+        object=e["target"] or e["target_id"], outcome="failure", origin=e["origin"],
+        gap_start=_utc(hole.start), gap_end=_utc(hole.end),
+        gap_seconds=(hole.end - hole.start) / _US, events_in_gap=inside, evidence=evidence,
+        linked_by=hole.linked_by, reason=reason)
 
 
 def audit_trail(auditd: pa.Table | None, k8s: pa.Table | None = None, *,
@@ -708,7 +832,7 @@ def audit_trail(auditd: pa.Table | None, k8s: pa.Table | None = None, *,
     if k8s is not None and k8s.num_rows:
         rows.extend(_k8s_findings(k8s, cluster_silence, in_flight))
     if cloud is not None and cloud.num_rows:
-        rows.extend(_pipeline_findings(cloud, k8s))
+        rows.extend(_pipeline_findings(cloud, k8s, cluster_silence or _SILENCE))
     table = pa.Table.from_pylist(rows, schema=AUDIT_TRAIL.arrow) if rows \
         else AUDIT_TRAIL.empty()
     lo, hi = time_range(since, until)

@@ -51,8 +51,19 @@ from auditlens.sources import bytes_on_disk
 from auditlens.spill import Run, Spill, TableLike, as_table, write_run
 from auditlens.timerange import TimeBound
 
+from .audit_trail import TIME_LINKS
 from .preflight import preflight
-from .registry import COMPLIANCE, HIDDEN, ORIGIN, REPORTS, Evidence, Filters, get_report, placed
+from .registry import (
+    COMPLIANCE,
+    HIDDEN,
+    ORIGIN,
+    REPORTS,
+    Evidence,
+    Filters,
+    compliance_sections,
+    get_report,
+    placed,
+)
 
 REJECTED = Section("rejected-lines", "Rejected input lines", "Every input line that could not be "
                    "read as an audit record, with file, line number and reason.",
@@ -121,7 +132,7 @@ class Totals:
                    _values(got.auditd["node"]), _values(got.k8s["cluster"]) | _values(got.cloud["cluster"]),
                    got.auditd.num_rows, got.k8s.num_rows, requests, got.cloud.num_rows, got.lines,
                    got.reject_count,
-                   Counter(trail["finding"].to_pylist()) if trail is not None else Counter())
+                   _findings(trail) if trail is not None else Counter())
 
     def add(self, other: Totals) -> None:
         self.first = min((t for t in (self.first, other.first) if t), default=None)
@@ -131,6 +142,18 @@ class Totals:
         for name in ("auditd_events", "k8s_events", "requests", "cloud_events", "lines", "rejects"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.findings.update(other.findings)
+
+
+BY_TIME = "pipeline-gap-by-time"
+"""How the totals count a pipeline-gap linked by time only (its silence is also a time-gap)."""
+
+
+def _findings(trail: pa.Table) -> Counter[str]:
+    """The audit trail's findings by kind; a pipeline hole linked by time only apart."""
+    linked = trail["linked_by"].to_pylist() if "linked_by" in trail.column_names \
+        else [None] * trail.num_rows
+    return Counter(BY_TIME if f == "pipeline-gap" and by in TIME_LINKS else f
+                   for f, by in zip(trail["finding"].to_pylist(), linked))
 
 
 def _values(column: pa.ChunkedArray) -> set[str]:
@@ -152,10 +175,12 @@ class Plan:
 
 @dataclass
 class UnitResult:
-    """A unit's sections (runs on disk, or tables to be written there) and its totals."""
+    """A unit's sections (runs on disk, or tables to be written there), its totals and what it
+    knows that other units' rows need (:attr:`Report.share`)."""
 
     sections: dict[str, Run | pa.Table]
     totals: Totals
+    shared: dict[str, frozenset[Any]] = field(default_factory=dict)
 
 
 def _unit(unit: Unit, plan: Plan, log: RejectLog, jobs: int) -> UnitResult:
@@ -183,8 +208,10 @@ def _unit(unit: Unit, plan: Plan, log: RejectLog, jobs: int) -> UnitResult:
                       "cloud": list(unit.cloud)},
                      [], lines, max_line_bytes=plan.max_line_bytes,
                      cloud=cloud.replace_schema_metadata(None))
-    ev = Evidence(got, plan.filters, origins=origins, k8s_origin=unit.origin)
+    ev = Evidence(got, plan.filters, origins=origins, k8s_origin=unit.origin, cluster=plan.cluster)
     sections: dict[str, Run | pa.Table] = {}
+    shared = {name: share(ev) for name in plan.reports
+              if (share := REPORTS[name].share) is not None}
     for name in plan.reports:
         table = REPORTS[name].build(ev)
         ordered = REPORTS[name].finish is None and ORIGIN not in table.column_names
@@ -197,7 +224,7 @@ def _unit(unit: Unit, plan: Plan, log: RejectLog, jobs: int) -> UnitResult:
         sections = {name: t if _counted(name) else write_run(t, plan.spill, _order(name))
                     for name, t in sections.items()}
     log.clear()  # a section now, or counted in the totals: not handed back a second time
-    return UnitResult(sections, totals)
+    return UnitResult(sections, totals, shared)
 
 
 def _order(name: str) -> tuple[str, ...]:
@@ -282,6 +309,8 @@ def cover(totals: Totals, read: ReadSummary, filters: Filters) -> dict[str, str]
     gaps = (f"{holes} (serial-number holes: {count('serial-gap')}, "
             f"silent periods: {count('time-gap')}, "
             f"holes opened by a removed audit pipeline: {count('pipeline-gap')}); "
+            f"silent periods that began just after an audit pipeline change (linked by time "
+            f"only, among the silent periods): {count(BY_TIME)}; "
             f"lost-event reports: {count('lost-events')}; "
             f"requests without completion: {count('incomplete-request')}; "
             f"audit pipeline changes (service events): {count('pipeline-change')}")
@@ -378,12 +407,13 @@ def run_report(
     units = plan_units(node_groups(routed.files.get("auditd", [])), routed.files.get("k8s", []),
                        routed.files.get("cloud", []))
     spill = Spill(spill_dir)
-    names = tuple(REPORTS) if compliance else (report.name,)
+    names = compliance_sections() if compliance else (report.name,)
     plan = Plan(names, filters, compliance, cluster, max_line_bytes,
                 None if client is not None else spill.path)
     runs: dict[str, list[Run]] = {n: [] for n in (*names, REJECTED.name)}
     counts: dict[str, list[pa.Table]] = {n: [] for n in names}
     totals = Totals()
+    shared: dict[str, set[Any]] = {n: set() for n in names}
     seen: dict[str, str] = {}
     total = bytes_on_disk([f for files in routed.files.values() for f in files])
     with progress.reading(total, steps=len(units)):
@@ -397,7 +427,9 @@ def run_report(
                     runs[section].append(spill.write(part, _order(section)))
             _warn_shared_nodes(seen, unit, result.totals.nodes)
             totals.add(result.totals)
-    sections = [_section(n, runs[n], counts[n], spill) for n in names]
+            for section, known in result.shared.items():
+                shared[section] |= known
+    sections = [_section(n, runs[n], counts[n], spill, frozenset(shared[n])) for n in names]
     if compliance:
         sections.append(Section(REJECTED.name, REJECTED.title, REJECTED.description,
                                 spill.table(runs[REJECTED.name], REJECTED.table.schema),
@@ -410,11 +442,13 @@ def run_report(
     return out
 
 
-def _section(name: str, runs: list[Run], counts: list[pa.Table], spill: Spill) -> Section:
+def _section(name: str, runs: list[Run], counts: list[pa.Table], spill: Spill,
+             shared: frozenset[Any]) -> Section:
     report = REPORTS[name]
     table: TableLike
     if report.finish is not None:
         table = report.finish(counts)
     else:
-        table = spill.table(runs, runs[0].schema, report.order, hidden=HIDDEN)
+        resolve = partial(report.resolve, shared) if report.resolve is not None else None
+        table = spill.table(runs, runs[0].schema, report.order, hidden=HIDDEN, transform=resolve)
     return report.section(table)

@@ -54,14 +54,16 @@ class Evidence:
     derived once, each row placed (:data:`ORIGIN`, :data:`POSITION`). ``origins``: each auditd
     row's origin (default 0), ``k8s_origin`` the Kubernetes rows' (default 1), the service
     events' the one after it. The auditd events get their ``ancestry`` here, before any report
-    looks at them."""
+    looks at them. ``cluster``: the cluster named when reading (``--cluster``)."""
 
     def __init__(self, collection: Collection, filters: Filters, *,
-                 origins: np.ndarray | None = None, k8s_origin: int = 1) -> None:
+                 origins: np.ndarray | None = None, k8s_origin: int = 1,
+                 cluster: str | None = None) -> None:
         if "ancestry" not in collection.auditd.column_names:  # node by node, over all read
             collection = replace(collection, auditd=with_ancestry(collection.auditd))
         self.collection = collection
         self.filters = filters
+        self.cluster = cluster  # the cluster the logs were read for (the timeline keeps it only)
         self.requests = request_rows(collection.k8s)
         n = collection.auditd.num_rows
         self.auditd_activity = placed(from_auditd(collection.auditd),
@@ -133,7 +135,12 @@ def apply_filters(table: pa.Table, filters: Filters) -> pa.Table:
 class Report:
     """One report: the name users type, what it shows, the requirement it answers, how it is
     built, the order of its rows (columns, ascending, nulls last; :data:`HIDDEN` last) and, for
-    a report of counts, how the counts of parts of the evidence ``finish`` into one table."""
+    a report of counts, how the counts of parts of the evidence ``finish`` into one table.
+
+    A report whose rows need knowledge from every part of the evidence (the timeline ties a
+    node's login to the API username another part logs) says what each part knows (``share``:
+    a small frozenset, the parts' are joined) and how that knowledge completes its rows
+    (``resolve``, a batch at a time). ``compliance``: whether the compliance export has it."""
 
     name: str
     title: str
@@ -142,10 +149,15 @@ class Report:
     build: Callable[[Evidence], pa.Table] = field(repr=False)
     order: tuple[str, ...] = ("time", *HIDDEN)
     finish: Callable[[Sequence[pa.Table]], pa.Table] | None = field(default=None, repr=False)
+    share: Callable[[Evidence], frozenset[Any]] | None = field(default=None, repr=False)
+    resolve: Callable[[frozenset[Any], pa.Table], pa.Table] | None = field(default=None, repr=False)
+    compliance: bool = True
 
     def table(self, evidence: Evidence) -> pa.Table:
         """The report of ``evidence`` held in memory (what :mod:`.engine` gives, in one piece)."""
         table = self.build(evidence)
+        if self.resolve is not None and self.share is not None:
+            table = self.resolve(self.share(evidence), table)
         return public(self.finish([table]) if self.finish else table)
 
     def section(self, table: Any) -> Section:
@@ -181,6 +193,45 @@ def _sessions(ev: Evidence) -> pa.Table:
     from .sessions import sessions
 
     return apply_filters(sessions(ev.collection.auditd), ev.filters)
+
+
+def _timeline_activity(ev: Evidence) -> tuple[pa.Table, list[str] | None]:
+    """Every activity row in the period, node and namespace asked (the person is the
+    timeline's own filter: by any form of the identity), and the names of the cluster asked:
+    the one given and the ids the service events give it."""
+    from .audit_trail import cluster_aliases
+
+    table = pa.concat_tables([ev.auditd_activity, ev.k8s_activity, ev.cloud_activity])
+    table = apply_filters(table, replace(ev.filters, user=None))
+    if ev.cluster is None:
+        return table, None
+    names = {ev.cluster}
+    named = ev.collection.cloud.select(["cluster", "target", "target_id", "target_kind"])
+    for group in cluster_aliases(named.to_pylist()):
+        if ev.cluster in group:
+            names |= group
+    return table, sorted(names)
+
+
+def _timeline(ev: Evidence) -> pa.Table:
+    from .timeline import timeline_rows
+
+    table, cluster = _timeline_activity(ev)
+    rows = timeline_rows(table, cluster=cluster, person=ev.filters.user)
+    return rows.take(pc.sort_indices(rows, [(c, "ascending") for c in ("time", *HIDDEN)]))
+
+
+def _timeline_known(ev: Evidence) -> frozenset[Any]:
+    from .timeline import known_identities, timeline_rows
+
+    table, cluster = _timeline_activity(ev)
+    return known_identities(timeline_rows(table, cluster=cluster))
+
+
+def _timeline_resolve(known: frozenset[Any], rows: pa.Table) -> pa.Table:
+    from .timeline import resolve
+
+    return resolve(rows, known)
 
 
 def _counts(ev: Evidence) -> pa.Table:
@@ -248,6 +299,19 @@ REPORTS: dict[str, Report] = {
                "Each login session: who, from where, start and end, and every command run in it "
                "(including sudo, shown with the person who ran it).", _sessions,
                order=("start", "node", "session", *HIDDEN)),
+        Report("timeline", "One person across the layers", "PCI DSS 10.2.2; NIST AU-3, AU-6",
+               "Every action of the service layer (cloud control-plane events), the API layer "
+               "(Kubernetes requests) and the node layer (auditd events) on one timeline, each "
+               "under the person it is tied to across layers where the logs allow it: an "
+               "OpenShift-on-IBM-Cloud username `IAM#<e-mail>` and the service event's e-mail, "
+               "the same e-mail (GKE, AKS), the same AWS principal (CloudTrail's ARN and the one "
+               "EKS keeps in `user.extra`), the identical name in two layers; `matched_by` says "
+               "which, `unmatched` where no other layer has the identity. `--user` keeps one "
+               "person's rows, named in any of those forms; `--cluster` keeps the rows of that "
+               "cluster (its name or the ids the service events give it) and those that name "
+               "none (node rows, account logins). Sorted by time. Not a section of `compliance`: "
+               "it repeats every action of every layer.", _timeline,
+               share=_timeline_known, resolve=_timeline_resolve, compliance=False),
         Report("summary", "Summary", "SOC 2 CC7.2; NIST AU-6",
                "Counts by source (auditd, k8s, cloud), actor, action, object kind, node, "
                "cluster, outcome and rule key.",
@@ -255,10 +319,17 @@ REPORTS: dict[str, Report] = {
     )
 }
 
+
+def compliance_sections() -> tuple[str, ...]:
+    """The reports the compliance export has as sections, in its order."""
+    return tuple(name for name, r in REPORTS.items() if r.compliance)
+
+
 COMPLIANCE = "compliance"
-COMPLIANCE_DESCRIPTION = ("Every report above in one export, with a cover sheet: period, sources "
-                          "read, event and reject counts, gaps found, each section's row count and "
-                          "the requirement it answers; plus the rejected input lines.")
+COMPLIANCE_DESCRIPTION = ("Every report above but the timeline in one export, with a cover "
+                          "sheet: period, sources read, event and reject counts, gaps found, each "
+                          "section's row count and the requirement it answers; plus the rejected "
+                          "input lines.")
 
 
 def list_reports() -> list[Report]:

@@ -18,6 +18,7 @@ ACTIVITY = TableSchema(
         Column("cluster", _str, "Cluster name or id, when known.", "k8s cluster / --cluster / cloud cluster"),
         Column("node", _str, "Node the auditd event was logged on.", "auditd node"),
         Column("actor", _str, "The accountable person: login user (auid) even after sudo/su; k8s authenticated user; for a service event the person behind the caller when the event names one (who authenticated for a service id, who assumed a role), else the caller.", "auid_name / user / cloud acting_for, actor"),
+        Column("actor_id", _str, "The stable id of the identity that acted, as the log gives it: the login uid (auditd: auid, else uid); the AWS principal's ARN that EKS keeps in `user.extra` (`arn`), else `user.uid` (k8s); the caller's IAM id, ARN, principal or object id (cloud: the id of acting_as when a person is named behind the caller). What ties identities across layers where names differ.", "auid / uid; user.extra arn / user.uid; cloud actor_id"),
         Column("actor_kind", _str, "human, service-account, system or anonymous (a cloud user, or any caller with a person behind it, is human; a service id, service or role service-account).", "derived"),
         Column("acting_as", _str, "Identity the action ran as: euid/uid name after sudo, the impersonated user, or the service id or role a person acted through (cloud).", "euid_name / impersonatedUser / cloud actor"),
         Column("action", _str, "What was done (normalised verb, k8s verb, or the provider's action name).", "action / verb / cloud action"),

@@ -62,6 +62,14 @@ AUDIT_TRAIL = TableSchema(
         Column("evidence", _str, "Where the proof is: file:line and serial (auditd), auditID "
                "(k8s) or provider and correlation id (cloud); for a hole, the events on either "
                "side.", "provenance"),
+        Column("linked_by", _str, "How a pipeline-gap was tied to its service event: `cluster` "
+               "(the event names the cluster of the API log), `sole-cluster` (the API log names "
+               "none and the service events only one cluster), `cluster+time` (a change that may "
+               "cut the pipeline, naming the cluster, followed by a silence of its API log), "
+               "`time+account` (the event names no cluster: a silence of the API log of a cluster "
+               "of the same account, and region when known, begins within 5 min of it), `time` "
+               "(the same, the cluster's account unknown). The time links are a coincidence in "
+               "time, and the reason says so.", "derived"),
     ),
 )
 
@@ -118,7 +126,8 @@ TIMELINE = TableSchema(
         Column("matched_by", _str, "How the row was tied to another layer's rows of the same "
                "person: `IAM#email` (an OpenShift-on-IBM-Cloud username `IAM#<e-mail>` and the "
                "service event's e-mail), `email` (the same e-mail in two layers: GKE and AKS "
-               "usernames), `arn` (the same AWS principal: CloudTrail and EKS), `same-name` "
+               "usernames), `arn` (the same AWS principal, as a name or as the actor_id: "
+               "CloudTrail's userIdentity.arn and the ARN EKS keeps in user.extra), `same-name` "
                "(the identical name in two layers, e.g. a node login name and an API username), "
                "`alias` (the caller's mapping said so), or `unmatched` (no other layer has it).",
                "derived"),
@@ -130,6 +139,7 @@ TIMELINE = TableSchema(
         ACTIVITY["node"],
         Column("actor", _str, "The identity as the layer logged it (the activity table's "
                "actor).", "activity actor"),
+        ACTIVITY["actor_id"],
         ACTIVITY["acting_as"],
         ACTIVITY["action"],
         ACTIVITY["object"],
