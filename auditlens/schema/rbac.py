@@ -30,7 +30,7 @@ RBAC_REQUESTS = TableSchema(
                "authenticated user.", "impersonatedUser.username / user.username"),
         Column("subject_kind", _str, "ServiceAccount for `system:serviceaccount:NS:NAME`, else "
                "User.", "derived"),
-        Column("groups", _strs, "The subject's groups as logged plus the implicit ones "
+        Column("groups", _strs, "The subject's groups as logged; deciding adds the implicit ones "
                "(system:authenticated or system:unauthenticated; system:serviceaccounts and "
                "system:serviceaccounts:NS for a service account).",
                "impersonatedUser.groups / user.groups"),
