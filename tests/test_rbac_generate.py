@@ -17,7 +17,7 @@ from auditlens.rbac import (
     Authorizer,
     GenerateOptions,
     Request,
-    generate,
+    generate_rbac,
     rbac_requests,
     read_rbac,
     to_yaml,
@@ -67,7 +67,7 @@ def near_misses(user: str, seen: list[Request]) -> list[Request]:
 def test_alice_as_in_audit2rbacs_readme(corpora: Path, tmp_path: Path) -> None:
     golden = _readme_policy(corpora, tmp_path)
     requests = rbac_requests(auditlens.read_k8s_audit(str(_demo(corpora))))
-    (alice,) = generate(requests, subjects=["alice"], options=AUDIT2RBAC)
+    (alice,) = generate_rbac(requests, subjects=["alice"], options=AUDIT2RBAC)
     ours, theirs = Authorizer(alice.policy()), Authorizer(golden)
     cases = near_misses("alice", list(as_requests(requests)))
     assert len(cases) > 1900
@@ -83,7 +83,7 @@ def test_alice_as_in_audit2rbacs_readme(corpora: Path, tmp_path: Path) -> None:
 
 def test_denied_requests_are_left_out_by_default_and_listed(corpora: Path) -> None:
     requests = rbac_requests(auditlens.read_k8s_audit(str(_demo(corpora))))
-    (alice,) = generate(requests, subjects=["alice"])
+    (alice,) = generate_rbac(requests, subjects=["alice"])
     assert not alice.cluster_rules and not alice.namespaced_rules
     assert {(r.verb, r.resource, r.namespace) for r in alice.denied} == {
         ("list", "pods", "ns1"), ("list", "configmaps", "ns1"), ("list", "secrets", "ns1")}
@@ -95,7 +95,7 @@ def test_denied_requests_are_left_out_by_default_and_listed(corpora: Path) -> No
                                                      verb_expansions={})])
 def test_generated_rules_cover_every_request_they_came_from(corpora: Path, options: GenerateOptions) -> None:
     requests = rbac_requests(auditlens.read_k8s_audit(str(_demo(corpora))))
-    for g in generate(requests, options=options):
+    for g in generate_rbac(requests, options=options):
         az = Authorizer(g.policy())
         mine = requests.filter(pc.equal(requests["subject"], g.subject))
         for req, outcome in zip(as_requests(mine), mine["outcome"].to_pylist()):
@@ -115,12 +115,12 @@ def test_without_widening_nothing_more_than_seen_is_granted() -> None:
     table = pa.Table.from_pylist([{**{c: None for c in RBAC_REQUESTS.names}, **r} for r in rows],
                                  schema=RBAC_REQUESTS.arrow)
     strict = GenerateOptions(expand_names=False, expand_namespaces=False, verb_expansions={})
-    (g,) = generate(table, options=strict)
+    (g,) = generate_rbac(table, options=strict)
     az = Authorizer(g.policy())
     assert az.allows(Request("u", verb="get", resource="pods", namespace="a", name="p1"))
     assert not az.allows(Request("u", verb="get", resource="pods", namespace="a", name="p2"))
     assert not az.allows(Request("u", verb="list", resource="pods", namespace="a"))
-    (wide,) = generate(table)  # audit2rbac's defaults: two namespaces and names → cluster-wide, unnamed
+    (wide,) = generate_rbac(table)  # audit2rbac's defaults: two namespaces and names → cluster-wide, unnamed
     az = Authorizer(wide.policy())
     assert az.allows(Request("u", verb="get", resource="pods", namespace="c", name="any"))
     assert not az.allows(Request("u", verb="list", resource="pods", namespace="c"))
@@ -152,7 +152,7 @@ def test_generated_names_and_subjects() -> None:
         [{**{c: None for c in RBAC_REQUESTS.names}, "subject": s, "groups": [], "verb": "get",
           "api_group": "", "resource": "pods", "namespace": "ns1", "name": "p", "outcome": "allowed"}
          for s in subjects], schema=RBAC_REQUESTS.arrow)
-    out = generate(table)
+    out = generate_rbac(table)
     names = [g.object_name for g in out]
     assert len(set(names)) == 3 and names[0] == "auditlens:iam-alice@example.com".replace("@", "-")
     again = parse_objects(to_yaml(out), "x", Rejecter("raise", None))

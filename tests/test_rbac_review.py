@@ -12,7 +12,7 @@ import pytest
 from test_rbac_authorizer import binding, group, policy_of, role, user
 
 import auditlens
-from auditlens.rbac import Authorizer, Policy, generate, rbac_requests, review_access
+from auditlens.rbac import Authorizer, Policy, generate_rbac, rbac_requests, review_access
 from auditlens.rbac.model import PolicyRule
 from auditlens.rbac.requests import RequestCounts, as_requests
 from auditlens.rbac.review import sensitive
@@ -28,7 +28,7 @@ def _corpus_events(corpora: Path) -> pa.Table:
 
 def test_every_corpus_user_is_covered_by_its_generated_policy_with_nothing_to_spare(corpora: Path) -> None:
     requests = rbac_requests(_corpus_events(corpora))
-    generated = generate(requests)
+    generated = generate_rbac(requests)
     subjects = set(requests["subject"].to_pylist())
     assert {g.subject for g in generated} == subjects and len(subjects) >= 10
     policy = Policy()
@@ -141,7 +141,7 @@ def test_openshift_scc_use_oauth_and_iam_users() -> None:
         binding("oauth-users", "ClusterRole", "scc", [group("system:authenticated:oauth")], "app"))
     review = review_access(req, pol)
     assert set(review.rows["status"].to_pylist()) == {"used"}
-    (gen,) = generate(req)
+    (gen,) = generate_rbac(req)
     assert gen.object_name == "auditlens:iam-alice-example.com"
 
 

@@ -38,7 +38,7 @@ from .load import parse_objects
 from .model import Policy, PolicyRule, split_service_account
 from .requests import request_of
 
-__all__ = ["AUDIT2RBAC_VERBS", "GenerateOptions", "Generated", "generate", "to_yaml"]
+__all__ = ["AUDIT2RBAC_VERBS", "GenerateOptions", "Generated", "generate_rbac", "to_yaml"]
 
 AUDIT2RBAC_VERBS: Mapping[str, tuple[str, ...]] = {
     "watch": ("get", "list"),
@@ -152,7 +152,7 @@ def _expanded(r: Request, others: Sequence[Request], options: GenerateOptions) -
     return namespace, name
 
 
-def generate(requests: pa.Table, *, subjects: Iterable[str] | None = None,
+def generate_rbac(requests: pa.Table, *, subjects: Iterable[str] | None = None,
              options: GenerateOptions | None = None, existing: Policy | None = None) -> list[Generated]:
     """The rules each subject (all subjects of ``requests``, an ``rbac_requests`` table, unless
     named) needs for its requests; subjects in order of first request."""

@@ -204,7 +204,8 @@ def review_access(requests: pa.Table, policy: Policy | None) -> Review:
         rows, scores = _grant_rows(authz.grants, usage, common)
     for (status, user, *what), use in loose.items():
         rows.append(_loose_row(status, user, kinds.get(user, "User"), what, use, common))
-    rows.sort(key=lambda r: (r["subject"], r["status"], r["binding"] or "", r["rule"] or ""))
+    # the report's order: subject, status, binding (nulls last), rule
+    rows.sort(key=lambda r: (r["subject"], r["status"], r["binding"] is None, r["binding"] or "", r["rule"]))
     for r in rows:
         s = scores.get((r["subject"], r["subject_kind"]))
         r["score"] = s[1] / s[0] if s and s[0] else None
