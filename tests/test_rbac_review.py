@@ -164,3 +164,14 @@ def test_review_of_an_empty_log() -> None:
     review = review_access(RBAC_REQUESTS.empty(), POLICY)
     assert set(review.rows["status"].to_pylist()) == {"excess"}
     assert review.window == (None, None) and "no requests" in review.describe_window()
+
+
+def test_one_request_per_audit_id_as_the_activity_table_has_it(corpora: Path) -> None:
+    """The vectorised dedup keeps exactly the rows auditlens.actions.request_rows keeps."""
+    from auditlens.actions import request_rows
+    from auditlens.rbac.requests import one_per_request
+
+    events = _corpus_events(corpora)
+    shuffled = pa.concat_tables([events.slice(300), events.slice(0, 300), events.slice(5, 40)])
+    for table in (events, shuffled):
+        assert one_per_request(table).equals(request_rows(table))
