@@ -264,3 +264,13 @@ def rule_as_dict(rule: PolicyRule) -> dict:
                                          ("/anything", "*", True), ("/a", "/b", False)])
 def test_non_resource_url_forms(path: str, url: str, ok: bool) -> None:
     assert rule_allows(PolicyRule(verbs=("get",), non_resource_urls=(url,)), Request("u", verb="get", path=path)) is ok
+
+
+def test_label_selector_expressions_and_the_empty_selector() -> None:
+    from auditlens.rbac.model import LabelSelector
+
+    sel = LabelSelector((("a", "1"),), (("b", "In", ("x", "y")), ("c", "DoesNotExist", ())))
+    assert sel.matches({"a": "1", "b": "x"})
+    assert not sel.matches({"a": "1", "b": "z"}) and not sel.matches({"a": "1", "b": "x", "c": ""})
+    assert LabelSelector((), (("b", "NotIn", ("x",)), ("a", "Exists", ()))).matches({"a": "2"})
+    assert LabelSelector().matches({"anything": "at all"})

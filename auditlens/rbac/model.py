@@ -68,6 +68,19 @@ class PolicyRule:
         return out
 
 
+def _expression_holds(labels: Mapping[str, str], key: str, op: str, values: tuple[str, ...]) -> bool:
+    """One ``matchExpressions`` item (an unknown operator holds for nothing)."""
+    if op == "In":
+        return key in labels and labels[key] in values
+    if op == "NotIn":
+        return key not in labels or labels[key] not in values
+    if op == "Exists":
+        return key in labels
+    if op == "DoesNotExist":
+        return key not in labels
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class LabelSelector:
     """A metav1.LabelSelector: ``match_labels`` and ``match_expressions`` (key, operator,
@@ -77,17 +90,13 @@ class LabelSelector:
     match_expressions: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
     def matches(self, labels: Mapping[str, str]) -> bool:
-        if not self.match_labels and not self.match_expressions:
-            return False  # an empty selector in an aggregationRule selects nothing
+        # an empty selector selects everything (apimachinery LabelSelectorAsSelector): an
+        # aggregationRule with {} aggregates every ClusterRole, as the controller would
         for key, value in self.match_labels:
             if labels.get(key) != value:
                 return False
         for key, op, values in self.match_expressions:
-            ok = {"In": lambda: key in labels and labels[key] in values,
-                  "NotIn": lambda: key not in labels or labels[key] not in values,
-                  "Exists": lambda: key in labels,
-                  "DoesNotExist": lambda: key not in labels}.get(op)
-            if ok is None or not ok():
+            if not _expression_holds(labels, key, op, values):
                 return False
         return True
 

@@ -44,6 +44,11 @@ SCC_CHOSEN = "securitycontextconstraints.admission.openshift.io/chosen"
 SCC_GROUP, SCC_RESOURCE = "security.openshift.io", "securitycontextconstraints"
 
 
+_NEEDED = ("time", "audit_id", "stage", "user", "groups", "impersonated_user", "impersonated_groups",
+           "verb", "api_group", "resource", "subresource", "namespace", "name", "request_uri",
+           "response_code", "level", "file", "line")
+
+
 @dataclass
 class RequestCounts:
     """What :func:`rbac_requests` left out, and why."""
@@ -61,26 +66,25 @@ STAGE_RANK = (("RequestReceived", 1), ("ResponseStarted", 3), ("ResponseComplete
 def one_per_request(k8s: pa.Table) -> pa.Table:
     """One row per auditID, the most final stage logged (the first such row on a tie), in log
     order; rows without an auditID all kept. The same rows as
-    :func:`auditlens.actions.request_rows`, worked out by a sort instead of a Python loop over
-    every row (a large log has hundreds of thousands of requests)."""
+    :func:`auditlens.actions.request_rows`, worked out with Arrow and NumPy instead of a Python
+    loop over every row (a large log has hundreds of thousands of requests): nothing to do when
+    every auditID is logged once (a policy that omits RequestReceived), else a sort of integer
+    codes."""
     n = k8s.num_rows
-    if n == 0:
+    if n == 0 or pc.count_distinct(k8s["audit_id"], mode="all").as_py() == n:
         return k8s
     names = pa.array([s for s, _ in STAGE_RANK])
     ranks = pa.array([r for _, r in STAGE_RANK], pa.int64())
-    rank = pc.fill_null(pc.take(ranks, pc.index_in(k8s["stage"], names)), 2)
-    order = pa.table({"audit_id": k8s["audit_id"], "rank": rank,
-                      "row": pa.array(np.arange(n, dtype=np.int64))})
-    order = order.take(pc.sort_indices(order, [("audit_id", "ascending"), ("rank", "descending"),
-                                               ("row", "ascending")]))  # nulls last
-    ids = order["audit_id"].combine_chunks()
-    first = np.ones(n, dtype=bool)  # the first row of each auditID in that order
-    if n > 1:
-        same = pc.fill_null(pc.equal(ids.slice(1), ids.slice(0, n - 1)), False)
-        first[1:] = ~same.to_numpy(zero_copy_only=False)
-    first |= ~pc.is_valid(ids).to_numpy(zero_copy_only=False)
-    keep = np.sort(order["row"].to_numpy()[first])
-    return k8s.take(pa.array(keep, pa.int64()))
+    rank = pc.fill_null(pc.take(ranks, pc.index_in(k8s["stage"], names)), 2).to_numpy()
+    codes = pc.dictionary_encode(k8s["audit_id"].combine_chunks()).indices
+    code = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False)
+    row = np.arange(n, dtype=np.int64)
+    order = np.lexsort((row, -rank, code))  # by code, then rank descending, then row
+    sorted_code = code[order]
+    first = np.ones(n, dtype=bool)
+    first[1:] = sorted_code[1:] != sorted_code[:-1]
+    first |= sorted_code == -1  # no auditID: every such row is a request of its own
+    return k8s.take(pa.array(np.sort(order[first]), pa.int64()))
 
 
 def _lookup(annotations: Any, key: str) -> Any:
@@ -88,23 +92,26 @@ def _lookup(annotations: Any, key: str) -> Any:
 
 
 def _text(value: str, n: int) -> pa.Array:
-    return pa.array([value] * n, pa.string())
+    return pa.repeat(pa.scalar(value, pa.string()), n)
 
 
 def rbac_requests(k8s: pa.Table, counts: RequestCounts | None = None) -> pa.Table:
     """An ``rbac_requests`` table of a ``k8s_events`` table (see the module's docstring)."""
     counts = counts if counts is not None else RequestCounts()
-    req = one_per_request(k8s)
-    counts.requests += req.num_rows
-    if req.num_rows == 0:
+    if k8s.num_rows == 0:
         return RBAC_REQUESTS.empty()
-    annotations = req["annotations"]
-    decision = _lookup(annotations, DECISION)
+    # only the columns needed, the annotations looked up first: the bodies and maps are the
+    # bulk of the table and need not be carried through the dedup
+    annotations = k8s["annotations"]
+    looked = {key: _lookup(annotations, key) for key in (DECISION, REASON, OAUTH_USER, SCC_CHOSEN)}
+    req = one_per_request(pa.table({**{c: k8s[c] for c in _NEEDED}, **looked}))
+    counts.requests += req.num_rows
+    decision = req[DECISION]
     code = req["response_code"]
     impersonating = pc.is_valid(req["impersonated_user"])
     subject = pc.coalesce(req["impersonated_user"], req["user"])
     unauthenticated = pc.and_(pc.fill_null(pc.equal(code, 401), False), pc.is_null(decision))
-    oauth = pc.is_valid(_lookup(annotations, OAUTH_USER))
+    oauth = pc.is_valid(req[OAUTH_USER])
     keep = pc.and_(pc.and_(pc.invert(unauthenticated), pc.invert(oauth)), pc.is_valid(subject))
     counts.unauthenticated += pc.sum(pc.cast(unauthenticated, pa.int64())).as_py() or 0
     counts.oauth_logins += pc.sum(pc.cast(pc.and_(oauth, pc.invert(unauthenticated)), pa.int64())).as_py() or 0
@@ -142,12 +149,15 @@ def rbac_requests(k8s: pa.Table, counts: RequestCounts | None = None) -> pa.Tabl
         "outcome": outcome,
         "response_code": code,
         "level": req["level"],
-        "authorization_reason": _lookup(annotations, REASON),
+        "authorization_reason": req[REASON],
         "derived": pa.nulls(n, pa.string()),
         "file": req["file"],
         "line": req["line"],
-    }, schema=RBAC_REQUESTS.arrow).filter(keep)
-    return _with_scc_use(table, _lookup(annotations, SCC_CHOSEN).filter(keep))
+    }, schema=RBAC_REQUESTS.arrow)
+    chosen = req[SCC_CHOSEN]
+    if not pc.all(keep).as_py():  # filtering copies every column: only when something goes
+        table, chosen = table.filter(keep), chosen.filter(keep)
+    return _with_scc_use(table, chosen)
 
 
 def _with_scc_use(table: pa.Table, chosen: Any) -> pa.Table:

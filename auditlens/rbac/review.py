@@ -32,7 +32,7 @@ import pyarrow.compute as pc
 from auditlens.schema import ACCESS_REVIEW, ACCESS_SUBJECTS
 
 from .authorize import Authorizer, Request, effective_groups
-from .model import Grant, Policy, PolicyRule
+from .model import Grant, Policy, PolicyRule, split_service_account
 
 __all__ = ["Review", "review_access", "sensitive"]
 
@@ -171,13 +171,13 @@ def review_access(requests: pa.Table, policy: Policy | None) -> Review:
         ev = _evidence(row)
         stats = per_identity.setdefault(req.user, Counter())
         stats["requests"] += n
-        kinds[req.user] = "ServiceAccount" if req.user.startswith("system:serviceaccount:") else "User"
+        kinds[req.user] = "ServiceAccount" if split_service_account(req.user) else "User"
         old = seen_window.get(req.user)
         seen_window[req.user] = (min(old[0], first), max(old[1], last)) if old else (first, last)
         outcome = row["outcome"]
         grants = authz.matching(req) if authz is not None else []
         if outcome == "denied":
-            stats["denied"] += 1 * n
+            stats["denied"] += n
             use = loose.setdefault(("denied", *_kind_key(req)), _Use())
             use.add(n, first, last, ev, req.user, req)
             use.granted_now = use.granted_now or bool(grants)
