@@ -9,9 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditlens import AuditlensError, ParseError, RejectLog, SourceError
 from auditlens.rbac import Authorizer, Request, read_rbac
+from auditlens.rbac.load import parse_objects
+from auditlens.rejects import Rejecter
 
 KUBECTL_YAML = """\
 apiVersion: v1
@@ -124,3 +128,31 @@ def test_missing_and_broken_inputs(tmp_path: Path) -> None:
     worse.write_text("kind: [unclosed\n")
     with pytest.raises(AuditlensError, match="not valid YAML"):
         read_rbac(worse)
+
+
+_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                       max_leaves=12)
+_kinds = st.sampled_from(["Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding", "Pod", None])
+
+
+@st.composite
+def _objects(draw: st.DrawFn) -> dict:
+    obj = draw(st.dictionaries(st.sampled_from(["metadata", "rules", "roleRef", "subjects", "aggregationRule"]),
+                               _values, max_size=5))
+    kind = draw(_kinds)
+    if kind:
+        obj["kind"] = kind
+        obj["apiVersion"] = draw(st.sampled_from(["rbac.authorization.k8s.io/v1", "v1"]))
+    return obj
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_objects() | st.none() | st.integers(), max_size=6))
+def test_any_objects_are_read_or_rejected_never_crash(items: list) -> None:
+    """Every item of an export ends as a role, a binding, a skipped kind or a reject."""
+    log = RejectLog()
+    policy = parse_objects(json.dumps({"kind": "List", "items": items}), "x.json", Rejecter("collect", log))
+    accounted = len(policy.roles) + len(policy.bindings) + sum(policy.skipped.values()) + len(log)
+    assert accounted == len(items)
+    Authorizer(policy).allows(Request("u", verb="get", resource="pods", namespace="n"))

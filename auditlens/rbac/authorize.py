@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .model import Grant, Policy, PolicyRule, split_service_account
+from .model import Grant, Policy, PolicyRule, service_account_user, split_service_account
 
 __all__ = ["Authorizer", "Request", "effective_groups", "rule_allows"]
 
@@ -139,7 +139,6 @@ class Authorizer:
         self.grants = policy.grants()
         self._users: dict[str, list[Grant]] = {}
         self._groups: dict[str, list[Grant]] = {}
-        self._service_accounts: list[tuple[Grant, str, str]] = []
         for g in self.grants:
             for s in g.binding.subjects:
                 if s.kind == "User":
@@ -147,8 +146,8 @@ class Authorizer:
                 elif s.kind == "Group":
                     self._groups.setdefault(s.name, []).append(g)
                 elif s.kind == "ServiceAccount":
-                    user = s.display if s.namespace else \
-                        f"system:serviceaccount:{g.binding.namespace or ''}:{s.name}"
+                    # without a namespace: the binding's (as Subject.applies_to)
+                    user = service_account_user(s.namespace or g.binding.namespace or "", s.name)
                     self._users.setdefault(user, []).append(g)
         self._indexes: dict[tuple[str, tuple[str, ...]], _Index] = {}
 

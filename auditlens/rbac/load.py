@@ -113,7 +113,9 @@ def _yaml_documents(text: str, file: str) -> Iterator[tuple[int, str, Any]]:
             line = node.start_mark.line + 1
             items = _list_items(node)
             if items is None:
-                yield line, "", loader.construct_document(node)
+                doc = loader.construct_document(node)
+                if doc is not None:  # an empty document (a trailing ---) holds nothing
+                    yield line, "", doc
                 continue
             for i, item in enumerate(items):
                 yield item.start_mark.line + 1, f"items[{i}]: ", loader.construct_document(item)
@@ -202,8 +204,6 @@ def _subject(raw: Any, i: int) -> Subject:
 
 def _add(policy: Policy, obj: Any, file: str, where: str) -> None:
     """Add one object to ``policy``: a role, a binding, or a skipped kind."""
-    if obj is None:
-        return  # an empty YAML document (a trailing ---)
     if not isinstance(obj, dict):
         raise _Malformed("not an object")
     kind, api_version = obj.get("kind"), str(obj.get("apiVersion", ""))

@@ -36,6 +36,11 @@ def split_service_account(user: str) -> tuple[str, str] | None:
     return namespace, name
 
 
+def object_ref(kind: str, namespace: str | None, name: str) -> str:
+    """``Kind/namespace/name``, or ``Kind/name`` for a cluster-wide object."""
+    return f"{kind}/{namespace}/{name}" if namespace else f"{kind}/{name}"
+
+
 @dataclass(frozen=True, slots=True)
 class PolicyRule:
     """One rule; empty tuples mean "nothing" except ``resource_names`` (empty: every name)."""
@@ -119,7 +124,7 @@ class Role:
 
     @property
     def ref(self) -> str:
-        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
+        return object_ref(self.kind, self.namespace, self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +170,7 @@ class Binding:
 
     @property
     def ref(self) -> str:
-        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
+        return object_ref(self.kind, self.namespace, self.name)
 
     @property
     def role_key(self) -> tuple[str, str | None, str]:
