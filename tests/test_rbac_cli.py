@@ -110,3 +110,13 @@ def test_rbac_option_is_refused_elsewhere(demo: str, tmp_path: Path) -> None:
     assert result.exit_code != 0 and "--rbac is for" in result.output
     missing = invoke("report", "access-review", demo, "--rbac", str(tmp_path / "nope.yaml"))
     assert missing.exit_code != 0 and "RBAC export not found" in missing.output
+
+
+def test_access_review_report_for_one_user(demo: str, tmp_path: Path) -> None:
+    out = tmp_path / "bob.jsonl"
+    result = invoke("report", "access-review", demo, "--rbac", str(_export(tmp_path)), "--user", "bob",
+                    "-o", str(out))
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert rows and {r["subject"] for r in rows} == {"bob"}
+    assert {r["status"] for r in rows} == {"used", "excess", "uncovered", "denied"}

@@ -175,3 +175,13 @@ def test_one_request_per_audit_id_as_the_activity_table_has_it(corpora: Path) ->
     shuffled = pa.concat_tables([events.slice(300), events.slice(0, 300), events.slice(5, 40)])
     for table in (events, shuffled):
         assert one_per_request(table).equals(request_rows(table))
+
+
+def test_requests_without_time_or_audit_id_are_still_counted() -> None:
+    events = _events([dict(user="alice", verb="list", resource="pods", namespace="ns1"),
+                      dict(user="alice", verb="list", resource="pods", namespace="ns1")])
+    events = events.set_column(K8S_EVENTS.names.index("time"), "time", pa.nulls(2, K8S_EVENTS["time"].type))
+    events = events.set_column(K8S_EVENTS.names.index("audit_id"), "audit_id", pa.nulls(2, pa.string()))
+    review = review_access(rbac_requests(events), POLICY)
+    used = [r for r in review.rows.to_pylist() if r["status"] == "used"]
+    assert [r["request_count"] for r in used] == [2] and used[0]["first_use"] is None

@@ -172,8 +172,9 @@ def review_access(requests: pa.Table, policy: Policy | None) -> Review:
         stats = per_identity.setdefault(req.user, Counter())
         stats["requests"] += n
         kinds[req.user] = "ServiceAccount" if split_service_account(req.user) else "User"
-        old = seen_window.get(req.user)
-        seen_window[req.user] = (min(old[0], first), max(old[1], last)) if old else (first, last)
+        if first is not None and last is not None:  # (a request without a time has none)
+            old = seen_window.get(req.user)
+            seen_window[req.user] = (min(old[0], first), max(old[1], last)) if old else (first, last)
         outcome = row["outcome"]
         grants = authz.matching(req) if authz is not None else []
         if outcome == "denied":
