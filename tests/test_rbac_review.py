@@ -141,15 +141,18 @@ def test_impersonation_stages_and_create_names() -> None:
         dict(user="alice", verb="create", resource="pods", namespace="ns1", name="new"),
         dict(user="alice", verb="create", resource="pods", namespace="ns1", name="x", response_code=403,
              annotations=[("authorization.k8s.io/decision", "allow")]),
+        dict(user="alice", verb="create", resource="namespaces", namespace="new", name="new"),
+        dict(user="alice", verb="delete", resource="namespaces", namespace="old", name="old"),
     ])
     # the same request logged twice (two stages) is one request
     events = pa.concat_tables([events, events.slice(0, 1).set_column(
         K8S_EVENTS.names.index("stage"), "stage", pa.array(["RequestReceived"]))])
     req = rbac_requests(events)
-    assert req.num_rows == 3
+    assert req.num_rows == 5
     assert req["subject"].to_pylist()[0] == "bob" and req["authenticated_user"].to_pylist()[0] == "admin"
-    assert req["name"].to_pylist()[1:] == [None, None]
-    assert req["outcome"].to_pylist() == ["allowed", "allowed", "allowed"]
+    assert req["name"].to_pylist()[1:] == [None, None, None, "old"]
+    assert req["namespace"].to_pylist()[3:] == [None, "old"]
+    assert req["outcome"].to_pylist() == ["allowed"] * 5
 
 
 def test_openshift_scc_use_oauth_and_iam_users() -> None:

@@ -4,7 +4,8 @@ One request per auditID (the most final stage logged: a request logged at Reques
 ResponseComplete is one request). The subject is the impersonated user when there is one,
 since that is whose permissions the authorizer checks (audit2rbac does the same). The object's
 name is cleared for ``create`` of a new object: the authorizer never sees it (it is in the body,
-not the URL), so RBAC cannot limit it by name.
+not the URL), so RBAC cannot limit it by name; creating a namespace is likewise a
+cluster-scoped request, whatever namespace the log gives it.
 
 The outcome: the ``authorization.k8s.io/decision`` annotation when logged (a 403 with decision
 ``allow`` was refused by admission, not by RBAC); else a 403 is denied, a response that is not
@@ -128,6 +129,10 @@ def rbac_requests(k8s: pa.Table, counts: RequestCounts | None = None) -> pa.Tabl
     resource_request = pc.is_valid(req["resource"])
     new_object = pc.and_(pc.fill_null(pc.equal(req["verb"], "create"), False), pc.is_null(req["subresource"]))
     name = pc.if_else(new_object, pa.nulls(n, pa.string()), req["name"])
+    # a namespace's own namespace is itself, except when it is created (POST /api/v1/namespaces
+    # is cluster-scoped): some log forms (GKE) name it anyway
+    new_namespace = pc.and_(new_object, pc.fill_null(pc.equal(req["resource"], "namespaces"), False))
+    namespace = pc.if_else(new_namespace, pa.nulls(n, pa.string()), req["namespace"])
     path = pc.if_else(resource_request, pa.nulls(n, pa.string()),
                       pc.replace_substring_regex(req["request_uri"], r"\?.*$", ""))
     table = pa.table({
@@ -143,7 +148,7 @@ def rbac_requests(k8s: pa.Table, counts: RequestCounts | None = None) -> pa.Tabl
                                 pa.nulls(n, pa.string())),
         "resource": req["resource"],
         "subresource": req["subresource"],
-        "namespace": req["namespace"],
+        "namespace": namespace,
         "name": name,
         "path": path,
         "outcome": outcome,
