@@ -85,14 +85,16 @@ def test_json_folder_and_other_kinds(tmp_path: Path) -> None:
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "r"},
          "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]},
         {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}},
+        {"apiVersion": "authorization.openshift.io/v1", "kind": "ClusterRole", "metadata": {"name": "o"}},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "nons"},
          "roleRef": {"kind": "ClusterRole", "name": "r"}}]}))
     (tmp_path / "notes.txt").write_text("not read")
     log = RejectLog()
     policy = read_rbac(tmp_path, rejects=log)
-    assert len(policy.roles) == 1 and policy.skipped == {"Deployment": 1}
+    assert len(policy.roles) == 1
+    assert policy.skipped == {"Deployment": 1, "ClusterRole (authorization.openshift.io/v1)": 1}
     (bad,) = list(log)
-    assert "items[2]" in bad.reason and "without metadata.namespace" in bad.reason
+    assert "items[3]" in bad.reason and "without metadata.namespace" in bad.reason
 
 
 def test_yaml_stream_of_manifests(tmp_path: Path) -> None:

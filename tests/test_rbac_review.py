@@ -109,6 +109,7 @@ def test_used_excess_uncovered_denied() -> None:
         dict(user="bob", groups=["devs", "system:authenticated"], verb="create", resource="pods",
              subresource="exec", namespace="ns1", name="p", response_code=101),
         dict(user="carol", verb="get", resource="pods", namespace="ns1", name="p", response_code=401),
+        dict(user="root", groups=["system:masters"], verb="delete", resource="nodes", name="n1"),
     ])
     counts = RequestCounts()
     review = review_access(rbac_requests(events, counts), POLICY)
@@ -122,6 +123,7 @@ def test_used_excess_uncovered_denied() -> None:
     unc = by[("alice", "uncovered", "get pods (core) in ns2")]
     assert 'ClusterRoleBinding "x"' in unc["note"]
     assert by[("alice", "denied", "delete pods (core) in ns1")]["request_count"] == 1
+    assert "system:masters" in by[("root", "uncovered", "delete nodes (core) (cluster-wide)")]["note"]
     devs = by[("devs", "used", "create pods/exec (core)")]
     assert devs["used_by"] == ["bob"] and devs["sensitive"] == ["pods/exec"] and devs["subject_kind"] == "Group"
     subjects = {r["subject"]: r for r in review.subjects.to_pylist()}

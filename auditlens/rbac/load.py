@@ -4,7 +4,9 @@ folder of such files.
 
 JSON is read with the standard library; YAML needs PyYAML (the ``rbac`` extra), and asking for
 it without PyYAML is a clear error, not a traceback. Objects of other kinds (a Deployment in a
-folder of manifests) are counted in :attr:`Policy.skipped`; an RBAC object that is malformed
+folder of manifests; OpenShift 3's ``authorization.openshift.io`` copies of the RBAC objects,
+which OpenShift 4 serves as ``rbac.authorization.k8s.io`` too) are counted in
+:attr:`Policy.skipped`; an RBAC object that is malformed
 (no name, rules that are not a list, a roleRef without a name, …) is a reject with its file, the
 line where it starts (YAML; JSON: line 1 and the item's index in the reason) and the reason.
 """
@@ -210,6 +212,8 @@ def _add(policy: Policy, obj: Any, file: str, where: str) -> None:
     group = api_version.rpartition("/")[0]
     if kind not in ROLE_KINDS | BINDING_KINDS or group not in RBAC_GROUPS:
         label = str(kind) if kind else "(no kind)"
+        if kind in ROLE_KINDS | BINDING_KINDS:  # e.g. OpenShift 3's authorization.openshift.io
+            label += f" ({api_version or 'no apiVersion'})"
         policy.skipped[label] = policy.skipped.get(label, 0) + 1
         return
     meta = _mapping(obj.get("metadata"), "metadata")

@@ -72,6 +72,7 @@ class _Use:
     reasons: Counter[str] = field(default_factory=Counter)
     outcomes: set[str] = field(default_factory=set)
     granted_now: bool = False
+    masters: bool = False  # by a member of system:masters
 
     def add(self, n: int, first: datetime, last: datetime, evidence: str, user: str, req: Request) -> None:
         self.count += n
@@ -191,6 +192,7 @@ def review_access(requests: pa.Table, policy: Policy | None) -> Review:
             use = loose.setdefault((status, *_kind_key(req)), _Use())
             use.add(n, first, last, ev, req.user, req)
             use.outcomes.add(outcome)
+            use.masters = use.masters or "system:masters" in req.groups
             if row["authorization_reason_first"]:
                 use.reasons[row["authorization_reason_first"]] += n
             continue
@@ -270,6 +272,9 @@ def _loose_row(status: str, user: str, kind: str, what: list[str], use: _Use,
             notes.append("some requests have no logged outcome")
         if user.startswith("system:node:"):
             notes.append("nodes are authorized by the Node authorizer, not RBAC")
+        if use.masters:
+            notes.append("a member of system:masters, whom the API server allows everything "
+                         "before RBAC is asked")
     elif status == "denied" and use.granted_now:
         notes.append("the export grants this now: the grant came after the request")
     elif status == "used":
