@@ -159,3 +159,29 @@ def test_generated_names_and_subjects() -> None:
     assert sorted(b.subjects[0].display for b in again.bindings) == sorted(subjects)
     sa = out[1].objects()[1]["subjects"][0]
     assert sa == {"kind": "ServiceAccount", "name": "default", "namespace": "ns1"}
+
+
+@pytest.mark.parametrize("names,namespaces,seen,allowed,refused", [
+    # only namespaces widen: the same name in two namespaces → that name everywhere
+    (False, True, [("a", "p1"), ("b", "p1")], [("c", "p1")], [("c", "p2"), ("a", "p2")]),
+    # only names widen: two names in one namespace → every name there, not elsewhere
+    (True, False, [("a", "p1"), ("a", "p2"), ("b", "p3")], [("a", "zz"), ("b", "p3")], [("b", "zz"), ("c", "p1")]),
+    # both: different names in different namespaces → every name everywhere
+    (True, True, [("a", "p1"), ("b", "p2")], [("c", "zz")], []),
+])
+def test_expansion_options_one_at_a_time(names: bool, namespaces: bool, seen: list, allowed: list,
+                                         refused: list) -> None:
+    import pyarrow as pa
+
+    from auditlens.schema import RBAC_REQUESTS
+
+    rows = [{**{c: None for c in RBAC_REQUESTS.names}, "subject": "u", "groups": [], "verb": "get",
+             "api_group": "", "resource": "pods", "namespace": ns, "name": name, "outcome": "allowed"}
+            for ns, name in seen]
+    table = pa.Table.from_pylist(rows, schema=RBAC_REQUESTS.arrow)
+    (g,) = generate_rbac(table, options=GenerateOptions(expand_names=names, expand_namespaces=namespaces))
+    az = Authorizer(g.policy())
+    for ns, name in seen + allowed:
+        assert az.allows(Request("u", verb="get", resource="pods", namespace=ns, name=name)), (ns, name)
+    for ns, name in refused:
+        assert not az.allows(Request("u", verb="get", resource="pods", namespace=ns, name=name)), (ns, name)

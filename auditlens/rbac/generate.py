@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from auditlens.rejects import Rejecter
 
@@ -133,33 +132,61 @@ def _widened(r: Request, options: GenerateOptions) -> tuple[str, ...]:
     return (r.verb, *options.verb_expansions.get(r.verb, ()))
 
 
-def _expanded(r: Request, others: Sequence[Request], options: GenerateOptions) -> tuple[str, str]:
-    """(namespace, name) of ``r`` once widened by the other requests of its kind."""
-    namespace, name = r.namespace, r.name
-    if not ((r.namespace and options.expand_namespaces) or (r.name and options.expand_names)):
+def _others(seen: set[str], mine: str) -> bool:
+    """Whether ``seen`` holds a non-empty value other than ``mine``."""
+    return len(seen - {"", mine}) > 0
+
+
+class _Kinds:
+    """The namespaces and names seen per kind of request (verb, group, resource, subresource),
+    so that widening one request looks sets up instead of scanning every other request."""
+
+    def __init__(self, reqs: Sequence[Request]) -> None:
+        self.namespaces: dict[tuple[str, ...], set[str]] = {}
+        self.names: dict[tuple[str, ...], set[str]] = {}
+        self.namespaces_by_name: dict[tuple[str, ...], set[str]] = {}
+        self.names_by_namespace: dict[tuple[str, ...], set[str]] = {}
+        for a in reqs:
+            if not a.resource_request:
+                continue
+            kind = _kind(a)
+            self.namespaces.setdefault(kind, set()).add(a.namespace)
+            self.names.setdefault(kind, set()).add(a.name)
+            self.namespaces_by_name.setdefault(kind + (a.name,), set()).add(a.namespace)
+            self.names_by_namespace.setdefault(kind + (a.namespace,), set()).add(a.name)
+
+    def expanded(self, r: Request, options: GenerateOptions) -> tuple[str, str]:
+        """(namespace, name) of ``r`` once widened: the namespace dropped when its kind was
+        seen in another namespace (with the same name unless names are widened too), the name
+        when seen on another object (in the same namespace unless namespaces are too)."""
+        kind = _kind(r)
+        both = options.expand_namespaces and options.expand_names
+        namespace, name = r.namespace, r.name
+        if options.expand_namespaces and r.namespace:
+            seen = self.namespaces[kind] if both else self.namespaces_by_name[kind + (r.name,)]
+            if _others(seen, r.namespace):
+                namespace = ""
+        if options.expand_names and r.name:
+            seen = self.names[kind] if both else self.names_by_namespace[kind + (r.namespace,)]
+            if _others(seen, r.name):
+                name = ""
         return namespace, name
-    for a in others:
-        if (a.verb, a.api_group, a.resource, a.subresource) != (r.verb, r.api_group, r.resource, r.subresource):
-            continue
-        if not options.expand_names and a.name != r.name:
-            continue
-        if not options.expand_namespaces and a.namespace != r.namespace:
-            continue
-        if options.expand_namespaces and a.namespace and a.namespace != r.namespace:
-            namespace = ""
-        if options.expand_names and a.name and a.name != r.name:
-            name = ""
-    return namespace, name
+
+
+def _kind(r: Request) -> tuple[str, ...]:
+    return (r.verb, r.api_group, r.resource, r.subresource)
 
 
 def generate_rbac(requests: pa.Table, *, subjects: Iterable[str] | None = None,
-             options: GenerateOptions | None = None, existing: Policy | None = None) -> list[Generated]:
+                  options: GenerateOptions | None = None,
+                  existing: Policy | None = None) -> list[Generated]:
     """The rules each subject (all subjects of ``requests``, an ``rbac_requests`` table, unless
     named) needs for its requests; subjects in order of first request."""
     options = options or GenerateOptions()
     wanted = None if subjects is None else set(subjects)
     known = Authorizer(existing) if existing is not None else None
     rows: dict[str, dict[Request, str]] = {}
+    denied_seen: Counter[tuple[str, Request]] = Counter()
     cols = {c: requests[c].to_pylist() for c in (
         "subject", "groups", "verb", "api_group", "resource", "subresource", "namespace", "name",
         "path", "outcome")}
@@ -170,6 +197,7 @@ def generate_rbac(requests: pa.Table, *, subjects: Iterable[str] | None = None,
         seen = rows.setdefault(row["subject"], {})
         req = request_of(row)
         denied = row["outcome"] == "denied"
+        denied_seen[(row["subject"], req)] += denied
         # allowed wins over denied for the same request (the grant may have come mid-window)
         seen[req] = "allowed" if not denied or seen.get(req) == "allowed" else "denied"
     names: Counter[str] = Counter(object_name(s, options.name_prefix) for s in rows)
@@ -179,35 +207,21 @@ def generate_rbac(requests: pa.Table, *, subjects: Iterable[str] | None = None,
         if names[name] > 1:  # two subjects that sanitise alike keep apart
             name += "-" + hashlib.sha256(subject.encode()).hexdigest()[:6]
         g = Generated(subject, "ServiceAccount" if split_service_account(subject) else "User", name)
-        g.requests = sum(1 for _ in seen)
+        g.requests = len(seen)
         take = []
         for req, outcome in seen.items():
             if outcome == "denied" and not options.include_denied:
-                g.denied[req] += 1
+                g.denied[req] = denied_seen[(subject, req)]
             else:
                 take.append(req)
         _build(g, take, options, known)
         out.append(g)
-    if requests.num_rows and "outcome" in requests.column_names:
-        _count_denied(out, requests, wanted)
     return out
-
-
-def _count_denied(out: list[Generated], requests: pa.Table, wanted: set[str] | None) -> None:
-    """How often each denied request left out was seen (not just once)."""
-    denied = requests.filter(pc.equal(requests["outcome"], "denied"))
-    by_subject = {g.subject: g for g in out if g.denied}
-    counts: Counter[tuple[str, Request]] = Counter()
-    for row in denied.to_pylist():
-        if row["subject"] in by_subject and (wanted is None or row["subject"] in wanted):
-            counts[(row["subject"], request_of(row))] += 1
-    for (subject, req), n in counts.items():
-        if req in by_subject[subject].denied:
-            by_subject[subject].denied[req] = n
 
 
 def _build(g: Generated, reqs: list[Request], options: GenerateOptions, existing: Authorizer | None) -> None:
     reqs = sorted(reqs, key=_sort_key)
+    kinds = _Kinds(reqs)
     made: list[tuple[str | None, PolicyRule]] = []
 
     def allowed(r: Request) -> bool:
@@ -224,7 +238,7 @@ def _build(g: Generated, reqs: list[Request], options: GenerateOptions, existing
         if not r.resource_request:
             made.append((None, PolicyRule(verbs=(r.verb,), non_resource_urls=(r.path,))))
             continue
-        namespace, name = _expanded(r, reqs, options)
+        namespace, name = kinds.expanded(r, options)
         resource = f"{r.resource}/{r.subresource}" if r.subresource else r.resource
         rule = PolicyRule(verbs=_widened(r, options), api_groups=(r.api_group,), resources=(resource,),
                           resource_names=(name,) if name else ())
