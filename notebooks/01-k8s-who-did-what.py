@@ -163,7 +163,6 @@ duckdb.sql("""
 # binding of the export) and **denied** requests.
 
 # %%
-import json
 import tempfile
 from pathlib import Path
 
