@@ -7,6 +7,8 @@ Readers return Arrow tables with one declared schema each (:mod:`auditlens.schem
     api = auditlens.read_k8s_audit("kube-apiserver/audit.log")            # one row per Event
     svc = auditlens.read_cloud_audit("activity-tracker/")                 # one row per service event
     who = auditlens.activity(auditd=events, k8s=api)                      # one row per action
+    review = auditlens.review_access(auditlens.rbac_requests(api),        # granted vs used access
+                                     auditlens.read_rbac("rbac-export.yaml"))
 
 ``open_*`` variants stream RecordBatches with bounded memory. Rejected lines are never silent:
 pass ``rejects=auditlens.RejectLog()`` to see them (``errors="raise"`` stops at the first).
@@ -35,6 +37,10 @@ _LAZY: dict[str, str] = {
     "activity": "auditlens.actions",
     "run_report": "auditlens.reports",
     "list_reports": "auditlens.reports",
+    "read_rbac": "auditlens.rbac",
+    "rbac_requests": "auditlens.rbac",
+    "review_access": "auditlens.rbac",
+    "generate_rbac": "auditlens.rbac",
 }
 
 __all__ = sorted(
@@ -55,6 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .auditd.reader import open_auditd, open_auditd_records, read_auditd, read_auditd_records
     from .cloud.reader import open_cloud_audit, read_cloud_audit
     from .k8s.reader import open_k8s_audit, read_k8s_audit
+    from .rbac import generate_rbac, rbac_requests, read_rbac, review_access
     from .reports import list_reports, run_report
 
 

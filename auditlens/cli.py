@@ -247,6 +247,9 @@ def _list_reports() -> None:
 @click.option("--dask", "dask_address", metavar="ADDRESS",
               help="Read each node on a Dask cluster (scheduler address, or 'local' for one on "
               "this machine; the workers must see the same paths). Needs the dask extra.")
+@click.option("--rbac", "rbac_export", metavar="EXPORT",
+              help="access-review, compliance: the RBAC export (kubectl get roles,clusterroles,"
+              "rolebindings,clusterrolebindings -A -o yaml; a file or a folder) to review against.")
 def report(
     name: str | None,
     sources: tuple[str, ...],
@@ -264,6 +267,7 @@ def report(
     jobs: int,
     max_line_bytes: int | None,
     dask_address: str | None,
+    rbac_export: str | None,
 ) -> None:
     """Build a compliance report NAME from SOURCES (auditd and Kubernetes logs, mixed).
 
@@ -274,6 +278,7 @@ def report(
       auditlens report logins nodes/ --since 7d -f csv -o logins.csv
       auditlens report compliance fleet/nodes/ -o evidence.xlsx --jobs 0
       auditlens report timeline nodes/ kube-apiserver/ cloud/ --user alice@example.com
+      auditlens report access-review kube-apiserver/ --rbac rbac.yaml -o review.xlsx
 
     Mistakes in the options and the output (format, missing writer package, directory, --tz,
     --since/--until) are refused before reading. On a terminal a progress bar (bytes read of
@@ -296,7 +301,8 @@ def report(
         result = run_report(name, sources, since=since, until=until, user=user, node=node,
                             namespace=namespace, cluster=cluster, source_type=source_type,
                             output=dest, fmt=fmt or ("md" if to_stdout else None), tz=tz,
-                            jobs=jobs, max_line_bytes=max_line_bytes, client=client)
+                            jobs=jobs, max_line_bytes=max_line_bytes, client=client,
+                            rbac=rbac_export)
     _tell_skipped(result.collection.skipped)
     if to_stdout:
         sys.stdout.flush()
@@ -307,6 +313,100 @@ def report(
         note += _sidecar_note(result.sections, str(output), fmt)
     click.echo(f"{name}: {rows} rows in {len(result.sections)} section(s), "
                f"{rejected} input lines rejected{note} -> {output or 'stdout'}", err=True)
+
+
+@cli.group()
+def rbac() -> None:
+    """Least privilege from the Kubernetes API log: roles from observed use, access reviews."""
+
+
+@rbac.command("generate")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--user", "users", multiple=True, help="Generate for this user (repeatable).")
+@click.option("--serviceaccount", "service_accounts", multiple=True, metavar="NS:NAME",
+              help="Generate for this service account (repeatable).")
+@click.option("--all", "all_subjects", is_flag=True, help="Generate for every subject of the log.")
+@click.option("--include-denied", is_flag=True, help="Grant what was denied too (audit2rbac does).")
+@click.option("--expand-names/--no-expand-names", default=True, show_default=True,
+              help="An unnamed grant when more than one object of a kind was used.")
+@click.option("--expand-namespaces/--no-expand-namespaces", default=True, show_default=True,
+              help="A cluster-wide grant when a kind was used in more than one namespace.")
+@click.option("--widen-verbs/--no-widen-verbs", default=True, show_default=True,
+              help="audit2rbac's verb widening (watch/list → get, list, watch; update/patch → "
+              "get, update, patch).")
+@click.option("--rbac", "rbac_export", metavar="EXPORT",
+              help="Leave out what this RBAC export grants already.")
+@click.option("--name-prefix", default="auditlens", show_default=True,
+              help="Generated objects are named PREFIX:SUBJECT.")
+@click.option("-o", "--output", default="-", help="Output YAML file; '-' for stdout.")
+@source_type_option
+def rbac_generate(sources: tuple[str, ...], users: tuple[str, ...], service_accounts: tuple[str, ...],
+                  all_subjects: bool, include_denied: bool, expand_names: bool,
+                  expand_namespaces: bool, widen_verbs: bool, rbac_export: str | None,
+                  name_prefix: str, output: str, source_type: str) -> None:
+    """Roles and bindings (YAML) that grant each subject what it did in the SOURCES' Kubernetes
+    API logs. Denied requests are left out unless --include-denied, and listed in comments.
+
+    \b
+    Examples:
+      auditlens rbac generate audit.log --user alice > alice-roles.yaml
+      auditlens rbac generate audit/ --serviceaccount ns1:builder --rbac cluster-rbac.yaml
+      auditlens rbac generate audit/ --all -o generated.yaml
+    """
+    from .rbac.cli import generate_command
+
+    if not (users or service_accounts or all_subjects):
+        raise click.UsageError("say whose roles to generate: --user, --serviceaccount or --all")
+    text, note = generate_command(list(sources), source_type=source_type, users=users,
+                                  service_accounts=service_accounts, all_subjects=all_subjects,
+                                  include_denied=include_denied, expand_names=expand_names,
+                                  expand_namespaces=expand_namespaces, widen_verbs=widen_verbs,
+                                  existing=rbac_export, name_prefix=name_prefix)
+    if output == "-":
+        click.echo(text, nl=False)
+    else:
+        with open(output, "w", encoding="utf-8") as out:
+            out.write(text)
+    click.echo(note, err=True)
+
+
+@rbac.command("review")
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--rbac", "rbac_export", metavar="EXPORT", required=True,
+              help="The RBAC export: kubectl get roles,clusterroles,rolebindings,"
+              "clusterrolebindings -A -o yaml (or -o json; a file or a folder).")
+@click.option("--subjects", "per_subject", is_flag=True,
+              help="One row per subject (scores) instead of one per subject and rule.")
+@click.option("-o", "--output", help="Output file; '-' or none for stdout (text formats).")
+@click.option("-f", "--format", "fmt", help="csv, jsonl, json, parquet, md, xlsx or html; default from -o, else md.")
+@click.option("--rejects", "rejects_path", help="Also write the export's malformed objects (file, line, reason) here.")
+@source_type_option
+def rbac_review(sources: tuple[str, ...], rbac_export: str, per_subject: bool, output: str | None,
+                fmt: str | None, rejects_path: str | None, source_type: str) -> None:
+    """Granted against used access: each subject's grants in the RBAC export (used or excess),
+    the requests no binding explains (uncovered) and the denied ones, with a least-privilege
+    score. For every export format use `auditlens report access-review` (also in compliance).
+
+    \b
+    Examples:
+      auditlens rbac review audit/ --rbac rbac.yaml
+      auditlens rbac review audit/ --rbac rbac.json -o review.csv
+    """
+    from .export import check_output, write_table
+    from .rbac.cli import review_command
+
+    to_stdout = output in (None, "-")
+    dest: Any = sys.stdout.buffer if to_stdout else output
+    fmt = check_output(dest, fmt or ("md" if to_stdout else None)).name
+    log = RejectLog()
+    review, lines = review_command(list(sources), rbac_export, source_type=source_type, rejects=log)
+    table = review.subjects if per_subject else review.rows
+    write_table(table, dest, fmt, title="auditlens: access review")
+    if to_stdout:
+        sys.stdout.flush()
+    _write_rejects(log, rejects_path)
+    for line in lines:
+        click.echo(line, err=True)
 
 
 def _dask_client(address: str | None) -> Any:

@@ -43,7 +43,7 @@ from auditlens.collect import (
     read_node,
     route,
 )
-from auditlens.errors import SourceError
+from auditlens.errors import AuditlensError, SourceError
 from auditlens.export import Section, write_sections, write_table
 from auditlens.export._base import Dest
 from auditlens.rejects import RejectLog
@@ -171,6 +171,7 @@ class Plan:
     cluster: str | None = None
     max_line_bytes: int | None = None
     spill: str | None = None
+    rbac: str | None = None
 
 
 @dataclass
@@ -208,7 +209,8 @@ def _unit(unit: Unit, plan: Plan, log: RejectLog, jobs: int) -> UnitResult:
                       "cloud": list(unit.cloud)},
                      [], lines, max_line_bytes=plan.max_line_bytes,
                      cloud=cloud.replace_schema_metadata(None))
-    ev = Evidence(got, plan.filters, origins=origins, k8s_origin=unit.origin, cluster=plan.cluster)
+    ev = Evidence(got, plan.filters, origins=origins, k8s_origin=unit.origin, cluster=plan.cluster,
+                  rbac=plan.rbac)
     sections: dict[str, Run | pa.Table] = {}
     shared = {name: share(ev) for name in plan.reports
               if (share := REPORTS[name].share) is not None}
@@ -297,7 +299,7 @@ class ReportOutput:
         self.close()
 
 
-def cover(totals: Totals, read: ReadSummary, filters: Filters) -> dict[str, str]:
+def cover(totals: Totals, read: ReadSummary, filters: Filters, rbac: str | None = None) -> dict[str, str]:
     """The compliance export's cover sheet; the writers add the table of sections after it."""
     from auditlens import __version__
 
@@ -335,6 +337,8 @@ def cover(totals: Totals, read: ReadSummary, filters: Filters) -> dict[str, str]
         "Service (cloud) events": str(totals.cloud_events),
         "Rejected lines": f"{totals.rejects} (listed in the rejected-lines section)",
         "Gaps found": gaps,
+        "RBAC export (access review)": rbac or "not given: the access review shows the access "
+                                               "used, not what was granted (--rbac EXPORT)",
         # SOC 2 auditors look for evidence that the logs were reviewed: a place to sign
         "Reviewed by (name, role, date)": "",
     }
@@ -375,6 +379,7 @@ def run_report(
     max_line_bytes: int | None = None,
     client: Any = None,
     spill_dir: str | None = None,
+    rbac: str | None = None,
 ) -> ReportOutput:
     """Read ``sources`` and build report ``name``; write it to ``output`` when given.
 
@@ -385,7 +390,8 @@ def run_report(
     default, see :func:`auditlens.collect.collect`). ``client``: a ``distributed.Client`` whose
     workers work out the nodes (``auditlens.dask.run_report`` makes one); the report is the same.
     ``spill_dir``: where the sections are kept while the report lives (default: the system's
-    temporary directory); they take about the report's size on disk.
+    temporary directory); they take about the report's size on disk. ``rbac``: the RBAC export
+    (file or folder) the ``access-review`` report (also in ``compliance``) compares with.
 
     The report is worked out node by node (:mod:`.engine`), in memory bounded by the largest
     node. Every mistake that does not need the input (the report name, the period, the output's
@@ -398,6 +404,12 @@ def run_report(
                         fmt=fmt, sections=compliance, tz=tz, jobs=jobs,
                         max_line_bytes=max_line_bytes)
     filters = Filters(checked.since, checked.until, user, node, namespace)
+    if rbac is not None:
+        if report.name not in ("access-review", COMPLIANCE):
+            raise AuditlensError("--rbac is for the access-review and compliance reports")
+        from auditlens.rbac import read_rbac
+
+        read_rbac(rbac, rejects=RejectLog())  # a missing or unreadable export fails before reading
     sources = [sources] if isinstance(sources, str) else list(sources)
     if not sources:
         raise SourceError("no sources given")
@@ -409,7 +421,7 @@ def run_report(
     spill = Spill(spill_dir)
     names = compliance_sections() if compliance else (report.name,)
     plan = Plan(names, filters, compliance, cluster, max_line_bytes,
-                None if client is not None else spill.path)
+                None if client is not None else spill.path, rbac)
     runs: dict[str, list[Run]] = {n: [] for n in (*names, REJECTED.name)}
     counts: dict[str, list[pa.Table]] = {n: [] for n in names}
     totals = Totals()
@@ -435,7 +447,7 @@ def run_report(
                                 spill.table(runs[REJECTED.name], REJECTED.table.schema),
                                 REJECTED.requirement))
     read = ReadSummary(routed.files, routed.skipped, routed.id_files, totals.lines, totals.rejects)
-    out = ReportOutput(report.name, sections, cover(totals, read, filters) if compliance else None,
+    out = ReportOutput(report.name, sections, cover(totals, read, filters, rbac) if compliance else None,
                        read, spill)
     if output is not None and checked.fmt is not None:
         out.write(output, checked.fmt, tz=tz)

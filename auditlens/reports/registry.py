@@ -58,12 +58,13 @@ class Evidence:
 
     def __init__(self, collection: Collection, filters: Filters, *,
                  origins: np.ndarray | None = None, k8s_origin: int = 1,
-                 cluster: str | None = None) -> None:
+                 cluster: str | None = None, rbac: str | None = None) -> None:
         if "ancestry" not in collection.auditd.column_names:  # node by node, over all read
             collection = replace(collection, auditd=with_ancestry(collection.auditd))
         self.collection = collection
         self.filters = filters
         self.cluster = cluster  # the cluster the logs were read for (the timeline keeps it only)
+        self.rbac = rbac  # the RBAC export the access review compares with (None: not given)
         self.requests = request_rows(collection.k8s)
         n = collection.auditd.num_rows
         self.auditd_activity = placed(from_auditd(collection.auditd),
@@ -234,6 +235,14 @@ def _timeline_resolve(known: frozenset[Any], rows: pa.Table) -> pa.Table:
     return resolve(rows, known)
 
 
+def _access_review(ev: Evidence) -> pa.Table:
+    from auditlens.rbac.report import access_review
+
+    f = ev.filters
+    return access_review(ev.requests, ev.rbac, since=f.since, until=f.until, user=f.user,
+                         namespace=f.namespace, rejects=ev.collection.rejects)
+
+
 def _counts(ev: Evidence) -> pa.Table:
     from .summary import counts
 
@@ -312,6 +321,16 @@ REPORTS: dict[str, Report] = {
                "none (node rows, account logins). Sorted by time. Not a section of `compliance`: "
                "it repeats every action of every layer.", _timeline,
                share=_timeline_known, resolve=_timeline_resolve, compliance=False),
+        Report("access-review", "Access review (least privilege)",
+               "PCI DSS 7.2.4, 7.2.5; SOC 2 CC6.3; NIST AC-6",
+               "Granted against used Kubernetes access, per subject and rule, from the API log "
+               "and an RBAC export (--rbac): used (count, first and last use), excess (granted, "
+               "unused in the window), uncovered (allowed, but by no binding of the export), "
+               "denied; sensitive grants flagged (secrets, wildcards, escalate/bind/impersonate, "
+               "nodes/proxy, pods/exec) and a least-privilege score per subject. Without an "
+               "export: the access each subject used. The window and the audit levels are in "
+               "every row: an unused grant is excess for that window only.", _access_review,
+               order=("subject", "status", "binding", "rule", *HIDDEN)),
         Report("summary", "Summary", "SOC 2 CC7.2; NIST AU-6",
                "Counts by source (auditd, k8s, cloud), actor, action, object kind, node, "
                "cluster, outcome and rule key.",
