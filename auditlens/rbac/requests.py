@@ -27,16 +27,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from auditlens.actions import request_rows
 from auditlens.schema import RBAC_REQUESTS
 
 from .authorize import Request
 from .model import SA_PREFIX
 
-__all__ = ["RequestCounts", "as_requests", "one_per_request", "rbac_requests"]
+__all__ = ["RequestCounts", "as_requests", "rbac_requests"]
 
 DECISION = "authorization.k8s.io/decision"
 REASON = "authorization.k8s.io/reason"
@@ -60,34 +60,6 @@ class RequestCounts:
     no_subject: int = 0
 
 
-STAGE_RANK = (("RequestReceived", 1), ("ResponseStarted", 3), ("ResponseComplete", 4), ("Panic", 4))
-"""The rank of each stage; an unknown or missing stage ranks 2 (between the first two)."""
-
-
-def one_per_request(k8s: pa.Table) -> pa.Table:
-    """One row per auditID, the most final stage logged (the first such row on a tie), in log
-    order; rows without an auditID all kept. The same rows as
-    :func:`auditlens.actions.request_rows`, worked out with Arrow and NumPy instead of a Python
-    loop over every row (a large log has hundreds of thousands of requests): nothing to do when
-    every auditID is logged once (a policy that omits RequestReceived), else a sort of integer
-    codes."""
-    n = k8s.num_rows
-    if n == 0 or pc.count_distinct(k8s["audit_id"], mode="all").as_py() == n:
-        return k8s
-    names = pa.array([s for s, _ in STAGE_RANK])
-    ranks = pa.array([r for _, r in STAGE_RANK], pa.int64())
-    rank = pc.fill_null(pc.take(ranks, pc.index_in(k8s["stage"], names)), 2).to_numpy()
-    codes = pc.dictionary_encode(k8s["audit_id"].combine_chunks()).indices
-    code = pc.fill_null(codes, -1).to_numpy(zero_copy_only=False)
-    row = np.arange(n, dtype=np.int64)
-    order = np.lexsort((row, -rank, code))  # by code, then rank descending, then row
-    sorted_code = code[order]
-    first = np.ones(n, dtype=bool)
-    first[1:] = sorted_code[1:] != sorted_code[:-1]
-    first |= sorted_code == -1  # no auditID: every such row is a request of its own
-    return k8s.take(pa.array(np.sort(order[first]), pa.int64()))
-
-
 def _lookup(annotations: Any, key: str) -> Any:
     return pc.map_lookup(annotations, pa.scalar(key), "first")
 
@@ -105,7 +77,7 @@ def rbac_requests(k8s: pa.Table, counts: RequestCounts | None = None) -> pa.Tabl
     # bulk of the table and need not be carried through the dedup
     annotations = k8s["annotations"]
     looked = {key: _lookup(annotations, key) for key in (DECISION, REASON, OAUTH_USER, SCC_CHOSEN)}
-    req = one_per_request(pa.table({**{c: k8s[c] for c in _NEEDED}, **looked}))
+    req = request_rows(pa.table({**{c: k8s[c] for c in _NEEDED}, **looked}))
     counts.requests += req.num_rows
     decision = req[DECISION]
     code = req["response_code"]
