@@ -8,6 +8,8 @@ under ``if TYPE_CHECKING:`` are left out: they never run.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -127,4 +129,21 @@ def test_infrastructure_imports_no_reader(floor: str) -> None:
     upward = {f"{m} → {d}" for m, deps in graph.items() if m.startswith(floor)
               for d in deps if d.startswith(("auditlens.auditd", "auditlens.k8s",
                                              "auditlens.reports", "auditlens.cli"))}
+    assert not upward
+
+
+def test_pysigma_is_loaded_only_for_detections() -> None:
+    """pySigma is the ``detect`` extra: the package, its readers, schemas and reports import
+    without it; only running rules needs it."""
+    code = ("import sys, auditlens, auditlens.schema, auditlens.auditd.reader, auditlens.k8s.reader, "
+            "auditlens.reports, auditlens.cli; print('sigma' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_readers_do_not_import_detections() -> None:
+    graph = import_graph()
+    upward = {f"{m} → {d}" for m, deps in graph.items()
+              if m.startswith(("auditlens.auditd", "auditlens.k8s", "auditlens.schema"))
+              for d in deps if d.startswith("auditlens.detections")}
     assert not upward

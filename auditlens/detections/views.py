@@ -1,0 +1,355 @@
+"""Columns of an audit table under the names Sigma rules use, computed once per table.
+
+A rule names ``a0`` or ``objectRef.resource``; a view answers with one string per row (or, for
+list-valued fields, a flat list of strings with the row each belongs to), decoded the way the
+field means (auditd hex → text, Kubernetes numbers → their decimal text), so that the compiler
+(:mod:`.compiler`) only compares strings. Every column is computed at most once per table and
+shared by all rules (``functools.cache``-like dict), which is what makes many rules cheap.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..auditd.interpret import arch_of, syscall_of
+from ..auditd.tables import is_encoded_field
+
+__all__ = ["AuditdView", "Column", "K8sView", "NotApplicable", "View"]
+
+Array = pa.Array | pa.ChunkedArray
+
+
+class NotApplicable(Exception):
+    """A rule cannot be evaluated over this table: it names a field the table does not have, or
+    needs data the log does not hold. Carries the reason shown to the user."""
+
+
+@dataclass(frozen=True)
+class Column:
+    """Values of one field: ``values`` row-aligned when ``rows`` is None, else a flat list of
+    values with ``rows[i]`` the row that ``values[i]`` belongs to (list fields: groups, IPs…)."""
+
+    values: Array
+    rows: Array | None = None
+
+
+class View:
+    """Named columns of one table (subclasses say which names exist and how they are made)."""
+
+    source = ""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+        self.num_rows = table.num_rows
+        self._cache: dict[tuple[str, bool], Column] = {}
+        self._lower: dict[tuple[str, bool], Column] = {}
+        self._text: Array | None = None
+
+    @classmethod
+    def check(cls, name: str) -> None:
+        """Raise :class:`NotApplicable` when rules naming ``name`` cannot run on this kind of table."""
+        raise NotImplementedError
+
+    def check_data(self, name: str) -> None:
+        """Raise :class:`NotApplicable` when this table's data cannot answer ``name`` (a body
+        that the audit level did not log). Asked once per rule and table."""
+
+    def _make(self, name: str, numeric: bool) -> Column:
+        raise NotImplementedError
+
+    def _make_text(self) -> Array:
+        raise NotImplementedError
+
+    def column(self, name: str, numeric: bool = False) -> Column:
+        """The values of field ``name`` (``numeric``: the value is compared with a number, so
+        give the number as logged, e.g. the syscall number rather than its name)."""
+        key = (name, numeric)
+        got = self._cache.get(key)
+        if got is None:
+            got = self._cache[key] = self._make(name, numeric)
+        return got
+
+    def lower(self, name: str, numeric: bool = False) -> Column:
+        """:meth:`column` lowercased, for Sigma's case-insensitive equality."""
+        key = (name, numeric)
+        got = self._lower.get(key)
+        if got is None:
+            col = self.column(name, numeric)
+            got = self._lower[key] = Column(pc.utf8_lower(col.values), col.rows)
+        return got
+
+    def text(self) -> Array:
+        """One text per row that keyword rules search (Sigma keywords: value anywhere in the
+        record)."""
+        if self._text is None:
+            self._text = self._make_text()
+        return self._text
+
+    def event_ids(self) -> Array:
+        """A number per row, equal for rows of one event (only auditd records have events)."""
+        raise NotApplicable("only auditd records group into events")
+
+    def value(self, name: str, row: int) -> str | None:
+        """The value of ``name`` in one row, for showing what matched (lists joined by ", ")."""
+        col = self.column(name)
+        if col.rows is None:
+            v = col.values[row].as_py()
+            return None if v is None else str(v)
+        hits = pc.filter(col.values, pc.equal(col.rows, row)).to_pylist()
+        return ", ".join(str(v) for v in hits if v is not None) or None
+
+
+# --- auditd records ------------------------------------------------------------------------
+
+_FIELD_NAME = re.compile(r"[a-z][a-z0-9_-]*|[A-Z][A-Z0-9_-]*")
+_HEX = r"^(?:[0-9A-F]{2})+$"
+
+
+def _needs_hex(data: bytes) -> bool:
+    """auditd hex-encodes a string exactly when it holds a quote, a space or control byte, or a
+    byte above 0x7e (audit_string_contains_control in the kernel's audit.c, and the same test in
+    audit-userspace): hex text that decodes to none of these was a quoted literal (``a1="42"``)."""
+    return any(b == 0x22 or b < 0x21 or b > 0x7E for b in data)
+
+
+def _decode(text: str) -> str:
+    data = bytes.fromhex(text)
+    if not _needs_hex(data):
+        return text
+    return data.decode("utf-8", errors="backslashreplace").replace("\x00", " ")
+
+
+def decode_hex(values: Array) -> Array:
+    """Decode auditd hex values of a string column (NUL-separated proctitle argv → spaces)."""
+    values = pa.chunked_array([values]) if isinstance(values, pa.Array) else values
+    candidates = pc.fill_null(pc.match_substring_regex(values, _HEX), False)
+    if not pc.any(candidates).as_py():
+        return values
+    distinct = pc.unique(pc.filter(values, candidates)).to_pylist()
+    decoded = pa.array([_decode(v) for v in distinct], pa.string())
+    index = pc.index_in(values, value_set=pa.array(distinct, pa.string()))
+    return pc.if_else(candidates, pc.take(decoded, pc.fill_null(index, 0)), values)
+
+
+class AuditdView(View):
+    """An ``auditd_records`` table: raw field names (``a0``, ``exe``, ``key``…), ENRICHED
+    upper-case names (``SYSCALL``, ``AUID``…), ``type`` (the record type) and ``node``.
+
+    Values of fields auditd may hex-encode (``name``, ``exe``, ``proctitle``, EXECVE ``aN``…)
+    are decoded; ``SYSCALL`` falls back to the name of the raw number for the record's
+    architecture when the log is RAW (no ENRICHED part); ``syscall`` compared with a word means
+    that name too, compared with a number the number as logged.
+    """
+
+    source = "auditd"
+
+    def __init__(self, table: pa.Table) -> None:
+        super().__init__(table)
+        self._event: Array | None = None
+        self._types = pc.unique(table["record_type"]).to_pylist()
+
+    @classmethod
+    def check(cls, name: str) -> None:
+        if name in ("type", "node") or _FIELD_NAME.fullmatch(name):
+            return
+        raise NotApplicable(f"field {name!r} is not an auditd record field (auditd fields are "
+                            "lower-case as logged, or upper-case ENRICHED)")
+
+    def _raw(self, name: str) -> Array:
+        return pc.map_lookup(self.table["fields"], pa.scalar(name), "first")
+
+    def _make(self, name: str, numeric: bool) -> Column:
+        if name == "type":
+            return Column(self.table["record_type"])
+        if name == "node":
+            return Column(self.table["node"])
+        if name == "SYSCALL" or (name == "syscall" and not numeric):
+            return Column(self._syscall_names())
+        if name.isupper():
+            return Column(pc.map_lookup(self.table["enriched"], pa.scalar(name), "first"))
+        raw = self._raw(name)
+        encoded = [t for t in self._types if t and is_encoded_field(t, name)]
+        if not encoded:
+            return Column(raw)
+        mask = pc.is_in(self.table["record_type"], value_set=pa.array(encoded, pa.string()))
+        return Column(pc.if_else(mask, decode_hex(raw), raw))
+
+    def _syscall_names(self) -> Array:
+        enriched = pc.map_lookup(self.table["enriched"], pa.scalar("SYSCALL"), "first")
+        raw = self._raw("syscall")
+        arch = self._raw("arch")
+        pairs = pc.binary_join_element_wise(arch, raw, ":")
+        missing = pc.and_(pc.is_null(enriched), pc.is_valid(pairs))
+        if not pc.any(missing).as_py():
+            return enriched
+        distinct = pc.unique(pc.filter(pairs, missing)).to_pylist()
+        names = pa.array([_syscall_name(p) for p in distinct], pa.string())
+        index = pc.index_in(pairs, value_set=pa.array(distinct, pa.string()))
+        return pc.if_else(missing, pc.take(names, pc.fill_null(index, 0)), enriched)
+
+    def _make_text(self) -> Array:
+        """The record type and every decoded value, space-separated in logged order: the
+        command line of an EXECVE record reads as typed (``iptables -t nat … --to-ports 42``)."""
+        chunks = []
+        for chunk in self.table.select(["record_type", "fields"]).to_batches():
+            fields = chunk.column(1)
+            fields = fields.cast(pa.list_(pa.struct([fields.type.key_field, fields.type.item_field])))
+            entries = pc.list_flatten(fields)
+            keys, values = entries.field(0), entries.field(1)
+            types = pc.take(chunk.column(0), pc.list_parent_indices(fields))
+            values = pc.if_else(_encoded_mask(types, keys), decode_hex(values), values)
+            offsets = pc.subtract(fields.offsets, fields.offsets[0])
+            lists = pa.ListArray.from_arrays(offsets, pc.fill_null(values, "").combine_chunks(),
+                                             mask=fields.is_null())
+            joined = pc.binary_join(lists, " ")
+            chunks.append(pc.binary_join_element_wise(chunk.column(0), pc.fill_null(joined, ""), " "))
+        return pa.chunked_array(chunks, pa.string())
+
+    def event_ids(self) -> Array:
+        """A number per row, equal for the records of one event (same node, serial and time)."""
+        if self._event is None:
+            t = self.table
+            key = pc.binary_join_element_wise(
+                pc.fill_null(t["node"], ""), pc.cast(t["serial"], pa.string()),
+                pc.cast(pc.cast(t["time"], pa.int64()), pa.string()), ":")
+            self._event = pc.dictionary_encode(key).combine_chunks().indices \
+                if isinstance(key, pa.ChunkedArray) else pc.dictionary_encode(key).indices
+        return self._event
+
+
+def _encoded_mask(types: Array, keys: Array) -> Array:
+    """Whether each (record type, field name) pair is a field auditd may hex-encode."""
+    pairs = pc.binary_join_element_wise(types, keys, "\x1f")
+    distinct = pc.unique(pairs).to_pylist()
+    flags = pa.array([is_encoded_field(*p.split("\x1f", 1)) if p else False for p in distinct])
+    return pc.take(flags, pc.index_in(pairs, value_set=pa.array(distinct, pa.string())))
+
+
+def _syscall_name(pair: str) -> str | None:
+    arch_field, _, number = pair.partition(":")
+    arch = arch_of(arch_field)
+    if arch is None or not number.isdigit():
+        return None
+    return syscall_of(arch, int(number))
+
+
+# --- Kubernetes audit Events -----------------------------------------------------------------
+
+K8S_FIELDS: dict[str, str] = {
+    "verb": "verb", "requestURI": "request_uri", "userAgent": "user_agent",
+    "auditID": "audit_id", "stage": "stage", "level": "level",
+    "user.username": "user", "user.uid": "user_uid", "user.groups": "groups",
+    "impersonatedUser.username": "impersonated_user",
+    "impersonatedUser.groups": "impersonated_groups", "sourceIPs": "source_ips",
+    "objectRef.resource": "resource", "objectRef.subresource": "subresource",
+    "objectRef.namespace": "namespace", "objectRef.name": "name",
+    "objectRef.apiGroup": "api_group", "objectRef.apiVersion": "api_version",
+    "objectRef.uid": "object_uid", "responseStatus.code": "response_code",
+    "responseStatus.status": "response_status", "responseStatus.reason": "response_reason",
+    "responseStatus.message": "response_message",
+}
+"""Sigma's dotted Event paths → ``k8s_events`` columns (``annotations.KEY`` reads the map)."""
+
+K8S_ALIASES: dict[str, str] = {
+    "apiGroup": "objectRef.apiGroup",
+    "hostPath": "requestObject.spec.volumes.hostPath.path",
+    "capabilities": "requestObject.spec.containers.securityContext.capabilities",
+}
+"""Short names some SigmaHQ Kubernetes rules use for what an Event holds under a longer path."""
+
+_BODIES = {"requestObject": "request_object", "responseObject": "response_object"}
+
+
+def _walk(node: Any, path: list[str], out: list[str]) -> None:
+    """Values at ``path`` in parsed JSON; lists are searched element by element."""
+    if isinstance(node, list):
+        for item in node:
+            _walk(item, path, out)
+        return
+    if not path:
+        if node is not None:
+            out.append(node if isinstance(node, str) else orjson.dumps(node).decode()
+                       if isinstance(node, dict | list) else str(node).lower()
+                       if isinstance(node, bool) else str(node))
+        return
+    if isinstance(node, dict) and path[0] in node:
+        _walk(node[path[0]], path[1:], out)
+
+
+class K8sView(View):
+    """A ``k8s_events`` table under the audit Event's own dotted paths (``verb``,
+    ``objectRef.resource``, ``user.username``, ``responseStatus.code``, ``requestObject.spec…``)."""
+
+    source = "k8s"
+
+    @staticmethod
+    def resolve(name: str) -> str:
+        return K8S_ALIASES.get(name, name)
+
+    @classmethod
+    def check(cls, name: str) -> None:
+        name = cls.resolve(name)
+        head = name.split(".", 1)[0]
+        if name in K8S_FIELDS or (head in ("annotations", *_BODIES) and "." in name):
+            return
+        raise NotApplicable(f"field {name!r} is not a Kubernetes audit Event field auditlens maps")
+
+    def check_data(self, name: str) -> None:
+        head = self.resolve(name).split(".", 1)[0]
+        column = _BODIES.get(head)
+        if column is None:
+            return
+        if column not in self.table.column_names or \
+                self.table[column].null_count == self.table.num_rows:
+            level = "Request" if head == "requestObject" else "RequestResponse"
+            raise NotApplicable(f"needs the {head} of requests ({name}), which the API server "
+                                f"logs only at audit level {level} or above; this log holds none")
+
+    def _make(self, name: str, numeric: bool) -> Column:
+        name = self.resolve(name)
+        head, _, rest = name.partition(".")
+        if head == "annotations" and rest:
+            return Column(pc.map_lookup(self.table["annotations"], pa.scalar(rest), "first"))
+        if head in _BODIES:
+            return self._body(_BODIES[head], rest.split("."))
+        values = self.table[K8S_FIELDS[name]]
+        if pa.types.is_list(values.type):
+            flat = pa.chunked_array([pc.list_flatten(c) for c in values.chunks], values.type.value_type)
+            rows, offset = [], 0
+            for c in values.chunks:
+                rows.append(pc.add(pc.list_parent_indices(c), offset))
+                offset += len(c)
+            return Column(flat, pa.chunked_array(rows, pa.int64()))
+        if not pa.types.is_string(values.type):
+            values = pc.cast(values, pa.string())
+        return Column(values)
+
+    def _body(self, column: str, path: list[str]) -> Column:
+        if column not in self.table.column_names:
+            return Column(pa.chunked_array([], pa.string()), pa.chunked_array([], pa.int64()))
+        texts = self.table[column]
+        present = pc.indices_nonzero(pc.is_valid(texts)).to_pylist()
+        values: list[str] = []
+        rows: list[int] = []
+        for row in present:
+            out: list[str] = []
+            try:
+                _walk(orjson.loads(texts[row].as_py()), path, out)
+            except orjson.JSONDecodeError:
+                continue
+            values.extend(out)
+            rows.extend([row] * len(out))
+        return Column(pa.chunked_array([pa.array(values, pa.string())]),
+                      pa.chunked_array([pa.array(rows, pa.int64())]))
+
+    def _make_text(self) -> Array:
+        parts = [pc.fill_null(pc.cast(self.table[c], pa.string()), "")
+                 for c in ("verb", "request_uri", "user", "user_agent", "resource", "subresource",
+                           "namespace", "name", "response_message")]
+        return pc.binary_join_element_wise(*parts, " ")
