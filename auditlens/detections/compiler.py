@@ -234,7 +234,7 @@ class Node:
         if self.kind == "not":
             return pc.invert(self.children[0].evaluate(view))
         if self.kind == "event_and":
-            return _event_and([c.evaluate(view) for c in self.children], view)
+            return _event_and(self.children, view)
         masks = [c.evaluate(view) for c in self.children]
         if not masks:
             return _false(n)
@@ -264,16 +264,24 @@ def _eval_field(node: Node, view: View) -> Mask:
     return pa.array(mask)
 
 
-def _event_and(masks: list[Mask], view: View) -> Mask:
+def _event_and(children: list[Node], view: View) -> Mask:
     """Records of events in which every part matched some record (``near``, or selections
-    pinned to different record types): the records that matched any part are returned."""
-    events = view.event_ids()  # type: ignore[attr-defined]
-    out = None
-    anyof = None
-    for m in masks:
+    pinned to different record types); a ``not`` part holds when *no* record of the event
+    matches what it negates. The records that matched a positive part are returned."""
+    events = view.event_ids()
+    out: Mask | None = None
+    anyof: Mask | None = None
+    for child in children:
+        negated = child.kind == "not"
+        m = (child.children[0] if negated else child).evaluate(view)
         have = pc.is_in(events, value_set=pc.unique(pc.filter(events, m)))
+        if negated:
+            have = pc.invert(have)
+        else:
+            anyof = m if anyof is None else pc.or_(anyof, m)
         out = have if out is None else pc.and_(out, have)
-        anyof = m if anyof is None else pc.or_(anyof, m)
+    if out is None or anyof is None:
+        return _false(view.num_rows)
     return pc.and_(out, anyof)
 
 

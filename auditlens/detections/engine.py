@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..schema.detections import DETECTION_RULES, DETECTIONS, LEVELS
-from .loading import CompiledRule, RuleSet
+from .correlate import Hit, correlate
+from .loading import CompiledRule, RuleInfo, RuleSet
 from .views import AuditdView, K8sView, NotApplicable, View
 
 __all__ = ["DetectionResult", "one_per_request", "run_rules"]
@@ -93,6 +94,13 @@ def _matched(rule: CompiledRule, view: View, row: int) -> list[tuple[str, str]]:
     return out
 
 
+def _auid(raw: str | None) -> str | None:
+    """A RAW log's auid as the ENRICHED form would name it when the number says "unset"."""
+    if raw is None:
+        return None
+    return "unset" if raw in ("4294967295", "-1") else f"auid={raw}"
+
+
 class _AuditdContext:
     """Who/what/which of matched auditd events, from their SYSCALL records (computed for the
     matched events only: matches are few, records many)."""
@@ -116,7 +124,7 @@ class _AuditdContext:
         facts: dict[int, dict[str, str]] = {}
         for i, (ev, rtype) in enumerate(zip(evs, types, strict=True)):
             got = facts.setdefault(ev, {})
-            auid = cols["AUID"][i] or (f"auid={cols['auid'][i]}" if cols["auid"][i] else None)
+            auid = cols["AUID"][i] or _auid(cols["auid"][i])
             if auid and (rtype == "SYSCALL" or "actor" not in got):
                 got["actor"] = auid
             if rtype == "SYSCALL" and cols["SYSCALL"][i]:
@@ -156,7 +164,7 @@ def _auditd_rows(rule: CompiledRule, view: AuditdView, mask: Any, ctx: _AuditdCo
             "actor": actor, "action": action, "object": obj, "serial": cols["serial"][i],
             "file": cols["file"][i], "line": cols["line"][i],
             "lines": [cols["line"][j] for j in members],
-            "matched": _matched(rule, view, row_list[i]),
+            "matched": _matched(rule, view, row_list[i]), "_row": row_list[i],
         })
     return out
 
@@ -179,22 +187,51 @@ def _k8s_rows(rule: CompiledRule, view: K8sView, mask: Any) -> list[dict[str, An
             "time": cols["time"][i], "source": "k8s", "cluster": cols["cluster"][i],
             "actor": cols["user"][i], "action": cols["verb"][i], "object": obj,
             "audit_id": cols["audit_id"][i], "file": cols["file"][i], "line": cols["line"][i],
-            "lines": [cols["line"][i]], "matched": _matched(rule, view, row),
+            "lines": [cols["line"][i]], "matched": _matched(rule, view, row), "_row": row,
         })
     return out
 
 
-def _rule_fields(rule: CompiledRule) -> dict[str, Any]:
-    i = rule.info
+def _rule_fields(i: RuleInfo) -> dict[str, Any]:
     return {"rule_id": i.id, "rule_title": i.title, "rule_level": i.level, "rule_status": i.status,
             "rule_tags": i.tags, "rule_author": i.author, "rule_references": i.references,
             "rule_file": i.file}
 
 
+def _fate(info: RuleInfo, source: str | None, reason: str | None = None, matches: int = 0) -> dict[str, Any]:
+    return {"rule_id": info.id, "rule_title": info.title, "rule_level": info.level,
+            "rule_file": info.file, "source": source, "applicable": reason is None,
+            "reason": reason, "matches": matches}
+
+
+def _group_fields(rules: RuleSet) -> list[str]:
+    """Fields correlations group or count by: their values are kept with each base match."""
+    out: set[str] = set()
+    for c in rules.correlations:
+        out.update(c.sigma.group_by or [])
+        ref = getattr(c.sigma.condition, "fieldref", None)
+        if ref:
+            out.add(ref)
+    return sorted(out)
+
+
+def _group_values(view: View, row: int, fields: list[str]) -> dict[str, Any]:
+    got: dict[str, Any] = {}
+    for name in fields:
+        try:
+            view.check(name)
+            got[name] = view.value(name, row)
+        except NotApplicable:
+            got[name] = None
+    return got
+
+
 def run_rules(rules: RuleSet, *, auditd: pa.Table | None = None, k8s: pa.Table | None = None,
               level: str | None = None) -> DetectionResult:
     """Run every rule of ``rules`` at or above ``level`` over the auditd records and Kubernetes
-    Events given (either may be None: its rules are then listed as not run, with the reason)."""
+    Events given (either may be None: its rules are then listed as not run, with the reason).
+    Rules that correlations name run whatever their level; they report their own matches only
+    when the correlation says ``generate: true``."""
     wanted = _limit(level)
     views: dict[type[View], View] = {}
     if auditd is not None:
@@ -202,41 +239,49 @@ def run_rules(rules: RuleSet, *, auditd: pa.Table | None = None, k8s: pa.Table |
     if k8s is not None:
         views[K8sView] = K8sView(one_per_request(k8s))
     ctx = _AuditdContext(views[AuditdView]) if AuditdView in views else None  # type: ignore[arg-type]
+    referenced = {id(r) for c in rules.correlations for r in c.refs}
+    hidden = {id(r) for c in rules.correlations if not c.generate for r in c.refs}
+    group_fields = _group_fields(rules)
+    hits: dict[int, list[Hit]] = {}
+    not_run: dict[int, str] = {}
+    sources: dict[int, str] = {}
     found: list[dict[str, Any]] = []
     fates: list[dict[str, Any]] = []
     for rule in rules.rules:
-        if rule.info.level not in wanted:
+        shown = rule.info.level in wanted and id(rule.sigma) not in hidden
+        if not shown and id(rule.sigma) not in referenced:
             continue
-        fate = {"rule_id": rule.info.id, "rule_title": rule.info.title,
-                "rule_level": rule.info.level, "rule_file": rule.info.file,
-                "source": rule.view.source, "applicable": True, "reason": None, "matches": 0}
-        fates.append(fate)
+        sources[id(rule.sigma)] = rule.view.source
         view = views.get(rule.view)
-        if view is None:
-            fate.update(applicable=False, reason=f"no {rule.view.source} input")
-            continue
         try:
+            if view is None:
+                raise NotApplicable(f"no {rule.view.source} input")
             for name in rule.fields:
                 if name:
                     view.check_data(name)
             mask = rule.node.evaluate(view)
         except NotApplicable as exc:
-            fate.update(applicable=False, reason=str(exc))
+            not_run[id(rule.sigma)] = str(exc)
+            fates.append(_fate(rule.info, rule.view.source, str(exc)))
             continue
         if isinstance(view, AuditdView):
             assert ctx is not None
             rows = _auditd_rows(rule, view, mask, ctx)
         else:
             rows = _k8s_rows(rule, view, mask)  # type: ignore[arg-type]
-        fate["matches"] = len(rows)
-        common = _rule_fields(rule)
-        found.extend({**common, **r} for r in rows)
+        fates.append(_fate(rule.info, rule.view.source, None, len(rows)))
+        common = _rule_fields(rule.info)
+        rows = [{**common, **r} for r in rows]
+        if id(rule.sigma) in referenced:
+            for r in rows:
+                r["_group"] = _group_values(view, r["_row"], group_fields)
+            hits[id(rule.sigma)] = rows
+        if shown:
+            found.extend(rows)
+    _run_correlations(rules, hits, not_run, sources, hidden, wanted, found, fates)
     for skipped in rules.skipped:
         if skipped.info.level in wanted:
-            fates.append({"rule_id": skipped.info.id, "rule_title": skipped.info.title,
-                          "rule_level": skipped.info.level, "rule_file": skipped.info.file,
-                          "source": skipped.source, "applicable": False,
-                          "reason": skipped.reason, "matches": 0})
+            fates.append(_fate(skipped.info, skipped.source, skipped.reason))
     matches = pa.Table.from_pylist(found, schema=DETECTIONS.arrow)
     if matches.num_rows:
         matches = matches.sort_by([("time", "ascending"), ("rule_id", "ascending")])
@@ -246,3 +291,31 @@ def run_rules(rules: RuleSet, *, auditd: pa.Table | None = None, k8s: pa.Table |
     if K8sView in views:
         inputs["Kubernetes requests"] = views[K8sView].num_rows
     return DetectionResult(matches, pa.Table.from_pylist(fates, schema=DETECTION_RULES.arrow), inputs)
+
+
+def _run_correlations(rules: RuleSet, hits: dict[int, list[Hit]], not_run: dict[int, str],
+                      sources: dict[int, str], hidden: set[int], wanted: set[str],
+                      found: list[dict[str, Any]], fates: list[dict[str, Any]]) -> None:
+    """Correlations in dependency order (one may name another); their matches join ``found``."""
+    pending = list(rules.correlations)
+    while pending:
+        ready = [c for c in pending if all(id(r) in hits or id(r) in not_run for r in c.refs)]
+        if not ready:  # names a rule that was not loaded or not run: say so, once each
+            for c in pending:
+                fates.append(_fate(c.info, None, "names rules that are not loaded"))
+            return
+        for c in ready:
+            pending.remove(c)
+            key = id(c.sigma)
+            source = next((sources[id(r)] for r in c.refs if id(r) in sources), None)
+            sources[key] = source or ""
+            missing = [not_run[id(r)] for r in c.refs if id(r) in not_run]
+            if missing:
+                not_run[key] = f"a rule it names did not run: {missing[0]}"
+                fates.append(_fate(c.info, source, not_run[key]))
+                continue
+            rows = [{**r, **_rule_fields(c.info)} for r in correlate(c.sigma, [hits[id(r)] for r in c.refs])]
+            hits[key] = rows
+            if c.info.level in wanted and key not in hidden:
+                found.extend(rows)
+                fates.append(_fate(c.info, source, None, len(rows)))

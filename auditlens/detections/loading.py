@@ -21,7 +21,7 @@ from ..schema.detections import LEVELS
 from .compiler import Node, compile_tree, event_and
 from .views import AuditdView, K8sView, NotApplicable, View
 
-__all__ = ["LEVELS", "SOURCES", "CompiledRule", "RuleInfo", "RuleSet", "Skipped", "load_rules"]
+__all__ = ["LEVELS", "SOURCES", "CompiledCorrelation", "CompiledRule", "RuleInfo", "RuleSet", "Skipped", "load_rules"]
 
 SOURCES: dict[tuple[str, str], type[View]] = {
     ("linux", "auditd"): AuditdView,
@@ -56,6 +56,17 @@ class CompiledRule:
     view: type[View]
     node: Node
     fields: list[str]
+    sigma: Any = None  # the pySigma rule, which correlations refer to
+
+
+@dataclass(frozen=True)
+class CompiledCorrelation:
+    """A Sigma correlation rule (see :mod:`.correlate`) over rules of the same load."""
+
+    info: RuleInfo
+    sigma: Any
+    refs: list[Any]  # the pySigma rules (base or correlation) it names, in order
+    generate: bool   # whether the rules it names also report their own matches
 
 
 @dataclass(frozen=True)
@@ -73,7 +84,7 @@ class RuleSet:
 
     rules: list[CompiledRule] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
-    correlations: list[Any] = field(default_factory=list)
+    correlations: list[CompiledCorrelation] = field(default_factory=list)
 
 
 def builtin_folder() -> Path:
@@ -135,7 +146,7 @@ def compile_rule(rule: Any, info: RuleInfo) -> CompiledRule:
         else:
             nodes.append(compile_tree(_parse(text, rule), view, by_event=by_event))
     node = nodes[0] if len(nodes) == 1 else Node("or", nodes)
-    return CompiledRule(info, view, node, sorted(node.fields()))
+    return CompiledRule(info, view, node, sorted(node.fields()), rule)
 
 
 def _load_collection(paths: list[Path]) -> Any:
@@ -148,6 +159,19 @@ def _rules_of(folder: Path) -> Iterable[tuple[Any, Path | None]]:
     root = folder if folder.is_dir() else folder.parent
     for rule in _load_collection([folder]):
         yield rule, root
+
+
+_CORRELATIONS = ("event_count", "value_count", "temporal", "temporal_ordered")
+
+
+def _add_correlation(out: RuleSet, rule: Any, info: RuleInfo) -> None:
+    kind = rule.type.name.lower()
+    if kind not in _CORRELATIONS:
+        out.skipped.append(Skipped(info, f"correlation type {kind} is not supported "
+                                         f"(supported: {', '.join(_CORRELATIONS)})"))
+        return
+    out.correlations.append(CompiledCorrelation(info, rule, [r.rule for r in rule.rules],
+                                                bool(rule.generate)))
 
 
 def load_rules(paths: Iterable[str | Path] = (), *, builtin: bool = True) -> RuleSet:
@@ -169,10 +193,10 @@ def load_rules(paths: Iterable[str | Path] = (), *, builtin: bool = True) -> Rul
         except SigmaError as exc:
             raise SourceError(f"cannot load Sigma rules: {exc}", file=str(folder)) from None
         for rule, root in rules:
-            if isinstance(rule, SigmaCorrelationRule):
-                out.correlations.append((rule, root))
-                continue
             info = _info(rule, root)
+            if isinstance(rule, SigmaCorrelationRule):
+                _add_correlation(out, rule, info)
+                continue
             try:
                 out.rules.append(compile_rule(rule, info))
             except (NotApplicable, SigmaError) as exc:
