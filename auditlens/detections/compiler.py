@@ -319,10 +319,14 @@ def compile_tree(item: Any, view: type[View], *, by_event: bool) -> Node:
     if isinstance(item, ConditionAND):
         kids = [compile_tree(a, view, by_event=by_event) for a in item.args]
         pins = [k.pinned for k in kids if k.pinned is not None]
-        if pins:
-            common = frozenset.intersection(*pins)
-            if not common and by_event:
-                return event_and(kids)
-            return Node("and", kids, pinned=common)
-        return Node("and", kids)
+        if not pins:
+            return Node("and", kids)
+        common = frozenset.intersection(*pins)
+        # "PATH selection and not SYSCALL filter": the filter can only speak of another record
+        # of the event, so the whole AND is read per event
+        negated = [k.children[0].pinned for k in kids if k.kind == "not"]
+        elsewhere = any(p is not None and not (p & common) for p in negated)
+        if by_event and (not common or elsewhere):
+            return event_and(kids)
+        return Node("and", kids, pinned=common)
     raise NotApplicable(f"condition element {type(item).__name__} is not supported")

@@ -53,7 +53,7 @@ class DetectionResult:
         other log sources (Windows, cloud…) in one line, as a SigmaHQ clone has thousands."""
         out, foreign = [], 0
         for r in self.rules.filter(pc.invert(self.rules["applicable"])).to_pylist():
-            if r["source"] is None:
+            if r["source"] is None and (r["reason"] or "").startswith("log source "):
                 foreign += 1
             else:
                 out.append(f"rule not run: {r['rule_file']}: {r['reason']}")

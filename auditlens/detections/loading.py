@@ -149,16 +149,36 @@ def compile_rule(rule: Any, info: RuleInfo) -> CompiledRule:
     return CompiledRule(info, view, node, sorted(node.fields()), rule)
 
 
-def _load_collection(paths: list[Path]) -> Any:
+def _unreadable(path: Path, reason: str, root: Path) -> Skipped:
+    try:
+        file = path.relative_to(root).as_posix()
+    except ValueError:
+        file = path.name
+    return Skipped(RuleInfo(id=file, title=path.stem, level="", status="", tags=[], author="",
+                            references=[], file=file), reason)
+
+
+def _collection(folder: Path, out: RuleSet) -> tuple[Any, Path]:
+    """pySigma's collection of every rule file under ``folder``; a file that is not YAML is
+    listed with the parser's message instead of stopping the whole load."""
+    import yaml
     from sigma.collection import SigmaCollection
 
-    return SigmaCollection.load_ruleset(paths, collect_errors=True)
-
-
-def _rules_of(folder: Path) -> Iterable[tuple[Any, Path | None]]:
     root = folder if folder.is_dir() else folder.parent
-    for rule in _load_collection([folder]):
-        yield rule, root
+
+    def readable(path: Path) -> Path | None:
+        try:
+            list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            out.skipped.append(_unreadable(path, f"not valid YAML: {exc}".replace("\n", " "), root))
+            return None
+        return path
+
+    collection = SigmaCollection.load_ruleset([folder], collect_errors=True, on_beforeload=readable)
+    for error in collection.errors:
+        where = Path(str(error.source.path)) if error.source and error.source.path else folder
+        out.skipped.append(_unreadable(where, str(error), root))
+    return collection, root
 
 
 _CORRELATIONS = ("event_count", "value_count", "temporal", "temporal_ordered")
@@ -189,10 +209,10 @@ def load_rules(paths: Iterable[str | Path] = (), *, builtin: bool = True) -> Rul
     out = RuleSet()
     for folder in folders:
         try:
-            rules = list(_rules_of(folder))
+            collection, root = _collection(folder, out)
         except SigmaError as exc:
             raise SourceError(f"cannot load Sigma rules: {exc}", file=str(folder)) from None
-        for rule, root in rules:
+        for rule in collection:
             info = _info(rule, root)
             if isinstance(rule, SigmaCorrelationRule):
                 _add_correlation(out, rule, info)
