@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 import pyarrow as pa
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["LEVELS", "detect", "load_rules", "run_detections"]
 
 
-Inputs = str | os.PathLike[str] | pa.Table | Iterable[str | os.PathLike[str] | pa.Table]
+Inputs: TypeAlias = "str | os.PathLike[str] | pa.Table | Iterable[str | os.PathLike[str] | pa.Table]"
 
 
 def _require_pysigma() -> None:

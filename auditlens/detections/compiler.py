@@ -20,7 +20,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -50,7 +50,7 @@ from .views import Array, Column, NotApplicable, View
 
 __all__ = ["Node", "compile_tree", "event_and"]
 
-Mask = pa.Array | pa.ChunkedArray
+Mask: TypeAlias = Any  # a boolean pa.Array or pa.ChunkedArray
 
 
 def _false(n: int) -> pa.Array:
@@ -73,9 +73,10 @@ class Matcher:
     exists: bool = False  # null-ness tests see the raw column, nulls included
 
 
-def _regex_of(s: SigmaString) -> str:
+def _regex_from_parts(sigma_parts: Sequence[Any]) -> str:
+    """A SigmaString's parts (text and wildcards) as an anchored regular expression."""
     parts = []
-    for part in s.s:
+    for part in sigma_parts:
         if part is SpecialChars.WILDCARD_MULTI:
             parts.append(".*")
         elif part is SpecialChars.WILDCARD_SINGLE:
@@ -83,7 +84,7 @@ def _regex_of(s: SigmaString) -> str:
         elif isinstance(part, str):
             parts.append(re.escape(part))
         else:
-            raise NotApplicable(f"placeholder values ({s}) need a pipeline that fills them")
+            raise NotApplicable(f"placeholder values ({part}) need a pipeline that fills them")
     return "(?s)^" + "".join(parts) + "$"
 
 
@@ -125,12 +126,6 @@ def keyword_matcher(s: SigmaString) -> Matcher:
     right = r"\b" if isinstance(last, str) and last[-1:].isalnum() else ""
     pattern = "(?s)" + left + body + right
     return regex_matcher(pattern if isinstance(s, SigmaCasedString) else "(?i)" + pattern)
-
-
-def _regex_from_parts(parts: Sequence[Any]) -> str:
-    fake = SigmaString("")
-    fake.s = tuple(parts)
-    return _regex_of(fake)
 
 
 def regex_matcher(pattern: str) -> Matcher:
@@ -301,7 +296,7 @@ def compile_tree(item: Any, view: type[View], *, by_event: bool) -> Node:
     """Compile one pySigma condition node. ``by_event`` (auditd): an AND of parts pinned to
     different record types (``type: EXECVE`` and ``type: PATH``) is evaluated per event."""
     if isinstance(item, ConditionFieldEqualsValueExpression):
-        view.check(item.field)  # type: ignore[arg-type]
+        view.check(item.field)
         return Node("field", name=item.field, matcher=value_matcher(item.value), pinned=_pinned_of(item))
     if isinstance(item, ConditionValueExpression):
         if isinstance(item.value, SigmaNumber):  # a bare number keyword is its text: `- 6`
@@ -313,15 +308,15 @@ def compile_tree(item: Any, view: type[View], *, by_event: bool) -> Node:
         return Node("not", [compile_tree(item.args[0], view, by_event=by_event)])
     if isinstance(item, ConditionOR):
         kids = [compile_tree(a, view, by_event=by_event) for a in item.args]
-        pins = [k.pinned for k in kids]
-        pinned = frozenset().union(*pins) if pins and all(p is not None for p in pins) else None
-        return Node("or", kids, pinned=pinned)  # type: ignore[arg-type]
+        pins = [k.pinned for k in kids if k.pinned is not None]
+        pinned = frozenset().union(*pins) if len(pins) == len(kids) else None
+        return Node("or", kids, pinned=pinned)
     if isinstance(item, ConditionAND):
         kids = [compile_tree(a, view, by_event=by_event) for a in item.args]
         pins = [k.pinned for k in kids if k.pinned is not None]
         if not pins:
             return Node("and", kids)
-        common = frozenset.intersection(*pins)
+        common = pins[0].intersection(*pins[1:])
         # "PATH selection and not SYSCALL filter": the filter can only speak of another record
         # of the event, so the whole AND is read per event
         negated = [k.children[0].pinned for k in kids if k.kind == "not"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import orjson
 import pyarrow as pa
@@ -22,7 +22,7 @@ from ..auditd.tables import is_encoded_field
 
 __all__ = ["AuditdView", "Column", "K8sView", "NotApplicable", "View"]
 
-Array = pa.Array | pa.ChunkedArray
+Array: TypeAlias = Any  # pa.Array | pa.ChunkedArray: pyarrow ships no type stubs
 
 
 class NotApplicable(Exception):
