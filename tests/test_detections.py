@@ -300,8 +300,7 @@ def _body(obj: dict[str, Any], **over: Any) -> dict[str, Any]:
 
 _SSH_FAIL = ('pid=9 uid=0 auid=4294967295 ses=4294967295 msg=\'op=PAM:authentication grantors=? '
              'acct="bob" exe="/usr/sbin/sshd" hostname=192.0.2.1 addr=192.0.2.1 terminal=ssh res=failed\'')
-_SSH_OK = ('pid=9 uid=0 auid=4294967295 ses=4294967295 msg=\'op=login id=1000 exe="/usr/sbin/sshd" '
-           'hostname=192.0.2.1 addr=192.0.2.1 terminal=/dev/pts/1 res=success\'')
+_SSH_OK = _SSH_FAIL.replace("res=failed", "res=success")
 
 BUILTIN: list[tuple[str, str, list[Any], list[Any]]] = [
     ("Audit Rules Deleted", "auditd",
@@ -326,8 +325,8 @@ BUILTIN: list[tuple[str, str, list[Any], list[Any]]] = [
           'ppid=1 pid=2 auid=0 uid=0 gid=0 euid=0 suid=0 fsuid=0 egid=0 sgid=0 fsgid=0 tty=pts0 '
           'ses=1 comm="rmmod" exe="/usr/bin/kmod" key="module-load"')]),
     ("SSH Brute Force Followed by a Successful Login", "auditd",
-     [*(rec(i, "USER_AUTH", _SSH_FAIL) for i in range(1, 7)), rec(9, "USER_LOGIN", _SSH_OK)],
-     [*(rec(i, "USER_AUTH", _SSH_FAIL) for i in range(1, 4)), rec(9, "USER_LOGIN", _SSH_OK)]),
+     [*(rec(i, "USER_AUTH", _SSH_FAIL) for i in range(1, 7)), rec(9, "USER_AUTH", _SSH_OK)],
+     [*(rec(i, "USER_AUTH", _SSH_FAIL) for i in range(1, 4)), rec(9, "USER_AUTH", _SSH_OK)]),
     ("Kubernetes Audit Log Forwarding or Audit Policy Changed", "k8s",
      [k8s_event(verb="delete", objectRef={"resource": "clusterlogforwarders"})],
      [k8s_event(verb="get", objectRef={"resource": "clusterlogforwarders"})]),
