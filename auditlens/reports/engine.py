@@ -51,7 +51,7 @@ from auditlens.sources import bytes_on_disk
 from auditlens.spill import Run, Spill, TableLike, as_table, write_run
 from auditlens.timerange import TimeBound
 
-from .detections import cover_line
+from .detections import cover_line, level_counts
 from .preflight import preflight
 from .registry import COMPLIANCE, HIDDEN, ORIGIN, REPORTS, Evidence, Filters, get_report, placed
 
@@ -115,7 +115,8 @@ class Totals:
     detections: Counter[str] = field(default_factory=Counter)  # "level\ttitle" → matches
 
     @classmethod
-    def of(cls, got: Collection, requests: int, trail: pa.Table | None) -> Totals:
+    def of(cls, got: Collection, requests: int, trail: pa.Table | None,
+           detections: pa.Table | None = None) -> Totals:
         times = [pc.min_max(t["time"]) for t in (got.auditd, got.k8s, got.cloud) if t.num_rows]
         firsts = [m["min"].as_py() for m in times if m["min"].is_valid]
         lasts = [m["max"].as_py() for m in times if m["max"].is_valid]
@@ -123,7 +124,8 @@ class Totals:
                    _values(got.auditd["node"]), _values(got.k8s["cluster"]) | _values(got.cloud["cluster"]),
                    got.auditd.num_rows, got.k8s.num_rows, requests, got.cloud.num_rows, got.lines,
                    got.reject_count,
-                   Counter(trail["finding"].to_pylist()) if trail is not None else Counter())
+                   Counter(trail["finding"].to_pylist()) if trail is not None else Counter(),
+                   level_counts(detections) if detections is not None else Counter())
 
     def add(self, other: Totals) -> None:
         self.first = min((t for t in (self.first, other.first) if t), default=None)
@@ -195,12 +197,9 @@ def _unit(unit: Unit, plan: Plan, log: RejectLog, jobs: int) -> UnitResult:
     if plan.rejected:
         sections[REJECTED.name] = log.table()
     trail = sections.get("audit-trail")
-    totals = Totals.of(got, ev.requests.num_rows, trail if isinstance(trail, pa.Table) else None)
     found = sections.get("detections")
-    if isinstance(found, pa.Table):
-        from .detections import level_counts
-
-        totals.detections = level_counts(found)
+    totals = Totals.of(got, ev.requests.num_rows, trail if isinstance(trail, pa.Table) else None,
+                       found if isinstance(found, pa.Table) else None)
     if plan.spill is not None:  # counts stay in the result: they are small
         sections = {name: t if _counted(name) else write_run(t, plan.spill, _order(name))
                     for name, t in sections.items()}
