@@ -48,7 +48,7 @@ from sigma.types import (
 
 from .views import Array, Column, NotApplicable, View
 
-__all__ = ["Node", "compile_tree", "event_and"]
+__all__ = ["Node", "any_of", "compile_tree", "event_and"]
 
 Mask: TypeAlias = Any  # a boolean pa.Array or pa.ChunkedArray
 
@@ -58,7 +58,7 @@ def _false(n: int) -> pa.Array:
 
 
 def _bools(mask: Any) -> Mask:
-    return pc.fill_null(mask, False)
+    return pc.fill_null(mask, False) if mask.null_count else mask
 
 
 # --- value matchers: a column of strings → a mask ---------------------------------------------
@@ -213,6 +213,16 @@ class Node:
     matcher: Matcher | None = None
     pinned: frozenset[str] | None = None  # auditd record types this node can only match
 
+    def needs(self) -> frozenset[str] | None:
+        """The record types whose rows this node reads (None: all). A record-level node reads
+        only the types it can match; an event-level one also those its ``not`` parts name."""
+        if self.kind != "event_and":
+            return self.pinned
+        parts = [(c.children[0] if c.kind == "not" else c).needs() for c in self.children]
+        if any(p is None for p in parts):
+            return None
+        return frozenset().union(*parts)  # type: ignore[arg-type]
+
     def fields(self) -> set[str]:
         """Field names this node reads (``""`` for keyword text)."""
         if self.kind in ("field", "keyword"):
@@ -282,7 +292,17 @@ def _event_and(children: list[Node], view: View) -> Mask:
 
 def event_and(nodes: list[Node]) -> Node:
     """A node true for records of events where every one of ``nodes`` matched a record."""
-    return Node("event_and", nodes)
+    positive = [n.pinned for n in nodes if n.kind != "not"]
+    pinned = frozenset().union(*positive) if all(p is not None for p in positive) else None  # type: ignore[arg-type]
+    return Node("event_and", nodes, pinned=pinned)
+
+
+def any_of(nodes: list[Node]) -> Node:
+    """Several conditions of one rule: any of them."""
+    if len(nodes) == 1:
+        return nodes[0]
+    pins = [n.pinned for n in nodes if n.pinned is not None]
+    return Node("or", nodes, pinned=frozenset().union(*pins) if len(pins) == len(nodes) else None)
 
 
 def _pinned_of(item: Any) -> frozenset[str] | None:

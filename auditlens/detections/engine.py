@@ -143,8 +143,7 @@ class _AuditdContext:
         return self.known.get(event, (None, None, None))
 
 
-def _auditd_rows(rule: CompiledRule, view: AuditdView, mask: Any, ctx: _AuditdContext) -> list[dict[str, Any]]:
-    rows = pc.indices_nonzero(mask)
+def _auditd_rows(rule: CompiledRule, view: AuditdView, rows: Any, ctx: _AuditdContext) -> list[dict[str, Any]]:
     if len(rows) == 0:
         return []
     events = pc.take(view.event_ids(), rows).to_pylist()
@@ -169,8 +168,7 @@ def _auditd_rows(rule: CompiledRule, view: AuditdView, mask: Any, ctx: _AuditdCo
     return out
 
 
-def _k8s_rows(rule: CompiledRule, view: K8sView, mask: Any) -> list[dict[str, Any]]:
-    rows = pc.indices_nonzero(mask)
+def _k8s_rows(rule: CompiledRule, view: K8sView, rows: Any) -> list[dict[str, Any]]:
     if len(rows) == 0:
         return []
     t = view.table
@@ -259,25 +257,28 @@ def run_rules(rules: RuleSet, *, auditd: pa.Table | None = None, k8s: pa.Table |
             for name in rule.fields:
                 if name:
                     view.check_data(name)
-            mask = rule.node.evaluate(view)
+            part, index = view.subset(rule.node.needs())
+            rows = pc.indices_nonzero(rule.node.evaluate(part))
+            if index is not None:
+                rows = pc.take(index, rows)
         except NotApplicable as exc:
             not_run[id(rule.sigma)] = str(exc)
             fates.append(_fate(rule.info, rule.view.source, str(exc)))
             continue
         if isinstance(view, AuditdView):
             assert ctx is not None
-            rows = _auditd_rows(rule, view, mask, ctx)
+            found_rows = _auditd_rows(rule, view, rows, ctx)
         else:
-            rows = _k8s_rows(rule, view, mask)  # type: ignore[arg-type]
-        fates.append(_fate(rule.info, rule.view.source, None, len(rows)))
+            found_rows = _k8s_rows(rule, view, rows)  # type: ignore[arg-type]
+        fates.append(_fate(rule.info, rule.view.source, None, len(found_rows)))
         common = _rule_fields(rule.info)
-        rows = [{**common, **r} for r in rows]
+        matched = [{**common, **r} for r in found_rows]
         if id(rule.sigma) in referenced:
-            for r in rows:
+            for r in matched:
                 r["_group"] = _group_values(view, r["_row"], group_fields)
-            hits[id(rule.sigma)] = rows
+            hits[id(rule.sigma)] = matched
         if shown:
-            found.extend(rows)
+            found.extend(matched)
     _run_correlations(rules, hits, not_run, sources, hidden, wanted, found, fates)
     for skipped in rules.skipped:
         if skipped.info.level in wanted:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import SourceError
 from ..schema.detections import LEVELS
-from .compiler import Node, compile_tree, event_and
+from .compiler import Node, any_of, compile_tree, event_and
 from .views import AuditdView, K8sView, NotApplicable, View
 
 __all__ = ["LEVELS", "SOURCES", "CompiledCorrelation", "CompiledRule", "RuleInfo", "RuleSet", "Skipped", "load_rules"]
@@ -145,7 +145,7 @@ def compile_rule(rule: Any, info: RuleInfo) -> CompiledRule:
                                 "(aggregation); write it as a Sigma correlation rule")
         else:
             nodes.append(compile_tree(_parse(text, rule), view, by_event=by_event))
-    node = nodes[0] if len(nodes) == 1 else Node("or", nodes)
+    node = any_of(nodes)
     return CompiledRule(info, view, node, sorted(node.fields()), rule)
 
 

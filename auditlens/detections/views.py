@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -50,6 +51,7 @@ class View:
         self._cache: dict[tuple[str, bool], Column] = {}
         self._lower: dict[tuple[str, bool], Column] = {}
         self._text: Array | None = None
+        self._by_row: dict[str, dict[int, list[str]]] = {}
 
     @classmethod
     def check(cls, name: str) -> None:
@@ -91,6 +93,10 @@ class View:
             self._text = self._make_text()
         return self._text
 
+    def subset(self, types: frozenset[str] | None) -> tuple[View, Array | None]:
+        """The rows a rule pinned to record ``types`` reads (only auditd records have types)."""
+        return self, None
+
     def event_ids(self) -> Array:
         """A number per row, equal for rows of one event (only auditd records have events)."""
         raise NotApplicable("only auditd records group into events")
@@ -101,8 +107,13 @@ class View:
         if col.rows is None:
             v = col.values[row].as_py()
             return None if v is None else str(v)
-        hits = pc.filter(col.values, pc.equal(col.rows, row)).to_pylist()
-        return ", ".join(str(v) for v in hits if v is not None) or None
+        by_row = self._by_row.get(name)
+        if by_row is None:  # once per list field: the values of each row
+            by_row = self._by_row[name] = {}
+            for r, v in zip(col.rows.to_pylist(), col.values.to_pylist(), strict=True):
+                if v is not None:
+                    by_row.setdefault(r, []).append(str(v))
+        return ", ".join(by_row.get(row, [])) or None
 
 
 # --- auditd records ------------------------------------------------------------------------
@@ -149,10 +160,29 @@ class AuditdView(View):
 
     source = "auditd"
 
-    def __init__(self, table: pa.Table) -> None:
+    def __init__(self, table: pa.Table, parent: AuditdView | None = None,
+                 rows: Array | None = None) -> None:
         super().__init__(table)
         self._event: Array | None = None
+        self._parent, self._rows = parent, rows
         self._types = pc.unique(table["record_type"]).to_pylist()
+        self._subsets: dict[frozenset[str], tuple[AuditdView, Array]] = {}
+        self._maps: dict[str, MapEntries] = {}
+
+    def subset(self, types: frozenset[str] | None) -> tuple[View, Array | None]:
+        """A view of the records of ``types`` only and their row numbers here (None: this
+        view, all rows). Nearly every auditd rule pins ``type``: it then reads the few EXECVE
+        or PATH records, not all. The subset takes its columns from this view's (each computed
+        once for all rules), not from a copy of the records' maps."""
+        if types is None:
+            return self, None
+        got = self._subsets.get(types)
+        if got is None:
+            upper = pc.utf8_upper(self.table["record_type"])
+            rows = pc.indices_nonzero(pc.is_in(upper, value_set=pa.array(sorted(types), pa.string())))
+            small = self.table.select(["node", "serial", "time", "record_type"]).take(rows)
+            got = self._subsets[types] = (AuditdView(small, self, rows), rows)
+        return got
 
     @classmethod
     def check(cls, name: str) -> None:
@@ -162,9 +192,11 @@ class AuditdView(View):
                             "lower-case as logged, or upper-case ENRICHED)")
 
     def _raw(self, name: str) -> Array:
-        return pc.map_lookup(self.table["fields"], pa.scalar(name), "first")
+        return self._entries("fields").lookup(name)
 
     def _make(self, name: str, numeric: bool) -> Column:
+        if self._parent is not None:
+            return Column(pc.take(self._parent.column(name, numeric).values, self._rows))
         if name == "type":
             return Column(self.table["record_type"])
         if name == "node":
@@ -172,7 +204,7 @@ class AuditdView(View):
         if name == "SYSCALL" or (name == "syscall" and not numeric):
             return Column(self._syscall_names())
         if name.isupper():
-            return Column(pc.map_lookup(self.table["enriched"], pa.scalar(name), "first"))
+            return Column(self._entries("enriched").lookup(name))
         raw = self._raw(name)
         encoded = [t for t in self._types if t and is_encoded_field(t, name)]
         if not encoded:
@@ -180,8 +212,14 @@ class AuditdView(View):
         mask = pc.is_in(self.table["record_type"], value_set=pa.array(encoded, pa.string()))
         return Column(pc.if_else(mask, decode_hex(raw), raw))
 
+    def _entries(self, column: str) -> MapEntries:
+        got = self._maps.get(column)
+        if got is None:
+            got = self._maps[column] = MapEntries(self.table[column])
+        return got
+
     def _syscall_names(self) -> Array:
-        enriched = pc.map_lookup(self.table["enriched"], pa.scalar("SYSCALL"), "first")
+        enriched = self._entries("enriched").lookup("SYSCALL")
         raw = self._raw("syscall")
         arch = self._raw("arch")
         pairs = pc.binary_join_element_wise(arch, raw, ":")
@@ -196,6 +234,12 @@ class AuditdView(View):
     def _make_text(self) -> Array:
         """The record type and every decoded value, space-separated in logged order: the
         command line of an EXECVE record reads as typed (``iptables -t nat … --to-ports 42``)."""
+        if self._parent is not None:
+            records = self._parent.table.select(["record_type", "fields"]).take(self._rows)
+            return AuditdView(records.append_column("node", pa.nulls(len(records), pa.string()))
+                              .append_column("serial", pa.nulls(len(records), pa.int64()))
+                              .append_column("time", pa.nulls(len(records), pa.timestamp("us", "UTC")))
+                              ).text()
         chunks = []
         for chunk in self.table.select(["record_type", "fields"]).to_batches():
             fields = chunk.column(1)
@@ -221,6 +265,35 @@ class AuditdView(View):
             self._event = pc.dictionary_encode(key).combine_chunks().indices \
                 if isinstance(key, pa.ChunkedArray) else pc.dictionary_encode(key).indices
         return self._event
+
+
+class MapEntries:
+    """A map column (field → value per record) opened once: its entries grouped by key, so that
+    one field's column costs the entries of that key, not a scan of every record's map (which is
+    what ``map_lookup`` does, once per field)."""
+
+    def __init__(self, column: Array) -> None:
+        maps = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+        self.rows = len(maps)
+        lists = maps.cast(pa.list_(pa.struct([maps.type.key_field, maps.type.item_field])))
+        entries = pc.list_flatten(lists)
+        self.values = entries.field(1)
+        self.parents = pc.list_parent_indices(lists).to_numpy()
+        coded = pc.dictionary_encode(entries.field(0))
+        codes = coded.indices.to_numpy(zero_copy_only=False)
+        self.code = {k: i for i, k in enumerate(coded.dictionary.to_pylist())}
+        self.order = np.argsort(codes, kind="stable")
+        self.bounds = np.searchsorted(codes[self.order], np.arange(len(self.code) + 1))
+
+    def lookup(self, key: str) -> pa.Array:
+        """The value of ``key`` in each record (null when absent; the first when repeated)."""
+        code = self.code.get(key)
+        if code is None:
+            return pa.nulls(self.rows, pa.string())
+        positions = self.order[self.bounds[code]:self.bounds[code + 1]]
+        index = np.full(self.rows, -1, np.int64)
+        index[self.parents[positions[::-1]]] = positions[::-1]  # the first occurrence wins
+        return pc.take(self.values, pa.array(index, mask=index < 0))
 
 
 def _encoded_mask(types: Array, keys: Array) -> Array:
@@ -288,6 +361,10 @@ class K8sView(View):
 
     source = "k8s"
 
+    def __init__(self, table: pa.Table) -> None:
+        super().__init__(table)
+        self._bodies: dict[str, list[tuple[int, Any]]] = {}
+
     @staticmethod
     def resolve(name: str) -> str:
         return K8S_ALIASES.get(name, name)
@@ -333,20 +410,30 @@ class K8sView(View):
     def _body(self, column: str, path: list[str]) -> Column:
         if column not in self.table.column_names:
             return Column(pa.chunked_array([], pa.string()), pa.chunked_array([], pa.int64()))
-        texts = self.table[column]
-        present = pc.indices_nonzero(pc.is_valid(texts)).to_pylist()
         values: list[str] = []
         rows: list[int] = []
-        for row in present:
+        for row, body in self._parsed(column):
             out: list[str] = []
-            try:
-                _walk(orjson.loads(texts[row].as_py()), path, out)
-            except orjson.JSONDecodeError:
-                continue
+            _walk(body, path, out)
             values.extend(out)
             rows.extend([row] * len(out))
         return Column(pa.chunked_array([pa.array(values, pa.string())]),
                       pa.chunked_array([pa.array(rows, pa.int64())]))
+
+    def _parsed(self, column: str) -> list[tuple[int, Any]]:
+        """The bodies of ``column`` parsed once (row, JSON value), for every path rules read."""
+        got = self._bodies.get(column)
+        if got is None:
+            texts = self.table[column]
+            present = pc.indices_nonzero(pc.is_valid(texts)).to_pylist()
+            got = []
+            for row, text in zip(present, pc.take(texts, present).to_pylist(), strict=True):
+                try:
+                    got.append((row, orjson.loads(text)))
+                except orjson.JSONDecodeError:
+                    continue
+            self._bodies[column] = got
+        return got
 
     def _make_text(self) -> Array:
         parts = [pc.fill_null(pc.cast(self.table[c], pa.string()), "")

@@ -35,9 +35,10 @@ def _record_types(rules: Any) -> list[str]:
     for rule in rules.rules:
         if rule.view.source != "auditd":
             continue
-        if rule.node.pinned is None:
+        needs = rule.node.needs()
+        if needs is None:
             return [""]
-        types |= rule.node.pinned
+        types |= needs
     return sorted(types)
 
 
