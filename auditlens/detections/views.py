@@ -232,28 +232,9 @@ class AuditdView(View):
         return pc.if_else(missing, pc.take(names, pc.fill_null(index, 0)), enriched)
 
     def _make_text(self) -> Array:
-        """The record type and every decoded value, space-separated in logged order: the
-        command line of an EXECVE record reads as typed (``iptables -t nat … --to-ports 42``)."""
         if self._parent is not None:
-            records = self._parent.table.select(["record_type", "fields"]).take(self._rows)
-            return AuditdView(records.append_column("node", pa.nulls(len(records), pa.string()))
-                              .append_column("serial", pa.nulls(len(records), pa.int64()))
-                              .append_column("time", pa.nulls(len(records), pa.timestamp("us", "UTC")))
-                              ).text()
-        chunks = []
-        for chunk in self.table.select(["record_type", "fields"]).to_batches():
-            fields = chunk.column(1)
-            fields = fields.cast(pa.list_(pa.struct([fields.type.key_field, fields.type.item_field])))
-            entries = pc.list_flatten(fields)
-            keys, values = entries.field(0), entries.field(1)
-            types = pc.take(chunk.column(0), pc.list_parent_indices(fields))
-            values = pc.if_else(_encoded_mask(types, keys), decode_hex(values), values)
-            offsets = pc.subtract(fields.offsets, fields.offsets[0])
-            lists = pa.ListArray.from_arrays(offsets, pc.fill_null(values, "").combine_chunks(),
-                                             mask=fields.is_null())
-            joined = pc.binary_join(lists, " ")
-            chunks.append(pc.binary_join_element_wise(chunk.column(0), pc.fill_null(joined, ""), " "))
-        return pa.chunked_array(chunks, pa.string())
+            return record_text(self._parent.table.select(["record_type", "fields"]).take(self._rows))
+        return record_text(self.table)
 
     def event_ids(self) -> Array:
         """A number per row, equal for the records of one event (same node, serial and time)."""
@@ -265,6 +246,25 @@ class AuditdView(View):
             self._event = pc.dictionary_encode(key).combine_chunks().indices \
                 if isinstance(key, pa.ChunkedArray) else pc.dictionary_encode(key).indices
         return self._event
+
+
+def record_text(table: pa.Table) -> Array:
+    """The record type and every decoded value, space-separated in logged order: the command
+    line of an EXECVE record reads as typed (``iptables -t nat … --to-ports 42``)."""
+    chunks = []
+    for chunk in table.select(["record_type", "fields"]).to_batches():
+        fields = chunk.column(1)
+        fields = fields.cast(pa.list_(pa.struct([fields.type.key_field, fields.type.item_field])))
+        entries = pc.list_flatten(fields)
+        keys, values = entries.field(0), entries.field(1)
+        types = pc.take(chunk.column(0), pc.list_parent_indices(fields))
+        values = pc.if_else(_encoded_mask(types, keys), decode_hex(values), values)
+        offsets = pc.subtract(fields.offsets, fields.offsets[0])
+        lists = pa.ListArray.from_arrays(offsets, pc.fill_null(values, "").combine_chunks(),
+                                         mask=fields.is_null())
+        joined = pc.binary_join(lists, " ")
+        chunks.append(pc.binary_join_element_wise(chunk.column(0), pc.fill_null(joined, ""), " "))
+    return pa.chunked_array(chunks, pa.string())
 
 
 class MapEntries:
