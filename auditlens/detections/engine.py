@@ -113,13 +113,12 @@ class _AuditdContext:
         wanted = [e for e in set(events) if e not in self.known]
         if not wanted:
             return
-        v = self.view
-        ids = v.event_ids()
-        mask = pc.is_in(ids, value_set=pa.array(wanted, ids.type))
-        rows = pc.indices_nonzero(mask).to_pylist()
-        types = pc.take(v.table["record_type"], rows).to_pylist()
+        ids = self.view.event_ids()
+        rows = pc.indices_nonzero(pc.is_in(ids, value_set=pa.array(wanted, ids.type)))
+        records = self.view.rows_view(rows)
+        types = records.table["record_type"].to_pylist()
         evs = pc.take(ids, rows).to_pylist()
-        cols = {n: pc.take(v.column(n).values, rows).to_pylist()
+        cols = {n: records.column(n).values.to_pylist()
                 for n in ("AUID", "auid", "SYSCALL", "exe", "name", "op", "acct")}
         facts: dict[int, dict[str, str]] = {}
         for i, (ev, rtype) in enumerate(zip(evs, types, strict=True)):
@@ -143,7 +142,10 @@ class _AuditdContext:
         return self.known.get(event, (None, None, None))
 
 
-def _auditd_rows(rule: CompiledRule, view: AuditdView, rows: Any, ctx: _AuditdContext) -> list[dict[str, Any]]:
+def _auditd_rows(rule: CompiledRule, view: AuditdView, part: View, local: Any, rows: Any,
+                 ctx: _AuditdContext) -> list[dict[str, Any]]:
+    """Matches per event; ``rows`` are the matched records here, ``local`` the same in the
+    view ``part`` the rule ran on (whose columns hold the values shown)."""
     if len(rows) == 0:
         return []
     events = pc.take(view.event_ids(), rows).to_pylist()
@@ -154,7 +156,7 @@ def _auditd_rows(rule: CompiledRule, view: AuditdView, rows: Any, ctx: _AuditdCo
         by_event.setdefault(ev, []).append(i)
     ctx.of(by_event)
     out = []
-    row_list = rows.to_pylist()
+    local_list = local.to_pylist()
     for ev, members in by_event.items():
         i = members[0]
         actor, action, obj = ctx[ev]
@@ -163,7 +165,7 @@ def _auditd_rows(rule: CompiledRule, view: AuditdView, rows: Any, ctx: _AuditdCo
             "actor": actor, "action": action, "object": obj, "serial": cols["serial"][i],
             "file": cols["file"][i], "line": cols["line"][i],
             "lines": [cols["line"][j] for j in members],
-            "matched": _matched(rule, view, row_list[i]), "_row": row_list[i],
+            "matched": _matched(rule, part, local_list[i]), "_view": (part, local_list[i]),
         })
     return out
 
@@ -185,7 +187,7 @@ def _k8s_rows(rule: CompiledRule, view: K8sView, rows: Any) -> list[dict[str, An
             "time": cols["time"][i], "source": "k8s", "cluster": cols["cluster"][i],
             "actor": cols["user"][i], "action": cols["verb"][i], "object": obj,
             "audit_id": cols["audit_id"][i], "file": cols["file"][i], "line": cols["line"][i],
-            "lines": [cols["line"][i]], "matched": _matched(rule, view, row), "_row": row,
+            "lines": [cols["line"][i]], "matched": _matched(rule, view, row), "_view": (view, row),
         })
     return out
 
@@ -258,16 +260,15 @@ def run_rules(rules: RuleSet, *, auditd: pa.Table | None = None, k8s: pa.Table |
                 if name:
                     view.check_data(name)
             part, index = view.subset(rule.node.needs())
-            rows = pc.indices_nonzero(rule.node.evaluate(part))
-            if index is not None:
-                rows = pc.take(index, rows)
+            local = pc.indices_nonzero(rule.node.evaluate(part))
+            rows = local if index is None else pc.take(index, local)
         except NotApplicable as exc:
             not_run[id(rule.sigma)] = str(exc)
             fates.append(_fate(rule.info, rule.view.source, str(exc)))
             continue
         if isinstance(view, AuditdView):
             assert ctx is not None
-            found_rows = _auditd_rows(rule, view, rows, ctx)
+            found_rows = _auditd_rows(rule, view, part, local, rows, ctx)
         else:
             found_rows = _k8s_rows(rule, view, rows)  # type: ignore[arg-type]
         fates.append(_fate(rule.info, rule.view.source, None, len(found_rows)))
@@ -275,7 +276,7 @@ def run_rules(rules: RuleSet, *, auditd: pa.Table | None = None, k8s: pa.Table |
         matched = [{**common, **r} for r in found_rows]
         if id(rule.sigma) in referenced:
             for r in matched:
-                r["_group"] = _group_values(view, r["_row"], group_fields)
+                r["_group"] = _group_values(*r["_view"], group_fields)
             hits[id(rule.sigma)] = matched
         if shown:
             found.extend(matched)

@@ -172,16 +172,15 @@ class AuditdView(View):
     def subset(self, types: frozenset[str] | None) -> tuple[View, Array | None]:
         """A view of the records of ``types`` only and their row numbers here (None: this
         view, all rows). Nearly every auditd rule pins ``type``: it then reads the few EXECVE
-        or PATH records, not all. The subset takes its columns from this view's (each computed
-        once for all rules), not from a copy of the records' maps."""
+        or PATH records, not all. The subset reads its columns from this view's maps at its rows
+        (the maps are opened once for all rules), not from a copy of them."""
         if types is None:
             return self, None
         got = self._subsets.get(types)
         if got is None:
             upper = pc.utf8_upper(self.table["record_type"])
             rows = pc.indices_nonzero(pc.is_in(upper, value_set=pa.array(sorted(types), pa.string())))
-            small = self.table.select(["node", "serial", "time", "record_type"]).take(rows)
-            got = self._subsets[types] = (AuditdView(small, self, rows), rows)
+            got = self._subsets[types] = (self.rows_view(rows), rows)
         return got
 
     @classmethod
@@ -192,11 +191,19 @@ class AuditdView(View):
                             "lower-case as logged, or upper-case ENRICHED)")
 
     def _raw(self, name: str) -> Array:
-        return self._entries("fields").lookup(name)
+        return self._lookup("fields", name)
+
+    def _lookup(self, column: str, name: str) -> Array:
+        if self._parent is not None:  # a subset reads the whole table's maps at its rows
+            return self._parent._entries(column).lookup(name, self._rows)
+        return self._entries(column).lookup(name)
+
+    def rows_view(self, rows: Array) -> AuditdView:
+        """A view of some records (by row number here), e.g. those of matched events."""
+        small = self.table.select(["node", "serial", "time", "record_type"]).take(rows)
+        return AuditdView(small, self, rows)
 
     def _make(self, name: str, numeric: bool) -> Column:
-        if self._parent is not None:
-            return Column(pc.take(self._parent.column(name, numeric).values, self._rows))
         if name == "type":
             return Column(self.table["record_type"])
         if name == "node":
@@ -204,7 +211,7 @@ class AuditdView(View):
         if name == "SYSCALL" or (name == "syscall" and not numeric):
             return Column(self._syscall_names())
         if name.isupper():
-            return Column(self._entries("enriched").lookup(name))
+            return Column(self._lookup("enriched", name))
         raw = self._raw(name)
         encoded = [t for t in self._types if t and is_encoded_field(t, name)]
         if not encoded:
@@ -219,7 +226,7 @@ class AuditdView(View):
         return got
 
     def _syscall_names(self) -> Array:
-        enriched = self._entries("enriched").lookup("SYSCALL")
+        enriched = self._lookup("enriched", "SYSCALL")
         raw = self._raw("syscall")
         arch = self._raw("arch")
         pairs = pc.binary_join_element_wise(arch, raw, ":")
@@ -285,14 +292,22 @@ class MapEntries:
         self.order = np.argsort(codes, kind="stable")
         self.bounds = np.searchsorted(codes[self.order], np.arange(len(self.code) + 1))
 
-    def lookup(self, key: str) -> pa.Array:
-        """The value of ``key`` in each record (null when absent; the first when repeated)."""
+    def lookup(self, key: str, rows: Array | None = None) -> pa.Array:
+        """The value of ``key`` in each record, or in records ``rows`` only (null when absent;
+        the first when repeated). Costs the entries of ``key`` plus the records asked for."""
+        count = self.rows if rows is None else len(rows)
         code = self.code.get(key)
         if code is None:
-            return pa.nulls(self.rows, pa.string())
-        positions = self.order[self.bounds[code]:self.bounds[code + 1]]
-        index = np.full(self.rows, -1, np.int64)
-        index[self.parents[positions[::-1]]] = positions[::-1]  # the first occurrence wins
+            return pa.nulls(count, pa.string())
+        positions = self.order[self.bounds[code]:self.bounds[code + 1]][::-1]  # first wins
+        owners = self.parents[positions]
+        if rows is not None:  # record number here → place in ``rows``
+            place = np.full(self.rows, -1, np.int64)
+            place[np.asarray(rows)] = np.arange(count)
+            owners = place[owners]
+            positions, owners = positions[owners >= 0], owners[owners >= 0]
+        index = np.full(count, -1, np.int64)
+        index[owners] = positions
         return pc.take(self.values, pa.array(index, mask=index < 0))
 
 
