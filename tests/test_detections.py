@@ -249,6 +249,42 @@ def test_rules_naming_fields_auditd_has_not_are_not_run(tmp_path: Path) -> None:
     assert not fate["applicable"] and "'Image'" in fate["reason"]
 
 
+def test_parts_keep_events_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The input runs through the rules a part at a time; an event cut by a part's end waits
+    for the next part, so a rule over two of its records still matches it once."""
+    from auditlens.detections import api
+
+    lines = []
+    for serial in range(1, 40):
+        lines += [syscall(serial, 257, "/usr/bin/cat"), path(serial, f"/etc/audit/f{serial}")]
+    log = tmp_path / "audit.log"
+    log.write_text("\n".join(lines) + "\n")
+    folder = rule_file(tmp_path, "s:\n    type: SYSCALL\n    exe|endswith: /cat\np:\n    type: PATH\n"
+                       "    name|startswith: /etc/audit/\ncondition: s and p\n")
+    whole = run_detections([log], [folder], builtin=False).matches
+    monkeypatch.setattr(api, "AUDITD_PART", 7)
+    monkeypatch.setattr(api, "HOLD", 1)
+    parts = list(api.auditd_parts(auditlens.open_auditd_records(log, batch_size=3), 7, 1))
+    assert len(parts) > 5 and sum(p.num_rows for p in parts) == len(lines)
+    cut = run_detections([log], [folder], builtin=False).matches
+    assert whole.num_rows == cut.num_rows == 39
+    assert cut["serial"].to_pylist() == list(range(1, 40))
+
+
+def test_a_request_read_in_two_parts_matches_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from auditlens.detections import api
+
+    log = tmp_path / "k8s.log"
+    log.write_text("".join(json.dumps(e) + "\n" for e in [
+        k8s_event(auditID="a1", stage="RequestReceived", responseStatus=None),
+        k8s_event(auditID="a2"), k8s_event(auditID="a1")]))
+    monkeypatch.setattr(api, "K8S_PART", 1)
+    folder = rule_file(tmp_path, "sel:\n    verb: get\ncondition: sel\n",
+                       product="kubernetes", service="audit")
+    matches = run_detections([log], [folder], builtin=False).matches
+    assert sorted(matches["audit_id"].to_pylist()) == ["a1", "a2"]
+
+
 # --- Kubernetes -------------------------------------------------------------------------------
 
 def test_one_match_per_request_not_per_stage(tmp_path: Path) -> None:

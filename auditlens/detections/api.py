@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import pyarrow as pa
 
@@ -39,44 +39,107 @@ def load_rules(paths: Iterable[str | Path] = (), *, builtin: bool = True) -> Rul
     return load(paths, builtin=builtin)
 
 
-def _tables(inputs: Inputs, rejects: RejectLog | None, jobs: int) -> dict[str, pa.Table]:
-    from ..auditd.reader import read_auditd_records
-    from ..collect import route
-    from ..k8s.reader import read_k8s_audit
+AUDITD_PART = 250_000
+"""auditd records run through the rules at a time (the memory of a detect run)."""
+K8S_PART = 50_000
+"""Kubernetes Events run through the rules at a time."""
+HOLD = 2_000
+"""Records at the end of a part whose events wait for the next part: an event's records are
+written together, so an event is cut only when its records lie further apart than this."""
 
+
+def _split(inputs: Inputs) -> tuple[list[str], dict[str, list[pa.Table]]]:
     items = [inputs] if isinstance(inputs, str | os.PathLike | pa.Table) else list(inputs)
-    paths = [str(i) for i in items if not isinstance(i, pa.Table)]
-    parts: dict[str, list[pa.Table]] = {}
+    tables: dict[str, list[pa.Table]] = {}
     for table in (i for i in items if isinstance(i, pa.Table)):
         kind = (table.schema.metadata or {}).get(b"auditlens.table", b"").decode()
         if kind not in ("auditd_records", "k8s_events"):
             raise AuditlensError("detections run over auditd_records (read_auditd_records) or "
                                  f"k8s_events (read_k8s_audit) tables, not {kind or 'this table'}")
-        parts.setdefault(kind, []).append(table)
-    if paths:
-        files = route(paths).files
-        if files.get("auditd"):
-            parts.setdefault("auditd_records", []).append(
-                read_auditd_records(files["auditd"], rejects=rejects, jobs=jobs))
-        if files.get("k8s"):
-            parts.setdefault("k8s_events", []).append(
-                read_k8s_audit(files["k8s"], rejects=rejects, jobs=jobs))
-    return {k: pa.concat_tables(v) for k, v in parts.items()}
+        tables.setdefault(kind, []).append(table)
+    return [str(i) for i in items if not isinstance(i, pa.Table)], tables
+
+
+def _event_keys(table: pa.Table) -> Any:
+    import pyarrow.compute as pc
+
+    return pc.binary_join_element_wise(pc.fill_null(table["node"], ""),
+                                       pc.cast(table["serial"], pa.string()), ":")
+
+
+def auditd_parts(batches: Iterable[pa.RecordBatch], size: int = AUDITD_PART,
+                 hold: int = HOLD) -> Iterator[pa.Table]:
+    """Record batches regrouped into parts of about ``size`` records, each holding whole
+    events: the records of events seen in the last ``hold`` records of a part move to the next."""
+    import pyarrow.compute as pc
+
+    waiting: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        waiting.append(batch)
+        count += batch.num_rows
+        if count < size:
+            continue
+        table = pa.Table.from_batches(waiting)
+        keys = _event_keys(table)
+        late = pc.is_in(keys, value_set=pc.unique(keys.slice(max(0, len(keys) - hold))))
+        yield table.filter(pc.invert(late))
+        rest = table.filter(late)
+        waiting, count = rest.to_batches(), rest.num_rows
+    if count:
+        yield pa.Table.from_batches(waiting)
+
+
+def _k8s_parts(batches: Iterable[pa.RecordBatch], size: int = K8S_PART) -> Iterator[pa.Table]:
+    waiting: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        waiting.append(batch)
+        count += batch.num_rows
+        if count >= size:
+            yield pa.Table.from_batches(waiting)
+            waiting, count = [], 0
+    if count:
+        yield pa.Table.from_batches(waiting)
+
+
+def _feed(runner: Any, inputs: Inputs, rejects: RejectLog | None, jobs: int) -> None:
+    """Run the rules over the tables given and the files of the paths given, a part at a time."""
+    from ..auditd.reader import open_auditd_records
+    from ..collect import route
+    from ..k8s.reader import open_k8s_audit
+
+    paths, tables = _split(inputs)
+    for table in tables.get("auditd_records", []):
+        runner.feed(auditd=table)
+    for table in tables.get("k8s_events", []):
+        runner.feed(k8s=table)
+    if not paths:
+        return
+    files = route(paths).files
+    if files.get("auditd"):
+        records = open_auditd_records(files["auditd"], rejects=rejects, jobs=jobs)
+        for part in auditd_parts(records, AUDITD_PART, HOLD):
+            runner.feed(auditd=part)
+    if files.get("k8s"):
+        events = open_k8s_audit(files["k8s"], rejects=rejects, jobs=jobs, batch_size=K8S_PART)
+        for part in _k8s_parts(events, K8S_PART):
+            runner.feed(k8s=part)
 
 
 def run_detections(inputs: Inputs, rules: Iterable[str | Path] | RuleSet = (), *,
                    builtin: bool = True, level: str | None = None,
                    rejects: RejectLog | None = None, jobs: int = 1) -> DetectionResult:
     """Matches and the fate of every rule (see :func:`detect`)."""
-    from .engine import run_rules
+    from .engine import Runner
     from .loading import RuleSet
 
     if level is not None and level not in LEVELS:
         raise AuditlensError(f"unknown level {level!r}; one of {', '.join(LEVELS)}")
     ruleset = rules if isinstance(rules, RuleSet) else load_rules(rules, builtin=builtin)
-    tables = _tables(inputs, rejects, jobs)
-    return run_rules(ruleset, auditd=tables.get("auditd_records"), k8s=tables.get("k8s_events"),
-                     level=level)
+    runner = Runner(ruleset, level=level)
+    _feed(runner, inputs, rejects, jobs)
+    return runner.finish()
 
 
 def detect(inputs: Inputs, rules: Iterable[str | Path] | RuleSet = (), *, builtin: bool = True,

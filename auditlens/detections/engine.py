@@ -20,7 +20,7 @@ from .correlate import Hit, correlate
 from .loading import CompiledRule, RuleInfo, RuleSet
 from .views import AuditdView, K8sView, NotApplicable, View
 
-__all__ = ["DetectionResult", "one_per_request", "run_rules"]
+__all__ = ["DetectionResult", "Runner", "one_per_request", "run_rules"]
 
 _STAGE_RANK = {"RequestReceived": 0, "ResponseStarted": 1, "ResponseComplete": 2, "Panic": 3}
 
@@ -226,73 +226,124 @@ def _group_values(view: View, row: int, fields: list[str]) -> dict[str, Any]:
     return got
 
 
+class Runner:
+    """Rules run over the input a part at a time (:meth:`feed`), matches gathered, then the
+    correlations and the fate of every rule worked out once (:meth:`finish`): memory holds one
+    part's tables, not the whole input's. Rules that correlations name run whatever their
+    level; they report their own matches only when the correlation says ``generate: true``."""
+
+    def __init__(self, rules: RuleSet, *, level: str | None = None) -> None:
+        self.rules = rules
+        self.wanted = _limit(level)
+        self.referenced = {id(r) for c in rules.correlations for r in c.refs}
+        self.hidden = {id(r) for c in rules.correlations if not c.generate for r in c.refs}
+        self.group_fields = _group_fields(rules)
+        self.hits: dict[int, list[Hit]] = {}
+        self.found: list[dict[str, Any]] = []
+        self.ran: dict[int, int] = {}            # rule → matches, for rules that ran on a part
+        self.why_not: dict[int, str] = {}        # rule → why it did not run on a part
+        self.inputs: dict[type[View], int] = {}
+
+    def _runs(self, rule: CompiledRule) -> bool:
+        return (rule.info.level in self.wanted and id(rule.sigma) not in self.hidden) \
+            or id(rule.sigma) in self.referenced
+
+    def feed(self, *, auditd: pa.Table | None = None, k8s: pa.Table | None = None) -> None:
+        """Run the rules over one part of the input (whole events, whole requests)."""
+        views: dict[type[View], View] = {}
+        if auditd is not None:
+            views[AuditdView] = AuditdView(auditd)
+        if k8s is not None:
+            views[K8sView] = K8sView(one_per_request(k8s))
+        for kind, made in views.items():
+            self.inputs[kind] = self.inputs.get(kind, 0) + made.num_rows
+        ctx = _AuditdContext(views[AuditdView]) if AuditdView in views else None  # type: ignore[arg-type]
+        for rule in self.rules.rules:
+            view = views.get(rule.view)
+            if view is None or not self._runs(rule):
+                continue
+            key = id(rule.sigma)
+            try:
+                for name in rule.fields:
+                    if name:
+                        view.check_data(name)
+                part, index = view.subset(rule.node.needs())
+                local = pc.indices_nonzero(rule.node.evaluate(part))
+                rows = local if index is None else pc.take(index, local)
+            except NotApplicable as exc:
+                self.why_not.setdefault(key, str(exc))
+                continue
+            if isinstance(view, AuditdView):
+                assert ctx is not None
+                found = _auditd_rows(rule, view, part, local, rows, ctx)
+            else:
+                found = _k8s_rows(rule, view, rows)  # type: ignore[arg-type]
+            common = _rule_fields(rule.info)
+            matched = [{**common, **r} for r in found]
+            for r in matched:
+                seen, row = r.pop("_view")  # the part's tables are not kept past this call
+                if key in self.referenced:
+                    r["_group"] = _group_values(seen, row, self.group_fields)
+            self.ran[key] = self.ran.get(key, 0) + len(matched)
+            if key in self.referenced:
+                self.hits.setdefault(key, []).extend(matched)
+            if rule.info.level in self.wanted and key not in self.hidden:
+                self.found.extend(matched)
+
+    def finish(self) -> DetectionResult:
+        """Correlations over the gathered matches; every rule's fate; the matches by time."""
+        fates: list[dict[str, Any]] = []
+        not_run: dict[int, str] = {}
+        sources: dict[int, str] = {}
+        present = {kind.source for kind in self.inputs}
+        for rule in self.rules.rules:
+            if not self._runs(rule):
+                continue
+            key = id(rule.sigma)
+            sources[key] = rule.view.source
+            if key in self.ran:
+                fates.append(_fate(rule.info, rule.view.source, None, self.ran[key]))
+                continue
+            not_run[key] = self.why_not.get(key, "") if rule.view.source in present else ""
+            not_run[key] = not_run[key] or f"no {rule.view.source} input"
+            fates.append(_fate(rule.info, rule.view.source, not_run[key]))
+        found = list(self.found)
+        _run_correlations(self.rules, self.hits, not_run, sources, self.hidden, self.wanted,
+                          found, fates)
+        for skipped in self.rules.skipped:
+            if skipped.info.level in self.wanted:
+                fates.append(_fate(skipped.info, skipped.source, skipped.reason))
+        matches = pa.Table.from_pylist(_one_per_request(found), schema=DETECTIONS.arrow)
+        if matches.num_rows:
+            matches = matches.sort_by([("time", "ascending"), ("rule_id", "ascending")])
+        inputs = {}
+        if AuditdView in self.inputs:
+            inputs["auditd records"] = self.inputs[AuditdView]
+        if K8sView in self.inputs:
+            inputs["Kubernetes requests"] = self.inputs[K8sView]
+        return DetectionResult(matches, pa.Table.from_pylist(fates, schema=DETECTION_RULES.arrow),
+                               inputs)
+
+
+def _one_per_request(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A request whose stages were read in different parts matched once per part: keep the
+    match of its latest stage (parts are fed in input order, so the last one)."""
+    last: dict[tuple[str, str], int] = {}
+    for i, r in enumerate(found):
+        if r.get("audit_id"):
+            last[(r["rule_id"], r["audit_id"])] = i
+    return [r for i, r in enumerate(found)
+            if not r.get("audit_id") or last[(r["rule_id"], r["audit_id"])] == i]
+
+
 def run_rules(rules: RuleSet, *, auditd: pa.Table | None = None, k8s: pa.Table | None = None,
               level: str | None = None) -> DetectionResult:
     """Run every rule of ``rules`` at or above ``level`` over the auditd records and Kubernetes
-    Events given (either may be None: its rules are then listed as not run, with the reason).
-    Rules that correlations name run whatever their level; they report their own matches only
-    when the correlation says ``generate: true``."""
-    wanted = _limit(level)
-    views: dict[type[View], View] = {}
-    if auditd is not None:
-        views[AuditdView] = AuditdView(auditd)
-    if k8s is not None:
-        views[K8sView] = K8sView(one_per_request(k8s))
-    ctx = _AuditdContext(views[AuditdView]) if AuditdView in views else None  # type: ignore[arg-type]
-    referenced = {id(r) for c in rules.correlations for r in c.refs}
-    hidden = {id(r) for c in rules.correlations if not c.generate for r in c.refs}
-    group_fields = _group_fields(rules)
-    hits: dict[int, list[Hit]] = {}
-    not_run: dict[int, str] = {}
-    sources: dict[int, str] = {}
-    found: list[dict[str, Any]] = []
-    fates: list[dict[str, Any]] = []
-    for rule in rules.rules:
-        shown = rule.info.level in wanted and id(rule.sigma) not in hidden
-        if not shown and id(rule.sigma) not in referenced:
-            continue
-        sources[id(rule.sigma)] = rule.view.source
-        view = views.get(rule.view)
-        try:
-            if view is None:
-                raise NotApplicable(f"no {rule.view.source} input")
-            for name in rule.fields:
-                if name:
-                    view.check_data(name)
-            part, index = view.subset(rule.node.needs())
-            local = pc.indices_nonzero(rule.node.evaluate(part))
-            rows = local if index is None else pc.take(index, local)
-        except NotApplicable as exc:
-            not_run[id(rule.sigma)] = str(exc)
-            fates.append(_fate(rule.info, rule.view.source, str(exc)))
-            continue
-        if isinstance(view, AuditdView):
-            assert ctx is not None
-            found_rows = _auditd_rows(rule, view, part, local, rows, ctx)
-        else:
-            found_rows = _k8s_rows(rule, view, rows)  # type: ignore[arg-type]
-        fates.append(_fate(rule.info, rule.view.source, None, len(found_rows)))
-        common = _rule_fields(rule.info)
-        matched = [{**common, **r} for r in found_rows]
-        if id(rule.sigma) in referenced:
-            for r in matched:
-                r["_group"] = _group_values(*r["_view"], group_fields)
-            hits[id(rule.sigma)] = matched
-        if shown:
-            found.extend(matched)
-    _run_correlations(rules, hits, not_run, sources, hidden, wanted, found, fates)
-    for skipped in rules.skipped:
-        if skipped.info.level in wanted:
-            fates.append(_fate(skipped.info, skipped.source, skipped.reason))
-    matches = pa.Table.from_pylist(found, schema=DETECTIONS.arrow)
-    if matches.num_rows:
-        matches = matches.sort_by([("time", "ascending"), ("rule_id", "ascending")])
-    inputs = {}
-    if AuditdView in views:
-        inputs["auditd records"] = views[AuditdView].num_rows
-    if K8sView in views:
-        inputs["Kubernetes requests"] = views[K8sView].num_rows
-    return DetectionResult(matches, pa.Table.from_pylist(fates, schema=DETECTION_RULES.arrow), inputs)
+    Events given, held in memory (either may be None: its rules are then listed as not run,
+    with the reason)."""
+    runner = Runner(rules, level=level)
+    runner.feed(auditd=auditd, k8s=k8s)
+    return runner.finish()
 
 
 def _run_correlations(rules: RuleSet, hits: dict[int, list[Hit]], not_run: dict[int, str],
