@@ -39,9 +39,9 @@ def load_rules(paths: Iterable[str | Path] = (), *, builtin: bool = True) -> Rul
     return load(paths, builtin=builtin)
 
 
-AUDITD_PART = 250_000
+AUDITD_PART = 100_000
 """auditd records run through the rules at a time (the memory of a detect run)."""
-K8S_PART = 50_000
+K8S_PART = 20_000
 """Kubernetes Events run through the rules at a time."""
 HOLD = 2_000
 """Records at the end of a part whose events wait for the next part: an event's records are

@@ -70,7 +70,7 @@ class Matcher:
     apply: Callable[[Array], Mask]
     cased: bool = False
     numeric: bool = False
-    exists: bool = False  # null-ness tests see the raw column, nulls included
+    presence: bool | None = None  # a test of having a value (True) or none (False), not of it
 
 
 def _regex_from_parts(sigma_parts: Sequence[Any]) -> str:
@@ -101,7 +101,7 @@ def string_matcher(s: SigmaString) -> Matcher:
         if not cased:
             text = text.lower()
         if not inner:
-            return Matcher(lambda v: pc.is_valid(v), cased=True, exists=True) if lead \
+            return Matcher(lambda v: pc.is_valid(v), cased=True, presence=True) if lead \
                 else Matcher(lambda v: pc.equal(v, ""), cased)
         if lead and trail:
             return Matcher(lambda v: pc.match_substring(v, text), cased)
@@ -193,11 +193,11 @@ def value_matcher(value: Any) -> Matcher:
         ctest = _compare(value.op, float(value.number.number))
         return Matcher(lambda v: _by_value(v, ctest), cased=True, numeric=True)
     if isinstance(value, SigmaNull):
-        return Matcher(lambda v: pc.is_null(v), cased=True, exists=True)
+        return Matcher(lambda v: pc.is_null(v), cased=True, presence=False)
     if isinstance(value, SigmaExists):
-        want = value.exists
+        want = bool(value.exists)
         return Matcher((lambda v: pc.is_valid(v)) if want else (lambda v: pc.is_null(v)),
-                       cased=True, exists=True)
+                       cased=True, presence=want)
     raise NotApplicable(f"value {value!r} ({type(value).__name__}) is not supported")
 
 
@@ -255,13 +255,10 @@ def _eval_field(node: Node, view: View) -> Mask:
     col: Column = view.column(node.name, m.numeric) if m.cased else view.lower(node.name, m.numeric)
     if col.rows is None:
         return _bools(m.apply(col.values))
-    if m.exists:  # a list field "exists" for a row when the row has at least one value
-        hits = pc.unique(col.rows).to_numpy()
+    if m.presence is not None:  # a list field has a value for a row with at least one value
         present = np.zeros(view.num_rows, dtype=bool)
-        present[hits] = True
-        if m.apply(pa.array(["x"])).to_pylist()[0]:
-            return pa.array(present)
-        return pa.array(~present)
+        present[pc.unique(col.rows).to_numpy()] = True
+        return pa.array(present if m.presence else ~present)
     hit = _bools(m.apply(col.values))
     rows = pc.filter(col.rows, hit).to_numpy() if len(col.values) else np.array([], dtype=np.int64)
     mask = np.zeros(view.num_rows, dtype=bool)
