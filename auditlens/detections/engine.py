@@ -239,7 +239,7 @@ class Runner:
         self.hidden = {id(r) for c in rules.correlations if not c.generate for r in c.refs}
         self.group_fields = _group_fields(rules)
         self.hits: dict[int, list[Hit]] = {}
-        self.found: list[dict[str, Any]] = []
+        self.found: list[pa.Table] = []  # as tables: a busy log has 100 000s of matches
         self.ran: dict[int, int] = {}            # rule → matches, for rules that ran on a part
         self.why_not: dict[int, str] = {}        # rule → why it did not run on a part
         self.inputs: dict[type[View], int] = {}
@@ -287,8 +287,8 @@ class Runner:
             self.ran[key] = self.ran.get(key, 0) + len(matched)
             if key in self.referenced:
                 self.hits.setdefault(key, []).extend(matched)
-            if rule.info.level in self.wanted and key not in self.hidden:
-                self.found.extend(matched)
+            if matched and rule.info.level in self.wanted and key not in self.hidden:
+                self.found.append(pa.Table.from_pylist(matched, schema=DETECTIONS.arrow))
 
     def finish(self) -> DetectionResult:
         """Correlations over the gathered matches; every rule's fate; the matches by time."""
@@ -307,13 +307,14 @@ class Runner:
             not_run[key] = self.why_not.get(key, "") if rule.view.source in present else ""
             not_run[key] = not_run[key] or f"no {rule.view.source} input"
             fates.append(_fate(rule.info, rule.view.source, not_run[key]))
-        found = list(self.found)
+        found: list[dict[str, Any]] = []
         _run_correlations(self.rules, self.hits, not_run, sources, self.hidden, self.wanted,
                           found, fates)
         for skipped in self.rules.skipped:
             if skipped.info.level in self.wanted:
                 fates.append(_fate(skipped.info, skipped.source, skipped.reason))
-        matches = pa.Table.from_pylist(_one_per_request(found), schema=DETECTIONS.arrow)
+        matches = _one_per_request(pa.concat_tables(
+            [*self.found, pa.Table.from_pylist(found, schema=DETECTIONS.arrow)]))
         if matches.num_rows:
             matches = matches.sort_by([("time", "ascending"), ("rule_id", "ascending")])
         inputs = {}
@@ -325,15 +326,18 @@ class Runner:
                                inputs)
 
 
-def _one_per_request(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _one_per_request(matches: pa.Table) -> pa.Table:
     """A request whose stages were read in different parts matched once per part: keep the
     match of its latest stage (parts are fed in input order, so the last one)."""
-    last: dict[tuple[str, str], int] = {}
-    for i, r in enumerate(found):
-        if r.get("audit_id"):
-            last[(r["rule_id"], r["audit_id"])] = i
-    return [r for i, r in enumerate(found)
-            if not r.get("audit_id") or last[(r["rule_id"], r["audit_id"])] == i]
+    if matches.num_rows == 0:
+        return matches
+    numbered = matches.select(["rule_id", "audit_id"]).append_column(
+        "n", pa.array(range(matches.num_rows), pa.int64()))
+    requests = numbered.filter(pc.is_valid(numbered["audit_id"]))
+    last = requests.group_by(["rule_id", "audit_id"]).aggregate([("n", "max")])["n_max"]
+    others = numbered.filter(pc.is_null(numbered["audit_id"]))["n"]
+    kept = pa.concat_arrays([last.combine_chunks(), others.combine_chunks()])
+    return matches.take(pc.take(kept, pc.sort_indices(kept)))
 
 
 def run_rules(rules: RuleSet, *, auditd: pa.Table | None = None, k8s: pa.Table | None = None,
