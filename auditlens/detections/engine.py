@@ -243,6 +243,7 @@ class Runner:
         self.ran: dict[int, int] = {}            # rule → matches, for rules that ran on a part
         self.why_not: dict[int, str] = {}        # rule → why it did not run on a part
         self.inputs: dict[type[View], int] = {}
+        self.bodies = {f for r in rules.rules if r.view is K8sView for f in r.fields if f}
 
     def _runs(self, rule: CompiledRule) -> bool:
         return (rule.info.level in self.wanted and id(rule.sigma) not in self.hidden) \
@@ -254,7 +255,7 @@ class Runner:
         if auditd is not None:
             views[AuditdView] = AuditdView(auditd)
         if k8s is not None:
-            views[K8sView] = K8sView(one_per_request(k8s))
+            views[K8sView] = K8sView(one_per_request(k8s), self.bodies)
         for kind, made in views.items():
             self.inputs[kind] = self.inputs.get(kind, 0) + made.num_rows
         ctx = _AuditdContext(views[AuditdView]) if AuditdView in views else None  # type: ignore[arg-type]
@@ -335,6 +336,8 @@ def _one_per_request(matches: pa.Table) -> pa.Table:
         "n", pa.array(range(matches.num_rows), pa.int64()))
     requests = numbered.filter(pc.is_valid(numbered["audit_id"]))
     last = requests.group_by(["rule_id", "audit_id"]).aggregate([("n", "max")])["n_max"]
+    if len(last) == requests.num_rows:  # no request matched a rule twice: nothing to drop
+        return matches
     others = numbered.filter(pc.is_null(numbered["audit_id"]))["n"]
     kept = pa.concat_arrays([last.combine_chunks(), others.combine_chunks()])
     return matches.take(pc.take(kept, pc.sort_indices(kept)))

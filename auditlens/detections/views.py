@@ -10,6 +10,7 @@ shared by all rules (``functools.cache``-like dict), which is what makes many ru
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -376,9 +377,16 @@ class K8sView(View):
 
     source = "k8s"
 
-    def __init__(self, table: pa.Table) -> None:
+    def __init__(self, table: pa.Table, bodies: Iterable[str] = ()) -> None:
+        """``bodies``: the request/response body paths the rules read (``requestObject.spec…``),
+        all taken in one pass over the bodies."""
         super().__init__(table)
-        self._bodies: dict[str, list[tuple[int, Any]]] = {}
+        self._body_columns: dict[tuple[str, str], Column] = {}
+        self._wanted: set[tuple[str, str]] = set()
+        for name in bodies:
+            head, _, rest = self.resolve(name).partition(".")
+            if head in _BODIES and rest:
+                self._wanted.add((_BODIES[head], rest))
 
     @staticmethod
     def resolve(name: str) -> str:
@@ -423,32 +431,32 @@ class K8sView(View):
         return Column(values)
 
     def _body(self, column: str, path: list[str]) -> Column:
-        if column not in self.table.column_names:
-            return Column(pa.chunked_array([], pa.string()), pa.chunked_array([], pa.int64()))
-        values: list[str] = []
-        rows: list[int] = []
-        for row, body in self._parsed(column):
-            out: list[str] = []
-            _walk(body, path, out)
-            values.extend(out)
-            rows.extend([row] * len(out))
-        return Column(pa.chunked_array([pa.array(values, pa.string())]),
-                      pa.chunked_array([pa.array(rows, pa.int64())]))
+        key = (column, ".".join(path))
+        if key not in self._body_columns:
+            self._extract(column, {key[1], *(p for c, p in self._wanted if c == column)})
+        return self._body_columns[key]
 
-    def _parsed(self, column: str) -> list[tuple[int, Any]]:
-        """The bodies of ``column`` parsed once (row, JSON value), for every path rules read."""
-        got = self._bodies.get(column)
-        if got is None:
+    def _extract(self, column: str, paths: set[str]) -> None:
+        """Parse each body of ``column`` once and take every path rules read from it; the
+        parsed bodies are not kept (as Python objects they are many times their JSON)."""
+        found: dict[str, tuple[list[str], list[int]]] = {p: ([], []) for p in paths}
+        if column in self.table.column_names:
             texts = self.table[column]
             present = pc.indices_nonzero(pc.is_valid(texts)).to_pylist()
-            got = []
             for row, text in zip(present, pc.take(texts, present).to_pylist(), strict=True):
                 try:
-                    got.append((row, orjson.loads(text)))
+                    body = orjson.loads(text)
                 except orjson.JSONDecodeError:
                     continue
-            self._bodies[column] = got
-        return got
+                for p, (values, rows) in found.items():
+                    out: list[str] = []
+                    _walk(body, p.split("."), out)
+                    values.extend(out)
+                    rows.extend([row] * len(out))
+        for p, (values, rows) in found.items():
+            self._body_columns[(column, p)] = Column(
+                pa.chunked_array([pa.array(values, pa.string())]),
+                pa.chunked_array([pa.array(rows, pa.int64())]))
 
     def _make_text(self) -> Array:
         parts = [pc.fill_null(pc.cast(self.table[c], pa.string()), "")
