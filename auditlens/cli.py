@@ -341,8 +341,10 @@ def detect(sources: tuple[str, ...], rule_paths: tuple[str, ...], no_builtin: bo
     fmt = check_output(dest, fmt or ("md" if to_stdout else None)).name
     if rules_out:
         check_output(rules_out, format_from_path(rules_out))
+    log = RejectLog()
     with _reading_shown():
-        result = run_detections(sources, rule_paths, builtin=not no_builtin, level=level, jobs=jobs)
+        result = run_detections(sources, rule_paths, builtin=not no_builtin, level=level,
+                                rejects=log, jobs=jobs)
     write_table(result.matches, dest, fmt, title="auditlens detections")
     if to_stdout:
         sys.stdout.flush()
@@ -350,7 +352,8 @@ def detect(sources: tuple[str, ...], rule_paths: tuple[str, ...], no_builtin: bo
         write_table(result.rules, rules_out, format_from_path(rules_out))
     for line in result.not_run_lines():
         click.echo(f"auditlens: {line}", err=True)
-    click.echo(f"detect: {result.summary()} -> {output or 'stdout'}", err=True)
+    click.echo(f"detect: {result.summary()}; {len(log)} input lines rejected -> {output or 'stdout'}",
+               err=True)
     if result.matches.num_rows:
         sys.exit(3)
 

@@ -419,7 +419,7 @@ def test_cli_detect_exit_status_and_summary(tmp_path: Path) -> None:
     out = tmp_path / "hits.csv"
     got = CliRunner().invoke(cli, ["detect", str(log), "-o", str(out)])
     assert got.exit_code == 3, got.output
-    assert "1 matches (1 high)" in got.stderr
+    assert "1 matches (1 high)" in got.stderr and "0 input lines rejected" in got.stderr
     assert "Audit Daemon Stopped" in out.read_text()
     quiet = tmp_path / "quiet.log"
     quiet.write_text(rec(1, "DAEMON_START", "op=start auid=0 pid=1 res=success") + "\n")

@@ -258,6 +258,13 @@ class Runner:
             views[K8sView] = K8sView(one_per_request(k8s), self.bodies)
         for kind, made in views.items():
             self.inputs[kind] = self.inputs.get(kind, 0) + made.num_rows
+        try:
+            self._run(views)
+        finally:
+            for made in views.values():
+                made.release()
+
+    def _run(self, views: dict[type[View], View]) -> None:
         ctx = _AuditdContext(views[AuditdView]) if AuditdView in views else None  # type: ignore[arg-type]
         for rule in self.rules.rules:
             view = views.get(rule.view)

@@ -54,6 +54,16 @@ class View:
         self._text: Array | None = None
         self._by_row: dict[str, dict[int, list[str]]] = {}
 
+    def release(self) -> None:
+        """Drop the columns computed (and the subsets, which point back here): a part's
+        memory is freed when the rules are done with it, not when the cycle collector runs."""
+        for value in vars(self).values():
+            if isinstance(value, dict):
+                for item in value.values():
+                    if isinstance(item, tuple) and item and isinstance(item[0], View):
+                        item[0].release()
+                value.clear()
+
     @classmethod
     def check(cls, name: str) -> None:
         """Raise :class:`NotApplicable` when rules naming ``name`` cannot run on this kind of table."""
