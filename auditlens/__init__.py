@@ -35,6 +35,7 @@ _LAZY: dict[str, str] = {
     "read_cloud_audit": "auditlens.cloud.reader",
     "open_cloud_audit": "auditlens.cloud.reader",
     "activity": "auditlens.actions",
+    "detect": "auditlens.detections",
     "run_report": "auditlens.reports",
     "list_reports": "auditlens.reports",
     "read_rbac": "auditlens.rbac",
@@ -60,6 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .actions import activity
     from .auditd.reader import open_auditd, open_auditd_records, read_auditd, read_auditd_records
     from .cloud.reader import open_cloud_audit, read_cloud_audit
+    from .detections import detect
     from .k8s.reader import open_k8s_audit, read_k8s_audit
     from .rbac import generate_rbac, rbac_requests, read_rbac, review_access
     from .reports import list_reports, run_report

@@ -8,6 +8,8 @@ under ``if TYPE_CHECKING:`` are left out: they never run.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -155,6 +157,15 @@ def test_import_and_the_readers_do_not_load_aiohttp() -> None:
     assert out.stdout.strip() == "False"
 
 
+def test_pysigma_is_loaded_only_for_detections() -> None:
+    """pySigma is the ``detect`` extra: the package, its readers, schemas and reports import
+    without it; only running rules needs it."""
+    code = ("import sys, auditlens, auditlens.schema, auditlens.auditd.reader, auditlens.k8s.reader, "
+            "auditlens.reports, auditlens.cli; print('sigma' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_the_serve_store_is_below_the_readers_and_reports() -> None:
     """The durable writer knows no reader or report: it can be used (and tested) alone (the
     Parquet copier, which reads what was stored, is the one part above the readers)."""
@@ -163,4 +174,12 @@ def test_the_serve_store_is_below_the_readers_and_reports() -> None:
               if m.startswith("auditlens.serve") and m != "auditlens.serve.parquet"
               for d in deps if d.startswith(("auditlens.auditd", "auditlens.k8s", "auditlens.cloud",
                                              "auditlens.reports", "auditlens.cli"))}
+    assert not upward
+
+
+def test_readers_do_not_import_detections() -> None:
+    graph = import_graph()
+    upward = {f"{m} → {d}" for m, deps in graph.items()
+              if m.startswith(("auditlens.auditd", "auditlens.k8s", "auditlens.schema"))
+              for d in deps if d.startswith("auditlens.detections")}
     assert not upward

@@ -33,7 +33,7 @@ def in_memory(sources: list[str], filters: Filters = Filters()) -> tuple[dict[st
     ev = Evidence(got, filters)
     tables = {r.name: r.table(ev) for r in REPORTS.values() if r.compliance}
     tables["rejected-lines"] = got.rejects.table()
-    totals = Totals.of(got, ev.requests.num_rows, tables["audit-trail"])
+    totals = Totals.of(got, ev.requests.num_rows, tables["audit-trail"], tables["detections"])
     read = ReadSummary(got.files, got.skipped, got.id_files, got.lines, got.reject_count)
     return tables, cover(totals, read, filters)
 

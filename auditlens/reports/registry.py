@@ -243,6 +243,12 @@ def _access_review(ev: Evidence) -> pa.Table:
                          namespace=f.namespace, rejects=ev.collection.rejects)
 
 
+def _detections(ev: Evidence) -> pa.Table:
+    from .detections import detections
+
+    return apply_filters(detections(ev.collection), ev.filters)
+
+
 def _counts(ev: Evidence) -> pa.Table:
     from .summary import counts
 
@@ -258,6 +264,16 @@ def _summary_of(parts: Sequence[pa.Table]) -> pa.Table:
 REPORTS: dict[str, Report] = {
     r.name: r
     for r in (
+        # first: what is suspicious, before the evidence it is drawn from
+        Report("detections", "Detections", "PCI DSS 10.4.1; SOC 2 CC7.2; NIST AU-6",
+               "Matches of auditlens' built-in Sigma rules (auditlens detect runs SigmaHQ's and "
+               "your own too): audit rules deleted, auditd stopped, audit logs or log forwarding "
+               "removed, set-user-ID files, kernel modules, SSH brute force followed by a "
+               "success; Kubernetes audit forwarding or policy changed, privileged or "
+               "host-namespace workloads, exec/attach/port-forward, bindings to cluster-admin, "
+               "wildcard roles, secrets read by people, anonymous requests allowed. Each match "
+               "names its rule, level, author and the records or request it matched.",
+               _detections, order=("time", "rule_id", *HIDDEN)),
         Report("logins", "Logins and authentication", "PCI DSS 10.2.1.4, 10.2.1.5; NIST AU-2",
                "SSH and console logins and logouts, failed attempts with source address, "
                "unknown-user attempts; Kubernetes anonymous requests, 401s and OpenShift oauth "
