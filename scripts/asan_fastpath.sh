@@ -5,7 +5,8 @@
 # extensions with -fsanitize=address in a temporary directory, then runs their tests (and the
 # readers') and the mutation fuzzers over real lines against that build: k8s Event lines
 # (scripts/fuzz_fastpath.py) and auditd logs read on both paths (scripts/fuzz_auditd_fastpath.py).
-# Usage (from the repository root, after bash scripts/test.sh): bash scripts/asan_fastpath.sh
+# Usage (from the repository root, after bash scripts/test.sh; PYTHON=… names another
+# interpreter than .venv's): bash scripts/asan_fastpath.sh
 #   [CORPORA_DIR] [FUZZ_ITERATIONS] [AUDITD_FUZZ_ITERATIONS]   (needs gcc; a sanitizer report
 #   aborts with it on stderr, pytest runs with -s so that the report is not swallowed; any
 #   failure exits non-zero. AUDITD_FUZZ_ITERATIONS are whole logs read twice: default
@@ -16,7 +17,7 @@ cd "$(dirname "$0")/.."
 corpora="$(realpath "${1:-../shared/corpora}")"
 iterations="${2:-50000}"
 auditd_iterations="${3:-$(( iterations / 25 > 0 ? iterations / 25 : 1 ))}"
-py="$PWD/.venv/bin/python"  # the venv itself (realpath would leave it)
+py="${PYTHON:-$PWD/.venv/bin/python}"  # the venv itself (realpath would leave it)
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 cp -r auditlens tests setup.py pyproject.toml README.md sample_logs scripts "$tmp"/
