@@ -27,8 +27,19 @@ This package imports no reader: readers depend on it, never the other way round.
 from .handover import Part, portable, raise_error
 from .merge import Merge, int64s, shift, warn_coerced, with_meta, worker_rejecter
 from .pieces import DEFAULT_CHUNK_BYTES, Piece, SharedEnds, plan_pieces
-from .pool import check_jobs, gc_paused_work, in_order, requested_jobs, worker_pool
+from .pool import (
+    Workers,
+    check_jobs,
+    gc_paused_work,
+    in_order,
+    requested_jobs,
+    start_workers,
+    stop_workers,
+    worker_pool,
+    workers,
+)
 
-__all__ = ["DEFAULT_CHUNK_BYTES", "Merge", "Part", "Piece", "SharedEnds", "check_jobs",
+__all__ = ["DEFAULT_CHUNK_BYTES", "Merge", "Part", "Piece", "SharedEnds", "Workers", "check_jobs",
            "gc_paused_work", "in_order", "int64s", "plan_pieces", "portable", "raise_error",
-           "requested_jobs", "shift", "warn_coerced", "with_meta", "worker_pool", "worker_rejecter"]
+           "requested_jobs", "shift", "start_workers", "stop_workers", "warn_coerced", "with_meta",
+           "worker_pool", "worker_rejecter", "workers"]

@@ -1,0 +1,116 @@
+"""The workers of ``jobs=`` reads: one pool kept for the program's reads, a pool of its own for a
+read that finds the kept one busy, and no worker left when the program ends."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from conftest import SAMPLE_LOGS
+
+import auditlens
+from auditlens import scheduler
+from auditlens.auditd import parallel
+
+NODES = [str(SAMPLE_LOGS / "auditd" / "node-a"), str(SAMPLE_LOGS / "auditd" / "node-b")]
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.filterwarnings("ignore:.*line\\(s\\) were rejected")
+
+
+@pytest.fixture(autouse=True)
+def _no_kept_pool() -> object:
+    scheduler.stop_workers()
+    yield
+    scheduler.stop_workers()
+
+
+def _read(chunk: int = 3000) -> pa.Table:
+    """The sample nodes read in pieces by this process and one worker."""
+    return parallel.read_auditd(NODES, passwd=None, group=None, errors="collect",
+                                rejects=None, jobs=2, chunk_bytes=chunk)
+
+
+def _worker_pids() -> set[int]:
+    kept = scheduler.pool._kept
+    assert kept is not None
+    return set(kept.executor._processes)  # type: ignore[attr-defined]
+
+
+def test_reads_of_a_program_share_one_pool() -> None:
+    """The second read finds the workers of the first started (no start-up to pay again) and
+    gives the same table as one process."""
+    want = auditlens.read_auditd(NODES)
+    assert _read().equals(want)
+    first = _worker_pids()
+    assert len(first) == 1
+    assert _read(5000).equals(want)
+    assert _worker_pids() == first
+
+
+def test_a_read_that_finds_the_kept_pool_busy_gets_its_own() -> None:
+    """Two reads at once (threads): the second gets a pool of its own, ended after it; both give
+    the one-process table."""
+    want = auditlens.read_auditd(NODES)
+    with scheduler.workers(1) as kept:
+        with scheduler.workers(1) as own:
+            assert own is not kept
+            processes = list(own.executor._processes.values())  # type: ignore[attr-defined]
+            assert own.executor.submit(os.getpid).result() != os.getpid()
+        assert processes and not any(p.is_alive() for p in processes)
+    got: list[pa.Table] = []
+    threads = [threading.Thread(target=lambda: got.append(_read())) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert len(got) == 2 and all(t.equals(want) for t in got)
+
+
+def test_a_pool_of_another_size_replaces_the_kept_one() -> None:
+    with scheduler.workers(1) as one:
+        processes = list(one.executor._processes.values())  # type: ignore[attr-defined]
+    with scheduler.workers(2) as two:
+        assert two is not one and two.count == 2
+    assert processes and not any(p.is_alive() for p in processes)
+
+
+def test_start_workers_starts_them_before_the_read() -> None:
+    """A reader starts the pool before it imports what it reads with: the workers are running
+    (and importing) by the time the read asks for them, and the read uses that pool."""
+    scheduler.start_workers(2, ("auditlens.auditd.parallel",))
+    kept = scheduler.pool._kept
+    assert kept is not None and len(kept.executor._processes) == 1  # type: ignore[attr-defined]
+    assert _read().equals(auditlens.read_auditd(NODES))
+    assert scheduler.pool._kept is kept
+    scheduler.start_workers(1)  # one reader: no pool
+    assert scheduler.pool._kept is kept
+
+
+def test_the_kept_workers_end_with_the_program(tmp_path: Path) -> None:
+    """A program that read twice with ``jobs=2`` ends at once, with status 0, and its workers
+    with it."""
+    program = (
+        "import sys\n"
+        "from auditlens import scheduler\n"
+        "from auditlens.auditd import parallel\n"
+        "if __name__ == '__main__':\n"
+        "    for chunk in (3000, 5000):\n"
+        "        parallel.read_auditd(sys.argv[1:], passwd=None, group=None, errors='collect',\n"
+        "                             rejects=None, jobs=2, chunk_bytes=chunk)\n"
+        "    print(*scheduler.pool._kept.executor._processes)\n")
+    script = tmp_path / "twice.py"
+    script.write_text(program)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, str(script), *NODES], capture_output=True, text=True,
+                          timeout=120, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    pids = [int(p) for p in done.stdout.split()]
+    assert len(pids) == 1
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
