@@ -19,11 +19,11 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .errors import AuditlensError, FormatError, InvalidLine, ParseError, SourceError
-from .rejects import RejectLog
 
 __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
+    "RejectLog": "auditlens.rejects",
     "read_auditd": "auditlens.auditd.reader",
     "open_auditd": "auditlens.auditd.reader",
     "read_auditd_records": "auditlens.auditd.reader",
@@ -43,7 +43,6 @@ __all__ = sorted(
         "FormatError",
         "InvalidLine",
         "ParseError",
-        "RejectLog",
         "SourceError",
         "__version__",
         *_LAZY,
@@ -55,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .auditd.reader import open_auditd, open_auditd_records, read_auditd, read_auditd_records
     from .cloud.reader import open_cloud_audit, read_cloud_audit
     from .k8s.reader import open_k8s_audit, read_k8s_audit
+    from .rejects import RejectLog
     from .reports import list_reports, run_report
 
 

@@ -114,3 +114,29 @@ def test_the_kept_workers_end_with_the_program(tmp_path: Path) -> None:
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_the_readers_are_resolved_without_pyarrow() -> None:
+    """``auditlens.read_auditd`` and ``read_k8s_audit`` are resolved without importing pyarrow,
+    so that a ``jobs`` read starts its workers first and they import beside this process."""
+    program = ("import sys, auditlens\n"
+               "auditlens.read_auditd, auditlens.read_k8s_audit\n"
+               "print(sorted(m for m in ('pyarrow', 'numpy', 'orjson') if m in sys.modules))\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=60, check=True, env=env)
+    assert done.stdout.strip() == "[]"
+
+
+def test_workers_start_early_only_for_a_read_that_will_be_cut(tmp_path: Path) -> None:
+    small = tmp_path / "a.log"
+    small.write_bytes(b"x\n" * 100)
+    assert scheduler.pieces.may_cut(str(small), 1000) is False
+    assert scheduler.pieces.may_cut(str(small), 100) is True
+    assert scheduler.pieces.may_cut([str(small), small], 1000) is True
+    for stream_or_once in ("-", iter([str(small)]), str(tmp_path / "missing.log")):
+        assert scheduler.pieces.may_cut(stream_or_once, 10) is False
+    scheduler.start_workers(2, (), str(small), 1000)
+    assert scheduler.pool._kept is None
+    scheduler.start_workers(2, (), str(small), 100)
+    assert scheduler.pool._kept is not None

@@ -12,11 +12,12 @@ from functools import partial
 from multiprocessing import get_context
 from typing import IO, Any
 
-from ..sources import InputFile, iter_lines
+from ..errors import AuditlensError
+from ..sources import InputFile, expand_sources, iter_lines
 from ..sources.compression import sniff_compression
 from ..sources.lines import LongLine, Span, line_spans
 
-__all__ = ["BLOCK_BYTES", "DEFAULT_CHUNK_BYTES", "STEAL_MIN", "Piece", "SharedEnds",
+__all__ = ["BLOCK_BYTES", "DEFAULT_CHUNK_BYTES", "STEAL_MIN", "Piece", "SharedEnds", "may_cut",
            "plan_pieces", "share_ends"]
 
 DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024
@@ -195,6 +196,23 @@ def plan_pieces(inputs: list[InputFile], chunk_bytes: int = DEFAULT_CHUNK_BYTES,
             end = cuts[i + 1] if i + 1 < len(cuts) else None
             pieces.append(Piece(inp.name, path, index, start, end, whole=False, last=end is None))
     return pieces
+
+
+def may_cut(source: Any, chunk_bytes: int) -> bool:
+    """Whether a read of ``source`` will be cut into pieces, as far as a look at its paths tells
+    (more than one file, or one larger than ``chunk_bytes``): worth starting workers for before
+    the read plans its pieces. False for streams and for what can be iterated only once."""
+    items = [source] if isinstance(source, (str, os.PathLike)) else source
+    if not isinstance(items, (list, tuple)) or not all(
+            isinstance(item, (str, os.PathLike)) for item in items):
+        return False
+    try:
+        inputs = expand_sources(list(items))
+    except (AuditlensError, OSError):  # the read itself says what is wrong
+        return False
+    if not inputs or any(inp.size is None for inp in inputs):
+        return False
+    return len(inputs) > 1 or (inputs[0].size or 0) > chunk_bytes
 
 
 STEAL_MIN = 4 << 20

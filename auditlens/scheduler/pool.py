@@ -20,7 +20,7 @@ from importlib import import_module
 from multiprocessing import get_context, process
 from typing import Any, Generic, TypeVar
 
-from .pieces import STEAL_MIN, SharedEnds, share_ends
+from .pieces import DEFAULT_CHUNK_BYTES, STEAL_MIN, SharedEnds, may_cut, share_ends
 
 __all__ = ["Workers", "check_jobs", "gc_paused_work", "in_order", "requested_jobs",
            "start_workers", "stop_workers", "worker_pool", "workers"]
@@ -128,13 +128,16 @@ _kept: Workers | None = None
 _kept_lock = threading.Lock()
 
 
-def start_workers(jobs: int, warm: tuple[str, ...] = ()) -> None:
+def start_workers(jobs: int, warm: tuple[str, ...] = (), source: Any = None,
+                  chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> None:
     """Start the pool a read of ``jobs`` readers will use, before the reader imports what it
-    needs: its workers import side by side with this process instead of after it (the ~0.3 s
-    of a core a worker's start-up costs is where ``jobs=2`` lost most against two independent
-    processes, which start together)."""
+    needs: its workers import side by side with this process instead of after it (a worker's
+    start-up, ~0.3 s of a core, is where ``jobs=2`` lost most against two independent
+    processes, which start together). With ``source``, only when the read will be cut
+    (:func:`.pieces.may_cut`): a read in this process alone needs no workers."""
     global _kept
-    if jobs < 2:
+    if jobs < 2 or not _workers_can_start() or (source is not None
+                                                 and not may_cut(source, chunk_bytes)):
         return
     old = None
     with _kept_lock:
