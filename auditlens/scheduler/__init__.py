@@ -14,6 +14,8 @@ the same file and line. The parts:
 * **Scheduling** (:mod:`.pool`): :func:`in_order` hands pieces to this process and a ``spawn``
   pool (no state inherited from the parent; scripts that call a reader with ``jobs`` at import
   time need the usual ``if __name__ == "__main__":`` guard) and gives the results back in order.
+  The pool is the program's: a reader starts it before it imports pyarrow (the workers import
+  beside this process), and the reads that follow use it again (:func:`.pool.workers`).
 * **Hand-over** (:mod:`.handover`): a worker's :class:`Part` travels as a memory-mapped Arrow file.
 * **Merge** (:mod:`.merge`): the parent takes parts in order; a format's subclass says what a
   piece's work is and what crosses a cut (``auditlens.auditd.parallel``,
