@@ -35,6 +35,18 @@ def _read(chunk: int = 3000) -> pa.Table:
                                 rejects=None, jobs=2, chunk_bytes=chunk)
 
 
+def _run_program(folder: Path, program: str) -> list[str]:
+    """The words a program (with workers: run from a file, as spawn needs) prints reading the
+    sample nodes; it must end with status 0."""
+    script = folder / "program.py"
+    script.write_text(program)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, str(script), *NODES], capture_output=True, text=True,
+                          timeout=120, check=False, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
 def _worker_pids() -> set[int]:
     kept = scheduler.pool._kept
     assert kept is not None
@@ -103,13 +115,7 @@ def test_the_kept_workers_end_with_the_program(tmp_path: Path) -> None:
         "        parallel.read_auditd(sys.argv[1:], passwd=None, group=None, errors='collect',\n"
         "                             rejects=None, jobs=2, chunk_bytes=chunk)\n"
         "    print(*scheduler.pool._kept.executor._processes)\n")
-    script = tmp_path / "twice.py"
-    script.write_text(program)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, str(script), *NODES], capture_output=True, text=True,
-                          timeout=120, check=False, env=env)
-    assert done.returncode == 0, done.stderr
-    pids = [int(p) for p in done.stdout.split()]
+    pids = [int(p) for p in _run_program(tmp_path, program)]
     assert len(pids) == 1
     for pid in pids:
         with pytest.raises(ProcessLookupError):
@@ -165,12 +171,6 @@ def test_an_auditd_read_with_cuts_imports_no_pandas(tmp_path: Path) -> None:
         "    rows = sum(b.num_rows for b in merge.batches())\n"
         "    print(rows, len(merge.out) + len(merge.pieces), merge.fell_back,\n"
         "          'pandas' in sys.modules)\n")
-    script = tmp_path / "cuts.py"
-    script.write_text(program)
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, str(script), *NODES], capture_output=True, text=True,
-                          timeout=120, check=False, env=env)
-    assert done.returncode == 0, done.stderr
-    rows, pieces, fell_back, pandas = done.stdout.split()
+    rows, pieces, fell_back, pandas = _run_program(tmp_path, program)
     assert int(rows) == auditlens.read_auditd(NODES).num_rows and int(pieces) > 10
     assert (fell_back, pandas) == ("False", "False")
