@@ -21,11 +21,11 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .errors import AuditlensError, FormatError, InvalidLine, ParseError, SourceError
-from .rejects import RejectLog
 
 __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
+    "RejectLog": "auditlens.rejects",
     "read_auditd": "auditlens.auditd.reader",
     "open_auditd": "auditlens.auditd.reader",
     "read_auditd_records": "auditlens.auditd.reader",
@@ -50,7 +50,6 @@ __all__ = sorted(
         "FormatError",
         "InvalidLine",
         "ParseError",
-        "RejectLog",
         "SourceError",
         "__version__",
         *_LAZY,
@@ -64,6 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .detections import detect
     from .k8s.reader import open_k8s_audit, read_k8s_audit
     from .rbac import generate_rbac, rbac_requests, read_rbac, review_access
+    from .rejects import RejectLog
     from .reports import list_reports, run_report
 
 

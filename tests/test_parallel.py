@@ -11,9 +11,11 @@ import dataclasses
 import io
 import os
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
+from types import SimpleNamespace
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -160,15 +162,22 @@ def test_the_parent_uses_the_workers_rows(monkeypatch: pytest.MonkeyPatch) -> No
     assert sum(grown for _, grown in closed) > 10 and sum(w for w, _ in closed) > 100
 
 
+@contextmanager
+def _thread_workers(count: int, warm: tuple[str, ...] = ()) -> Iterator[object]:
+    """A read's workers as threads of this process, without shared ends (no take-overs)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(count) as pool:
+        yield SimpleNamespace(executor=pool, ends=None)
+
+
 def test_failed_events_across_cuts_count_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """An event whose row cannot be made (an interpretation bug) keeps its provenance columns
     and counts once in the warning, whether it closed in a piece, at a cut with the worker's
     row or with records added in this process. Workers are threads here, so that the broken
     interpreter reaches them."""
-    from concurrent.futures import ThreadPoolExecutor
-
     monkeypatch.setattr(native, "Parser", None)  # every row is made by event_row
-    monkeypatch.setattr(scheduler.merge, "worker_pool", ThreadPoolExecutor)
+    monkeypatch.setattr(scheduler.merge, "workers", _thread_workers)
     event_row = rows.event_row
 
     def broken(ev: object, ids: object) -> dict[str, object]:
@@ -477,8 +486,10 @@ def test_this_process_takes_over_the_rest_of_a_piece(tmp_path: Path,
     data = b"".join(b"line %d %s\n" % (i, b"y" * (i % 50)) for i in range(2000))
     path = tmp_path / "audit.log"
     path.write_bytes(data)
-    ends = pieces.SharedEnds([pieces.Piece(str(path), str(path), 0, 0, None, whole=False)] * 2)
-    piece, other = ends.pieces
+    ends = pieces.SharedEnds(2)
+    piece, other = ends.place([pieces.Piece(str(path), str(path), 0, 0, None, whole=False)] * 2)
+    ends.open(piece)
+    ends.open(other)
     assert (piece.slot, other.slot) == (0, 1) and ends.left(piece) == len(data)
     monkeypatch.setattr(pieces, "_shared_ends", ends.array)  # as in a worker
     spans = piece.spans(LIMIT)
@@ -598,12 +609,14 @@ def test_without_shared_memory_a_read_goes_on_without_take_overs(
     the read goes on as before take-overs existed, with the same output."""
     tried: list[int] = []
 
-    def no_room(self: pieces.SharedEnds, items: list[pieces.Piece]) -> None:
-        tried.append(len(items))
+    def no_room(self: pieces.SharedEnds, slots: int) -> None:
+        tried.append(slots)
         raise OSError(28, "No space left on device")
 
+    scheduler.stop_workers()  # a pool made now, without shared ends
     monkeypatch.setattr(pieces.SharedEnds, "__init__", no_room)
     _, many, one, fell_back = _events(NODES, 3000)
+    scheduler.stop_workers()
     assert tried and tried[0] > 2
     assert many == one and not fell_back
 
@@ -664,12 +677,12 @@ def test_jobs_0_on_one_cpu_reads_in_this_process(monkeypatch: pytest.MonkeyPatch
     from auditlens import collect as collecting
     from auditlens.collect import collect
 
-    def no_pool(jobs: int) -> None:
+    def no_pool(*args: object) -> None:
         raise AssertionError("no pool with one reader")
 
     want, events = collect(NODES), auditlens.read_auditd(NODES)
     monkeypatch.setattr(scheduler_pool.os, "cpu_count", lambda: 1)
-    monkeypatch.setattr(scheduler.merge, "worker_pool", no_pool)
+    monkeypatch.setattr(scheduler.merge, "workers", no_pool)
     monkeypatch.setattr(collecting, "worker_pool", no_pool)
     assert collect(NODES, jobs=0).auditd.equals(want.auditd)
     assert auditlens.read_auditd(NODES, jobs=0).equals(events)

@@ -22,27 +22,36 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
-from ..build import BatchBuilder
-from ..rejects import Rejecter, RejectLog
-from ..scheduler import check_jobs
-from ..schema import AUDITD_EVENTS, AUDITD_RECORDS
-from ..sources import Source, expand_sources
+from ..scheduler.pieces import DEFAULT_CHUNK_BYTES
+from ..scheduler.pool import check_jobs, requested_jobs, start_workers
 from ..sources.lines import check_max_line
-from . import parallel
-from .ancestry import with_ancestry
-from .ids import IdSource
 from .lexer import MAX_LINE_BYTES
-from .records import Account, read_records
-from .stream import event_stream, record_rows, record_stream, table_of
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ..rejects import RejectLog
+    from ..sources import Source
+    from .ids import IdSource
 
 __all__ = ["open_auditd", "open_auditd_records", "read_auditd", "read_auditd_records"]
 
 
-def _parallel(jobs: int | None) -> bool:
-    return jobs != 1
+def _parallel(source: Source, jobs: int | None, chunk_bytes: int) -> ModuleType | None:
+    """The parallel reader when ``jobs`` is not 1, imported once its workers are started: they
+    import what they need side by side with this process (see ``scheduler.start_workers``)."""
+    if jobs == 1:
+        return None
+    start_workers(requested_jobs(jobs), ("auditlens.auditd.parallel",), source, chunk_bytes)
+    from . import parallel
+
+    return parallel
+
+
+_EVENTS_CHUNK = 4 * DEFAULT_CHUNK_BYTES  # as parallel._events_chunk on the C path
 
 
 def _max_line(max_line_bytes: int | None) -> int:
@@ -67,9 +76,13 @@ def open_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = No
     bomb costs no memory; None: 1 MiB (auditd records are under 9 KB).
     """
     max_line = _max_line(max_line_bytes)
-    if _parallel(jobs):
+    parallel = _parallel(source, jobs, _EVENTS_CHUNK)
+    if parallel is not None:
         return parallel.open_auditd(source, passwd=passwd, group=group, errors=errors,
                                     rejects=rejects, jobs=check_jobs(jobs), max_line=max_line)
+    from .records import Account
+    from .stream import event_stream
+
     return event_stream(source, passwd, group, errors, rejects, batch_size, Account(),
                          max_line).streamed()
 
@@ -85,14 +98,23 @@ def read_auditd(source: Source, *, passwd: IdSource = None, group: IdSource = No
     pieces of a ``jobs`` read are put together, so that it is the same with any ``jobs``.
     """
     table = _read_events(source, passwd, group, errors, rejects, jobs, _max_line(max_line_bytes))
-    return with_ancestry(table) if ancestry else table
+    if not ancestry:
+        return table
+    from .ancestry import with_ancestry
+
+    return with_ancestry(table)
 
 
 def _read_events(source: Source, passwd: IdSource, group: IdSource, errors: str,
                  rejects: RejectLog | None, jobs: int, max_line: int) -> pa.Table:
-    if _parallel(jobs):
+    parallel = _parallel(source, jobs, _EVENTS_CHUNK)
+    if parallel is not None:
         return parallel.read_auditd(source, passwd=passwd, group=group, errors=errors,
                                     rejects=rejects, jobs=check_jobs(jobs), max_line=max_line)
+    from ..schema import AUDITD_EVENTS
+    from .records import Account
+    from .stream import event_stream, table_of
+
     account = Account()
     stream = event_stream(source, passwd, group, errors, rejects, 10_000, account, max_line)
     table = table_of(stream, AUDITD_EVENTS, account)
@@ -112,9 +134,13 @@ def open_auditd_records(source: Source, *, passwd: IdSource = None, group: IdSou
     options are :func:`open_auditd`'s.
     """
     max_line = _max_line(max_line_bytes)
-    if _parallel(jobs):
+    parallel = _parallel(source, jobs, DEFAULT_CHUNK_BYTES)
+    if parallel is not None:
         return parallel.open_auditd_records(source, errors=errors, rejects=rejects,
                                             jobs=check_jobs(jobs), max_line=max_line)
+    from .records import Account
+    from .stream import record_stream
+
     return record_stream(source, errors, rejects, batch_size, Account(),
                           max_line).streamed()
 
@@ -126,6 +152,15 @@ def read_record_types(source: Source, prefixes: Iterable[str], *,
     search picks their lines before anything is lexed (kernel-ring lines, whose type is a number,
     are always lexed). Bad lines are left out here: this is a second look at input whose rejects
     the caller has from its first read, as the line numbers of the rows show."""
+    import pyarrow as pa
+
+    from ..build import BatchBuilder
+    from ..rejects import Rejecter, RejectLog
+    from ..schema import AUDITD_RECORDS
+    from ..sources import expand_sources
+    from .records import Account, read_records
+    from .stream import record_rows
+
     prefixes = tuple(prefixes)
     wanted = re.compile(b"type=(?:" + b"|".join(re.escape(p.encode()) for p in prefixes)
                         + rb"|\d)").search
@@ -142,9 +177,14 @@ def read_auditd_records(source: Source, *, passwd: IdSource = None, group: IdSou
     """All auditd records of ``source`` as one table, one row per input record line (options as
     for :func:`open_auditd_records`)."""
     max_line = _max_line(max_line_bytes)
-    if _parallel(jobs):
+    parallel = _parallel(source, jobs, DEFAULT_CHUNK_BYTES)
+    if parallel is not None:
         return parallel.read_auditd_records(source, errors=errors, rejects=rejects,
                                             jobs=check_jobs(jobs), max_line=max_line)
+    from ..schema import AUDITD_RECORDS
+    from .records import Account
+    from .stream import record_stream, table_of
+
     account = Account()
     stream = record_stream(source, errors, rejects, 10_000, account, max_line)
     table = table_of(stream, AUDITD_RECORDS, account)

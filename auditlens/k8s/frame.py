@@ -25,6 +25,7 @@ from ..sources import READ_ERRORS, line_chunks
 from ..sources.lines import PREFIX_BYTES, LongLine, depth_change
 from . import native
 from .event import Origin, event_row, why_malformed
+from .limits import BATCH_ROWS, MAX_LINE_BYTES
 from .wrappers import WRAPPERS, Bad, Decoded, decode_text, decode_value, loads
 
 CRI_LINE = re.compile(rb"^(\d{4}-\d\d-\d\dT\S+) (stdout|stderr) ([FP])(?::\S*)? ?(.*)$", re.DOTALL)
@@ -35,10 +36,6 @@ _OPENERS = (b"{", b"[", b",", b":")
 _BOM = b"\xef\xbb\xbf"
 MAX_VALUE_LINES = 1_000_000
 MAX_VALUE_BYTES = 256 * 1024 * 1024
-MAX_LINE_BYTES = 64 << 20
-"""The readers' default ``max_line_bytes``: an Event at level RequestResponse carries whole
-request and response bodies (a large ConfigMap, a CRD list), so lines of megabytes exist; a
-longer one is rejected without being held."""
 
 
 
@@ -61,8 +58,6 @@ def _as_read(raw: bytes | str) -> bytes | str:
 
 _NOT_JSON = object()
 _CHUNK_LINES = 1024
-BATCH_ROWS = 16_384
-"""Rows per RecordBatch (``open_k8s_audit``'s default ``batch_size``)."""
 
 
 _DOCKER = WRAPPERS["docker"].claims

@@ -33,7 +33,8 @@ from ..sources import Source
 from ..sources.receiver import receiver_source
 from .build import RowBatcher
 from .event import Origin
-from .frame import BATCH_ROWS, MAX_LINE_BYTES, Account, FileReader
+from .frame import Account, FileReader
+from .limits import BATCH_ROWS, MAX_LINE_BYTES
 from .stream import Read, raw_batches
 
 __all__ = ["open_k8s_audit", "read_k8s_audit"]

@@ -8,27 +8,41 @@ Nothing is lost: ``read_k8s_audit`` records the line account in the table's sche
 ``auditlens.lines`` (physical lines read), ``auditlens.rejects`` (Events/units rejected),
 ``auditlens.lines_in_rows``, ``auditlens.lines_in_rejects`` and ``auditlens.lines_empty``, which
 add up to ``auditlens.lines`` (see :mod:`auditlens.k8s.frame` for what a unit is). A line
-longer than ``max_line_bytes`` (default :data:`~.frame.MAX_LINE_BYTES`, 64 MiB) is one rejected
+longer than ``max_line_bytes`` (default :data:`~.limits.MAX_LINE_BYTES`, 64 MiB) is one rejected
 unit, skipped as it is read (:mod:`auditlens.sources.lines`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-
-from ..rejects import RejectLog
-from ..scheduler import check_jobs
-from ..sources import Source
+from ..scheduler.pieces import DEFAULT_CHUNK_BYTES
+from ..scheduler.pool import check_jobs, requested_jobs, start_workers
 from ..sources.lines import check_max_line
-from . import parallel
-from .frame import BATCH_ROWS, MAX_LINE_BYTES
-from .stream import Read
+from .limits import BATCH_ROWS, MAX_LINE_BYTES
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ..rejects import RejectLog
+    from ..sources import Source
 
 __all__ = ["open_k8s_audit", "read_k8s_audit"]
 
 DEFAULT_BATCH = BATCH_ROWS
+
+
+def _parallel(source: Source, jobs: int) -> ModuleType | None:
+    """The parallel reader when ``jobs`` is not 1, imported once its workers are started: they
+    import what they need side by side with this process (see ``scheduler.start_workers``)."""
+    if jobs == 1:
+        return None
+    start_workers(requested_jobs(jobs), ("auditlens.k8s.parallel",), source, DEFAULT_CHUNK_BYTES)
+    from . import parallel
+
+    return parallel
 
 
 def open_k8s_audit(source: Source, *, errors: str = "collect", rejects: RejectLog | None = None,
@@ -50,10 +64,13 @@ def open_k8s_audit(source: Source, *, errors: str = "collect", rejects: RejectLo
     can be large).
     """
     max_line = check_max_line(max_line_bytes, MAX_LINE_BYTES)
-    if jobs != 1:
+    parallel = _parallel(source, jobs)
+    if parallel is not None:
         return parallel.open_k8s_audit(source, errors=errors, rejects=rejects,
                                        keep_objects=keep_objects, cluster=cluster,
                                        jobs=check_jobs(jobs), max_line=max_line)
+    from .stream import Read
+
     return Read(source, errors, rejects, keep_objects, cluster, batch_size, max_line).streamed()
 
 
@@ -63,10 +80,13 @@ def read_k8s_audit(source: Source, *, errors: str = "collect", rejects: RejectLo
     """All API audit Events of ``source`` as one table (options as for :func:`open_k8s_audit`),
     with the line account in the schema metadata (``auditlens.lines``, ``auditlens.rejects``…)."""
     max_line = check_max_line(max_line_bytes, MAX_LINE_BYTES)
-    if jobs != 1:
+    parallel = _parallel(source, jobs)
+    if parallel is not None:
         return parallel.read_k8s_audit(source, errors=errors, rejects=rejects,
                                        keep_objects=keep_objects, cluster=cluster,
                                        jobs=check_jobs(jobs), max_line=max_line)
+    from .stream import Read
+
     read = Read(source, errors, rejects, keep_objects, cluster, DEFAULT_BATCH, max_line)
     table = read.table()
     read.warn()

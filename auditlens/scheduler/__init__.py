@@ -14,6 +14,8 @@ the same file and line. The parts:
 * **Scheduling** (:mod:`.pool`): :func:`in_order` hands pieces to this process and a ``spawn``
   pool (no state inherited from the parent; scripts that call a reader with ``jobs`` at import
   time need the usual ``if __name__ == "__main__":`` guard) and gives the results back in order.
+  The pool is the program's: a reader starts it before it imports pyarrow (the workers import
+  beside this process), and the reads that follow use it again (:func:`.pool.workers`).
 * **Hand-over** (:mod:`.handover`): a worker's :class:`Part` travels as a memory-mapped Arrow file.
 * **Merge** (:mod:`.merge`): the parent takes parts in order; a format's subclass says what a
   piece's work is and what crosses a cut (``auditlens.auditd.parallel``,
@@ -24,11 +26,50 @@ the same file and line. The parts:
 This package imports no reader: readers depend on it, never the other way round.
 """
 
-from .handover import Part, portable, raise_error
-from .merge import Merge, int64s, shift, warn_coerced, with_meta, worker_rejecter
-from .pieces import DEFAULT_CHUNK_BYTES, Piece, SharedEnds, plan_pieces
-from .pool import check_jobs, gc_paused_work, in_order, requested_jobs, worker_pool
+from __future__ import annotations
 
-__all__ = ["DEFAULT_CHUNK_BYTES", "Merge", "Part", "Piece", "SharedEnds", "check_jobs",
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+_NAMES: dict[str, str] = {
+    "Part": "handover", "portable": "handover", "raise_error": "handover",
+    "Merge": "merge", "int64s": "merge", "shift": "merge", "warn_coerced": "merge",
+    "with_meta": "merge", "worker_rejecter": "merge",
+    "DEFAULT_CHUNK_BYTES": "pieces", "Piece": "pieces", "SharedEnds": "pieces",
+    "plan_pieces": "pieces",
+    "Workers": "pool", "check_jobs": "pool", "gc_paused_work": "pool", "in_order": "pool",
+    "requested_jobs": "pool", "start_workers": "pool", "stop_workers": "pool",
+    "worker_pool": "pool", "workers": "pool",
+}
+"""Each name → its module, imported when the name is first asked for: a reader starts its
+workers (:func:`.pool.start_workers`) before it imports pyarrow, which :mod:`.merge` needs."""
+
+__all__ = ["DEFAULT_CHUNK_BYTES", "Merge", "Part", "Piece", "SharedEnds", "Workers", "check_jobs",
            "gc_paused_work", "in_order", "int64s", "plan_pieces", "portable", "raise_error",
-           "requested_jobs", "shift", "warn_coerced", "with_meta", "worker_pool", "worker_rejecter"]
+           "requested_jobs", "shift", "start_workers", "stop_workers", "warn_coerced", "with_meta",
+           "worker_pool", "worker_rejecter", "workers"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .handover import Part, portable, raise_error
+    from .merge import Merge, int64s, shift, warn_coerced, with_meta, worker_rejecter
+    from .pieces import DEFAULT_CHUNK_BYTES, Piece, SharedEnds, plan_pieces
+    from .pool import (
+        Workers,
+        check_jobs,
+        gc_paused_work,
+        in_order,
+        requested_jobs,
+        start_workers,
+        stop_workers,
+        worker_pool,
+        workers,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 from array import array
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import closing
 from typing import Any
 
 import pyarrow as pa
@@ -17,8 +18,8 @@ from ..errors import InvalidLine
 from ..rejects import Rejecter, RejectLog
 from ..sources import Source, expand_sources
 from .handover import raise_error
-from .pieces import Piece, SharedEnds, plan_pieces
-from .pool import in_order, worker_pool
+from .pieces import Piece, plan_pieces
+from .pool import in_order, workers
 
 __all__ = ["Merge", "int64s", "shift", "warn_coerced", "with_meta", "worker_rejecter"]
 
@@ -113,28 +114,27 @@ class Merge:
         if self.pieces is None or len(self.pieces) < 2 or self.jobs < 2:
             yield from self._fallback()
             return
-        workers = min(self.jobs, len(self.pieces)) - 1
-        ends = SharedEnds.make(self.pieces) if self.shared_ends else None
-        pool = worker_pool(workers, ends)
-        pieces = self.pieces if ends is None else ends.pieces
-        try:
-            for piece, part in in_order(pool, workers, self.work(), pieces, ends):
-                if piece.first:
-                    self._offset = 0
-                error = part.error
-                if error is not None:
-                    raise_error(error, self._offset)
-                out = self.take(piece, part, self._offset)
-                if out is None:
-                    break
-                self._offset += part.lines
-                progress.advance(piece.size)
-                yield from self._count(out)
-            else:
-                yield from self._count(self.finish())
-                return
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        readers = min(self.jobs, len(self.pieces))
+        with workers(self.jobs - 1, (type(self).__module__,)) as team:
+            ends = team.ends if self.shared_ends else None
+            pieces = self.pieces if ends is None else ends.place(self.pieces)
+            parts = in_order(team.executor, readers - 1, self.work(), pieces, ends)
+            with closing(parts):  # a fallback first ends what the workers still read
+                for piece, part in parts:
+                    if piece.first:
+                        self._offset = 0
+                    error = part.error
+                    if error is not None:
+                        raise_error(error, self._offset)
+                    out = self.take(piece, part, self._offset)
+                    if out is None:
+                        break
+                    self._offset += part.lines
+                    progress.advance(piece.size)
+                    yield from self._count(out)
+                else:
+                    yield from self._count(self.finish())
+                    return
         yield from self._fallback()
 
     def _count(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

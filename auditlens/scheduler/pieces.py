@@ -12,12 +12,13 @@ from functools import partial
 from multiprocessing import get_context
 from typing import IO, Any
 
-from ..sources import InputFile, iter_lines
+from ..errors import AuditlensError
+from ..sources import InputFile, expand_sources, iter_lines
 from ..sources.compression import sniff_compression
 from ..sources.lines import LongLine, Span, line_spans
 from ..sources.receiver import open_plain
 
-__all__ = ["BLOCK_BYTES", "DEFAULT_CHUNK_BYTES", "STEAL_MIN", "Piece", "SharedEnds",
+__all__ = ["BLOCK_BYTES", "DEFAULT_CHUNK_BYTES", "STEAL_MIN", "Piece", "SharedEnds", "may_cut",
            "plan_pieces", "share_ends"]
 
 DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024
@@ -201,32 +202,67 @@ def plan_pieces(inputs: list[InputFile], chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     return pieces
 
 
+def may_cut(source: Any, chunk_bytes: int) -> bool:
+    """Whether a read of ``source`` will be cut into pieces, as far as a look at its paths tells
+    (more than one file, or one larger than ``chunk_bytes``): worth starting workers for before
+    the read plans its pieces. False for streams and for what can be iterated only once."""
+    items = [source] if isinstance(source, (str, os.PathLike)) else source
+    if not isinstance(items, (list, tuple)) or not all(
+            isinstance(item, (str, os.PathLike)) for item in items):
+        return False
+    try:
+        inputs = expand_sources(list(items))
+    except (AuditlensError, OSError):  # the read itself says what is wrong
+        return False
+    if not inputs or any(inp.size is None for inp in inputs):
+        return False
+    return len(inputs) > 1 or (inputs[0].size or 0) > chunk_bytes
+
+
 STEAL_MIN = 4 << 20
 """The least this process takes over from a worker: every cut costs the events open across it."""
 
 
 class SharedEnds:
-    """The end of every piece of a read, shared with the workers: two integers per piece, its
-    end and how far its reader has claimed (:func:`_claim`), under one lock.
+    """The ends of the pieces being read, shared with the workers: two integers per slot, a
+    piece's end and how far its reader has claimed (:func:`_claim`), under one lock.
 
     Without them one reader finished up to a piece (seconds of work) before the other: a worker
     starts ~0.4 s after this process, and pieces sent cannot be taken back (0.3-0.9 s idle at
     the end of a 6-7 s auditd read, measured). With them this process, when it is free and the
     workers have less left than a piece, takes over the second half of what a worker has not
-    claimed yet: it moves that piece's end back to a line start and reads the rest itself."""
+    claimed yet: it moves that piece's end back to a line start and reads the rest itself.
 
-    def __init__(self, pieces: list[Piece]) -> None:
-        self.pieces = [replace(p, slot=i) for i, p in enumerate(pieces)]
-        values = [v for p in pieces for v in (_FOREVER if p.end is None else p.end, p.start)]
-        self.array = get_context("spawn").Array("q", values)
+    The array belongs to a pool (a worker gets it as it starts), not to a read: the pool can
+    start before the read's pieces are known and serve the reads that follow. Piece ``i`` of a
+    read uses slot ``i % slots`` from the moment it is read or sent (:meth:`open`); a read holds
+    fewer pieces than there are slots (see ``pool.in_order``), so a slot is free again by then."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self.array = get_context("spawn").Array("q", 2 * slots)
 
     @classmethod
-    def make(cls, pieces: list[Piece]) -> SharedEnds | None:
-        """Shared ends for ``pieces``; None (no take-overs) when no shared memory can be had."""
+    def make(cls, slots: int) -> SharedEnds | None:
+        """Shared ends with ``slots`` slots; None (no take-overs) when no shared memory can be
+        had."""
         try:
-            return cls(pieces)
+            return cls(slots)
         except OSError:
             return None
+
+    def place(self, pieces: list[Piece]) -> list[Piece]:
+        """``pieces`` with their slots (byte ranges only: a whole file cannot be cut)."""
+        return [p if p.whole else replace(p, slot=i % self.slots) for i, p in enumerate(pieces)]
+
+    def open(self, piece: Piece) -> None:
+        """Set the slot of ``piece`` as it starts being read: its end, nothing claimed."""
+        if piece.slot < 0:
+            return
+        with self._locked() as raw:
+            if raw is not None:
+                raw[2 * piece.slot] = _FOREVER if piece.end is None else piece.end
+                raw[2 * piece.slot + 1] = piece.start
 
     @contextmanager
     def _locked(self) -> Iterator[Any]:

@@ -1,24 +1,29 @@
 """Reading items in order with this process and ``jobs - 1`` worker processes (:func:`in_order`),
-and the workers' life: spawned, started with the read's shared ends, ended without teardown."""
+and the workers' life: spawned (as early as a reader can: :func:`start_workers`), kept for the
+reads that follow in the program (:func:`workers`), ended without teardown."""
 
 from __future__ import annotations
 
 import atexit
 import os
 import sys
+import threading
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import wait as wait_for
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import wraps
+from importlib import import_module
 from multiprocessing import get_context, process
 from typing import Any, Generic, TypeVar
 
-from ..build import gc_pause
-from .pieces import STEAL_MIN, SharedEnds, share_ends
+from .pieces import DEFAULT_CHUNK_BYTES, STEAL_MIN, SharedEnds, may_cut, share_ends
 
-__all__ = ["check_jobs", "gc_paused_work", "in_order", "requested_jobs", "worker_pool"]
+__all__ = ["Workers", "check_jobs", "gc_paused_work", "in_order", "requested_jobs",
+           "start_workers", "stop_workers", "worker_pool", "workers"]
 
 _T = TypeVar("_T")
 
@@ -31,6 +36,8 @@ def gc_paused_work(work: Callable[..., _T]) -> Callable[..., _T]:
 
     @wraps(work)
     def paused(*args: Any, **kwargs: Any) -> _T:
+        from ..build import gc_pause  # pyarrow: not before a pool is started (start_workers)
+
         with gc_pause():
             return work(*args, **kwargs)
 
@@ -80,6 +87,113 @@ def worker_pool(jobs: int, ends: SharedEnds | None = None) -> ProcessPoolExecuto
                                initargs=(None if ends is None else ends.array,))
 
 
+class Workers:
+    """A pool of ``count`` spawned workers with its shared piece ends (None: no take-overs).
+
+    Each worker is started at once (a spawned worker spends ~0.3 s importing Python, pyarrow and
+    auditlens, which it then does while this process still imports or plans the read) and
+    imports the modules of ``warm``, the format's piece work, right away."""
+
+    def __init__(self, count: int, warm: tuple[str, ...] = ()) -> None:
+        self.count = count
+        self.pid = os.getpid()
+        self.ends = SharedEnds.make(_slots(count))
+        self.executor = worker_pool(count, self.ends)
+        self.busy = False
+        for _ in range(count):  # the pool spawns a worker per item while none is idle
+            self.executor.submit(_warm, warm)
+
+    def usable(self, count: int) -> bool:
+        """Whether a later read of ``count`` workers can use this pool: in this process (not a
+        fork of it), not broken by a worker that died."""
+        return (self.count == count and self.pid == os.getpid()
+                and not getattr(self.executor, "_broken", False))
+
+    def shutdown(self) -> None:
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _slots(count: int) -> int:
+    """Slots of a pool's shared ends: more than a read holds at once (``in_order``'s window)."""
+    return 4 * (count + 1)
+
+
+def _warm(modules: tuple[str, ...]) -> None:
+    for name in modules:
+        import_module(name)
+
+
+_kept: Workers | None = None
+"""The pool kept for the reads of this program (see :func:`workers`)."""
+_kept_lock = threading.Lock()
+
+
+def start_workers(jobs: int, warm: tuple[str, ...] = (), source: Any = None,
+                  chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> None:
+    """Start the pool a read of ``jobs`` readers will use, before the reader imports what it
+    needs: its workers import side by side with this process instead of after it (a worker's
+    start-up, ~0.3 s of a core, is where ``jobs=2`` lost most against two independent
+    processes, which start together). With ``source``, only when the read will be cut
+    (:func:`.pieces.may_cut`): a read in this process alone needs no workers."""
+    global _kept
+    if jobs < 2 or not _workers_can_start() or (source is not None
+                                                 and not may_cut(source, chunk_bytes)):
+        return
+    old = None
+    with _kept_lock:
+        if _kept is not None and _kept.busy:
+            return
+        if _kept is None or not _kept.usable(jobs - 1):
+            old, _kept = _kept, Workers(jobs - 1, warm)
+    if old is not None:
+        old.shutdown()
+
+
+@contextmanager
+def workers(count: int, warm: tuple[str, ...] = ()) -> Iterator[Workers]:
+    """A pool of ``count`` workers for one read: the program's kept pool, started now if need
+    be and kept for the next read (a notebook or a report that reads many files pays the
+    workers' start-up once); a pool of its own, shut down after it, when another thread's read
+    holds the kept one. The read's items still held are cancelled, and those being read waited
+    for, before the pool serves another read (they use its shared ends)."""
+    global _kept
+    old = None
+    with _kept_lock:
+        team = _kept
+        if team is None or (not team.busy and not team.usable(count)):
+            old, team = team, Workers(count, warm)
+            _kept = team
+        if team.busy:
+            team = None
+        else:
+            team.busy = True
+    if old is not None:
+        old.shutdown()
+    if team is None:
+        own = Workers(count, warm)
+        try:
+            yield own
+        finally:
+            own.shutdown()
+        return
+    try:
+        yield team
+    finally:
+        team.busy = False
+
+
+def stop_workers() -> None:
+    """End the kept pool's workers (at exit, or to free them in a long-lived program)."""
+    global _kept
+    with _kept_lock:
+        team, _kept = _kept, None
+    if team is not None:
+        team.shutdown()
+
+
+atexit.register(stop_workers)
+
+
 def _worker_started(shared_ends: Any) -> None:
     """Run in each worker as it starts. A worker ends without the interpreter's teardown, which
     the parent waits for at the end of every read (freeing every module: 0.05 s of 0.06 s): by
@@ -117,7 +231,8 @@ class _Slot(Generic[_T]):
 
 
 def in_order(pool: ProcessPoolExecutor, workers: int, work: Callable[[_T], Any],
-             items: list[_T], ends: SharedEnds | None = None) -> Iterator[tuple[_T, Any]]:
+             items: list[_T], ends: SharedEnds | None = None
+             ) -> Generator[tuple[_T, Any], None, None]:
     """``(item, work(item))`` in the order of ``items``, at most two items per reader (and one)
     held at once, which bounds the memory of a streamed read.
 
@@ -138,10 +253,16 @@ def in_order(pool: ProcessPoolExecutor, workers: int, work: Callable[[_T], Any],
     todo = deque(items)
     held: deque[_Slot[_T]] = deque()
 
-    def send() -> None:
+    def take() -> _Slot[_T]:
         slot = _Slot(todo.popleft())
-        slot.future = pool.submit(work, slot.item)
+        if ends is not None:
+            ends.open(slot.item)  # type: ignore[arg-type]
         held.append(slot)
+        return slot
+
+    def send() -> None:
+        slot = take()
+        slot.future = pool.submit(work, slot.item)
 
     try:
         while held or todo:
@@ -153,8 +274,7 @@ def in_order(pool: ProcessPoolExecutor, workers: int, work: Callable[[_T], Any],
             if todo and len(held) < window:
                 if ends is None or len(todo) == len(items) or _read_here(held, todo[0], ends,
                                                                          workers):
-                    mine = _Slot(todo.popleft())
-                    held.append(mine)
+                    mine = take()
                 else:  # sent to be shared out: see _read_here
                     send()
             while todo and len(held) < window and sum(s.sent() for s in held) < 2 * workers:
@@ -166,9 +286,8 @@ def in_order(pool: ProcessPoolExecutor, workers: int, work: Callable[[_T], Any],
             else:
                 held[0].result()  # wait for it
     finally:
-        for slot in held:
-            if slot.future is not None:
-                slot.future.cancel()
+        running = [s.future for s in held if s.future is not None and not s.future.cancel()]
+        wait_for(running)  # their workers use the pool's shared ends until they are done
 
 
 def _read_here(held: deque[_Slot[Any]], piece: Any, ends: SharedEnds, workers: int) -> bool:
