@@ -263,12 +263,37 @@ def test_parts_keep_events_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
                        "    name|startswith: /etc/audit/\ncondition: s and p\n")
     whole = run_detections([log], [folder], builtin=False).matches
     monkeypatch.setattr(api, "AUDITD_PART", 7)
-    monkeypatch.setattr(api, "HOLD", 1)
-    parts = list(api.auditd_parts(auditlens.open_auditd_records(log, batch_size=3), 7, 1))
+    parts = list(api.auditd_parts(auditlens.open_auditd_records(log, batch_size=3), 7))
     assert len(parts) > 5 and sum(p.num_rows for p in parts) == len(lines)
     cut = run_detections([log], [folder], builtin=False).matches
     assert whole.num_rows == cut.num_rows == 39
     assert cut["serial"].to_pylist() == list(range(1, 40))
+
+
+def test_an_event_whose_records_lie_far_apart_is_not_cut(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """An event with no EOE yet at a part's end waits for the next part however many records
+    of other events lie between its records (here 5 000, across the part's end); events that
+    are complete (EOE) run in their part."""
+    from auditlens.detections import api
+
+    def filler(first: int, n: int) -> list[str]:
+        return [line for s in range(first, first + n)
+                for line in (syscall(s, 2, "/usr/bin/ls", t=_T0), rec(s, "EOE", "", t=_T0))]
+
+    lines = [*filler(10, 2_500), syscall(1, 257, "/usr/bin/cat", t=_T0), *filler(3_000, 2_500),
+             path(1, "/etc/audit/auditd.conf").replace(f"{_T0 + 1}.000", f"{_T0}.000"),
+             rec(1, "EOE", "", t=_T0)]
+    log = tmp_path / "audit.log"
+    log.write_text("\n".join(lines) + "\n")
+    folder = rule_file(tmp_path, "s:\n    type: SYSCALL\n    exe|endswith: /cat\np:\n    type: PATH\n"
+                       "    name|startswith: /etc/audit/\ncondition: s and p\n")
+    monkeypatch.setattr(api, "AUDITD_PART", 8_000)
+    parts = list(api.auditd_parts(auditlens.open_auditd_records(log), 8_000))
+    assert len(parts) == 2 and sum(p.num_rows for p in parts) == len(lines)
+    got = run_detections([log], [folder], builtin=False).matches.to_pylist()
+    assert [(m["serial"], m["lines"]) for m in got] == [(1, [5_001, len(lines) - 1])]
+    assert got[0]["actor"] == "auid=1000" and got[0]["object"] == "/etc/audit/auditd.conf"
 
 
 def test_a_request_read_in_two_parts_matches_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
