@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -321,10 +322,12 @@ class Runner:
         for skipped in self.rules.skipped:
             if skipped.info.level in self.wanted:
                 fates.append(_fate(skipped.info, skipped.source, skipped.reason))
-        matches = _one_per_request(pa.concat_tables(
-            [*self.found, pa.Table.from_pylist(found, schema=DETECTIONS.arrow)]))
-        if matches.num_rows:
-            matches = matches.sort_by([("time", "ascending"), ("rule_id", "ascending")])
+        self.found.append(pa.Table.from_pylist(found, schema=DETECTIONS.arrow))
+        keys = pa.concat_tables([t.select(["time", "rule_id", "audit_id"]) for t in self.found])
+        kept = _one_per_request(keys)
+        order = pc.sort_indices(keys.take(kept),
+                                sort_keys=[("time", "ascending"), ("rule_id", "ascending")])
+        matches = _take_columns(self.found, pc.take(kept, order))
         inputs = {}
         if AuditdView in self.inputs:
             inputs["auditd records"] = self.inputs[AuditdView]
@@ -334,20 +337,35 @@ class Runner:
                                inputs)
 
 
-def _one_per_request(matches: pa.Table) -> pa.Table:
-    """A request whose stages were read in different parts matched once per part: keep the
-    match of its latest stage (parts are fed in input order, so the last one)."""
-    if matches.num_rows == 0:
-        return matches
-    numbered = matches.select(["rule_id", "audit_id"]).append_column(
-        "n", pa.array(range(matches.num_rows), pa.int64()))
-    requests = numbered.filter(pc.is_valid(numbered["audit_id"]))
-    last = requests.group_by(["rule_id", "audit_id"]).aggregate([("n", "max")])["n_max"]
-    if len(last) == requests.num_rows:  # no request matched a rule twice: nothing to drop
-        return matches
-    others = numbered.filter(pc.is_null(numbered["audit_id"]))["n"]
-    kept = pa.concat_arrays([last.combine_chunks(), others.combine_chunks()])
-    return matches.take(pc.take(kept, pc.sort_indices(kept)))
+def _one_per_request(matches: pa.Table) -> Any:
+    """The rows of ``matches`` (rule_id, audit_id) to keep: a request whose stages were read in
+    different parts matched once per part; keep the match of its latest stage (parts are fed
+    in input order, so the last one). Worked out with numpy, not a group-by: Arrow's runs on
+    its thread pool, whose scratch memory stays with the process."""
+    key = pc.binary_join_element_wise(matches["rule_id"], matches["audit_id"], "\x1f")
+    key = key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key
+    coded = pc.dictionary_encode(key)
+    codes = pc.fill_null(coded.indices, 0).to_numpy(zero_copy_only=False)
+    request = pc.is_valid(key).to_numpy(zero_copy_only=False)
+    last = np.full(len(coded.dictionary), -1, np.int64)
+    np.maximum.at(last, codes[request], np.flatnonzero(request))
+    keep = ~request
+    keep[last[last >= 0]] = True
+    return pa.array(np.flatnonzero(keep))
+
+
+def _take_columns(tables: list[pa.Table], rows: Any) -> pa.Table:
+    """The rows ``rows`` of ``tables`` (emptied) stacked, taken a column at a time and each
+    source column let go once taken: the matches of a large input are tens of MB, and a
+    whole-table take would hold them twice."""
+    table = pa.concat_tables(tables)
+    tables.clear()
+    names, schema = table.column_names, table.schema
+    columns = []
+    for name in names:
+        columns.append(pc.take(table[name], rows))
+        table = table.drop_columns([name])
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def run_rules(rules: RuleSet, *, auditd: pa.Table | None = None, k8s: pa.Table | None = None,
