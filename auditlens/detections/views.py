@@ -124,6 +124,22 @@ class View:
         """A number per row, equal for rows of one event (only auditd records have events)."""
         raise NotApplicable("only auditd records group into events")
 
+    def joined(self, name: str) -> Array:
+        """One value per row for showing what matched: a list field's values of each row joined
+        by ", " (null when none), as :meth:`value` gives them one row at a time."""
+        col = self.column(name)
+        values = col.values if pa.types.is_string(col.values.type) else pc.cast(col.values, pa.string())
+        if col.rows is None:
+            return values
+        valid = pc.is_valid(values)
+        rows = pc.filter(col.rows, valid).to_numpy()
+        offsets = np.searchsorted(rows, np.arange(self.num_rows + 1)).astype(np.int32)
+        flat = pc.filter(values, valid)
+        flat = flat.combine_chunks() if isinstance(flat, pa.ChunkedArray) else flat
+        lists = pa.ListArray.from_arrays(pa.array(offsets), flat)
+        return pc.if_else(pc.equal(pc.binary_join(lists, ", "), ""), pa.scalar(None, pa.string()),
+                          pc.binary_join(lists, ", "))
+
     def value(self, name: str, row: int) -> str | None:
         """The value of ``name`` in one row, for showing what matched (lists joined by ", ")."""
         col = self.column(name)
