@@ -176,15 +176,18 @@ def _decode(text: str) -> str:
 
 
 def decode_hex(values: Array) -> Array:
-    """Decode auditd hex values of a string column (NUL-separated proctitle argv → spaces)."""
+    """Decode auditd hex values of a string column (NUL-separated proctitle argv → spaces).
+    Each distinct value is tested and decoded once (values repeat a lot in audit logs)."""
     values = pa.chunked_array([values]) if isinstance(values, pa.Array) else values
-    candidates = pc.fill_null(pc.match_substring_regex(values, _HEX), False)
-    if not pc.any(candidates).as_py():
+    coded = pc.dictionary_encode(values.combine_chunks())
+    words = coded.dictionary
+    hexy = pc.match_substring_regex(words, _HEX)
+    if not pc.any(hexy).as_py():
         return values
-    distinct = pc.unique(pc.filter(values, candidates)).to_pylist()
-    decoded = pa.array([_decode(v) for v in distinct], pa.string())
-    index = pc.index_in(values, value_set=pa.array(distinct, pa.string()))
-    return pc.if_else(candidates, pc.take(decoded, pc.fill_null(index, 0)), values)
+    decoded = pa.array([_decode(w) for w in pc.filter(words, hexy).to_pylist()], pa.string())
+    place = pc.subtract(pc.cumulative_sum(pc.cast(hexy, pa.int64())), 1)
+    words = pc.if_else(hexy, pc.take(decoded, pc.max_element_wise(place, 0)), words)
+    return pa.chunked_array([pc.take(words, coded.indices)])
 
 
 class AuditdView(View):
