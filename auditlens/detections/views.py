@@ -331,6 +331,8 @@ class MapEntries:
         coded = pc.dictionary_encode(entries.field(0))
         codes = coded.indices.to_numpy(zero_copy_only=False)
         self.code = {k: i for i, k in enumerate(coded.dictionary.to_pylist())}
+        if len(self.code) <= np.iinfo(np.uint16).max:  # numpy radix-sorts 16-bit keys: O(n)
+            codes = codes.astype(np.uint16)
         self.order = np.argsort(codes, kind="stable")
         self.bounds = np.searchsorted(codes[self.order], np.arange(len(self.code) + 1))
 
