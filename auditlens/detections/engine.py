@@ -224,10 +224,11 @@ def _k8s_table(rule: CompiledRule, view: K8sView, rows: Any) -> pa.Table:
     """The matches of a rule over Kubernetes requests as a table, without a Python row per
     match (SigmaHQ's enumeration rules match a good part of a busy API server's requests)."""
     t, count = view.table, len(rows)
-    got = {n: _array(pc.take(t[n], rows)) for n in ("time", "cluster", "user", "verb", "audit_id", "file",
-                                             "line", "namespace", "resource", "subresource", "name")}
-    # the object in plain Python: Arrow's binary_join_element_wise(null_handling="skip") drops
-    # rows in pyarrow 2x (its output is shorter than its inputs)
+    names = ("time", "cluster", "user", "verb", "audit_id", "file", "line", "namespace", "resource",
+             "subresource", "name")
+    got = {n: _array(pc.take(t[n], rows)) for n in names}
+    # the object in plain Python: binary_join_element_wise(null_handling="skip") returned fewer
+    # rows than it was given on real requests (pyarrow 26)
     obj = [_object(*p) for p in zip(*(got[n].to_pylist() for n in ("namespace", "resource",
                                                                    "subresource", "name")), strict=True)]
     line = got["line"]
