@@ -50,7 +50,7 @@ class View:
         self.table = table
         self.num_rows = table.num_rows
         self._cache: dict[tuple[str, bool], Column] = {}
-        self._lower: dict[tuple[Any, ...], tuple[Array, Array]] = {}
+        self._distinct: dict[tuple[Any, ...], tuple[Array, Array]] = {}
         self._text: Array | None = None
         self._by_row: dict[str, dict[int, list[str]]] = {}
         self.masks: dict[tuple[Any, ...], Any] = {}
@@ -96,16 +96,16 @@ class View:
         values repeat (a few hundred distinct in 100 000 records): rules test the distinct
         values and the result is spread back with one ``take``."""
         key = (name, numeric)
-        got = self._lower.get(key)
+        got = self._distinct.get(key)
         if got is None:
             values = self.column(name, numeric).values
             coded = pc.dictionary_encode(
                 values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values)
-            got = self._lower[key] = (coded.dictionary, coded.indices)
+            got = self._distinct[key] = (coded.dictionary, coded.indices)
         if lower:
-            lowered = self._lower.get((name, numeric, True))
+            lowered = self._distinct.get((name, numeric, True))
             if lowered is None:
-                lowered = self._lower[(name, numeric, True)] = (pc.utf8_lower(got[0]), got[1])
+                lowered = self._distinct[(name, numeric, True)] = (pc.utf8_lower(got[0]), got[1])
             got = lowered
         return got
 
@@ -136,9 +136,8 @@ class View:
         offsets = np.searchsorted(rows, np.arange(self.num_rows + 1)).astype(np.int32)
         flat = pc.filter(values, valid)
         flat = flat.combine_chunks() if isinstance(flat, pa.ChunkedArray) else flat
-        lists = pa.ListArray.from_arrays(pa.array(offsets), flat)
-        return pc.if_else(pc.equal(pc.binary_join(lists, ", "), ""), pa.scalar(None, pa.string()),
-                          pc.binary_join(lists, ", "))
+        joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), flat), ", ")
+        return pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), joined)
 
     def value(self, name: str, row: int) -> str | None:
         """The value of ``name`` in one row, for showing what matched (lists joined by ", ")."""
