@@ -43,9 +43,6 @@ AUDITD_PART = 100_000
 """auditd records run through the rules at a time (the memory of a detect run)."""
 K8S_PART = 20_000
 """Kubernetes Events run through the rules at a time."""
-HOLD = 2_000
-"""Records at the end of a part whose events wait for the next part: an event's records are
-written together, so an event is cut only when its records lie further apart than this."""
 
 
 def _split(inputs: Inputs) -> tuple[list[str], dict[str, list[pa.Table]]]:
@@ -60,17 +57,52 @@ def _split(inputs: Inputs) -> tuple[list[str], dict[str, list[pa.Table]]]:
     return [str(i) for i in items if not isinstance(i, pa.Table)], tables
 
 
-def _event_keys(table: pa.Table) -> Any:
+def open_events(table: pa.Table) -> Any:
+    """Which records of ``table`` (a stretch of the input, in input order) belong to events that
+    may still have records to come: a boolean mask.
+
+    The test is the event assembler's (:mod:`auditlens.auditd.assemble`): an event is complete
+    at its EOE record, at once when it starts with a single-record (user-space or daemon) type,
+    or when a record stamped more than ``END_OF_EVENT_TIMEOUT`` seconds after it follows it in
+    the input; and when more than ``MAX_PENDING`` events are open the oldest are closed."""
+    import numpy as np
     import pyarrow.compute as pc
 
-    return pc.binary_join_element_wise(pc.fill_null(table["node"], ""),
-                                       pc.cast(table["serial"], pa.string()), ":")
+    from ..auditd.assemble import END_OF_EVENT_TIMEOUT, MAX_PENDING, is_single_record_type
+
+    if table.num_rows == 0:
+        return pa.array([], pa.bool_())
+    key = pc.binary_join_element_wise(
+        pc.fill_null(table["node"], ""), pc.cast(table["serial"], pa.string()),
+        pc.cast(pc.cast(table["time"], pa.int64()), pa.string()), ":")
+    coded = pc.dictionary_encode(key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key)
+    events = coded.indices.to_numpy(zero_copy_only=False)
+    count = len(coded.dictionary)
+    first = np.full(count, len(events), np.int64)
+    np.minimum.at(first, events, np.arange(len(events)))
+    types = table["record_type"]
+    done = np.zeros(count, bool)
+    done[events[pc.fill_null(pc.equal(types, "EOE"), False).to_numpy(zero_copy_only=False)]] = True
+    distinct = pc.unique(types).to_pylist()
+    single = pc.is_in(types, value_set=pa.array(
+        [t for t in distinct if t and is_single_record_type(t)], pa.string()))
+    single = pc.fill_null(single, False).to_numpy(zero_copy_only=False)
+    done |= single[first]
+    unit = 10 ** {"s": 0, "ms": 3, "us": 6, "ns": 9}[table.schema.field("time").type.unit]
+    sec = pc.fill_null(pc.cast(table["time"], pa.int64()), -1).to_numpy(zero_copy_only=False) // unit
+    later = np.append(np.maximum.accumulate(sec[::-1])[::-1], -1)  # latest stamp from here on
+    stamp = sec[first]
+    done |= (stamp < 0) | (stamp < later[first + 1] - END_OF_EVENT_TIMEOUT)
+    pending = np.flatnonzero(~done)
+    if len(pending) > MAX_PENDING:  # too many held back: the oldest are closed as they are
+        done[pending[np.argsort(first[pending])[:-MAX_PENDING]]] = True
+    return pa.array(~done[events])
 
 
-def auditd_parts(batches: Iterable[pa.RecordBatch], size: int = AUDITD_PART,
-                 hold: int = HOLD) -> Iterator[pa.Table]:
+def auditd_parts(batches: Iterable[pa.RecordBatch], size: int = AUDITD_PART) -> Iterator[pa.Table]:
     """Record batches regrouped into parts of about ``size`` records, each holding whole
-    events: the records of events seen in the last ``hold`` records of a part move to the next."""
+    events: the records of events still open at a part's end (:func:`open_events`) move to the
+    next part, however far apart their records are."""
     import pyarrow.compute as pc
 
     waiting: list[pa.RecordBatch] = []
@@ -81,8 +113,12 @@ def auditd_parts(batches: Iterable[pa.RecordBatch], size: int = AUDITD_PART,
         if count < size:
             continue
         table = pa.Table.from_batches(waiting)
-        keys = _event_keys(table)
-        late = pc.is_in(keys, value_set=pc.unique(keys.slice(max(0, len(keys) - hold))))
+        late = open_events(table)
+        held = pc.sum(late).as_py() or 0
+        if held >= size:  # open events fill a part: run them as they are (memory stays bounded)
+            late = pa.array([False] * table.num_rows)
+        elif held == table.num_rows:
+            continue
         yield table.filter(pc.invert(late))
         rest = table.filter(late)
         waiting, count = rest.to_batches(), rest.num_rows
@@ -119,7 +155,7 @@ def _feed(runner: Any, inputs: Inputs, rejects: RejectLog | None, jobs: int) -> 
     files = route(paths).files
     if files.get("auditd"):
         records = open_auditd_records(files["auditd"], rejects=rejects, jobs=jobs)
-        for part in auditd_parts(records, AUDITD_PART, HOLD):
+        for part in auditd_parts(records, AUDITD_PART):
             runner.feed(auditd=part)
     if files.get("k8s"):
         events = open_k8s_audit(files["k8s"], rejects=rejects, jobs=jobs, batch_size=K8S_PART)

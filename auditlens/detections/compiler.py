@@ -71,6 +71,9 @@ class Matcher:
     cased: bool = False
     numeric: bool = False
     presence: bool | None = None  # a test of having a value (True) or none (False), not of it
+    key: tuple[Any, ...] | None = None
+    """What the test is (operation, operand): equal keys give equal masks over a column, so a
+    predicate that many rules share (``type: SYSCALL``, ``key: …``) is evaluated once per view."""
 
 
 def _regex_from_parts(sigma_parts: Sequence[Any]) -> str:
@@ -101,15 +104,15 @@ def string_matcher(s: SigmaString) -> Matcher:
         if not cased:
             text = text.lower()
         if not inner:
-            return Matcher(lambda v: pc.is_valid(v), cased=True, presence=True) if lead \
-                else Matcher(lambda v: pc.equal(v, ""), cased)
+            return Matcher(lambda v: pc.is_valid(v), cased=True, presence=True, key=("valid",)) \
+                if lead else Matcher(lambda v: pc.equal(v, ""), cased, key=("equal", ""))
         if lead and trail:
-            return Matcher(lambda v: pc.match_substring(v, text), cased)
+            return Matcher(lambda v: pc.match_substring(v, text), cased, key=("contains", text))
         if lead:
-            return Matcher(lambda v: pc.ends_with(v, text), cased)
+            return Matcher(lambda v: pc.ends_with(v, text), cased, key=("endswith", text))
         if trail:
-            return Matcher(lambda v: pc.starts_with(v, text), cased)
-        return Matcher(lambda v: pc.equal(v, text), cased)
+            return Matcher(lambda v: pc.starts_with(v, text), cased, key=("startswith", text))
+        return Matcher(lambda v: pc.equal(v, text), cased, key=("equal", text))
     pattern = _regex_from_parts(parts)
     return regex_matcher(pattern if cased else "(?i)" + pattern)
 
@@ -136,8 +139,9 @@ def regex_matcher(pattern: str) -> Matcher:
         pc.match_substring_regex(pa.array(["x"]), pattern)
     except pa.ArrowInvalid:
         compiled = re.compile(pattern)
-        return Matcher(lambda v: _by_value(v, lambda x: compiled.search(x) is not None), True)
-    return Matcher(lambda v: pc.match_substring_regex(v, pattern), True)
+        return Matcher(lambda v: _by_value(v, lambda x: compiled.search(x) is not None), True,
+                       key=("re", pattern))
+    return Matcher(lambda v: pc.match_substring_regex(v, pattern), True, key=("re", pattern))
 
 
 def _by_value(values: Array, test: Callable[[str], bool]) -> Mask:
@@ -177,10 +181,10 @@ def value_matcher(value: Any) -> Matcher:
         return string_matcher(value)
     if isinstance(value, SigmaNumber):
         text = str(value.number)
-        return Matcher(lambda v: pc.equal(v, text), cased=True, numeric=True)
+        return Matcher(lambda v: pc.equal(v, text), cased=True, numeric=True, key=("equal", text))
     if isinstance(value, SigmaBool):
         text = "true" if value.boolean else "false"
-        return Matcher(lambda v: pc.equal(v, text))
+        return Matcher(lambda v: pc.equal(v, text), key=("equal", text))
     if isinstance(value, SigmaRegularExpression):
         flags = {SigmaRegularExpressionFlag.IGNORECASE: "i", SigmaRegularExpressionFlag.MULTILINE: "m",
                  SigmaRegularExpressionFlag.DOTALL: "s"}
@@ -193,7 +197,7 @@ def value_matcher(value: Any) -> Matcher:
         ctest = _compare(value.op, float(value.number.number))
         return Matcher(lambda v: _by_value(v, ctest), cased=True, numeric=True)
     if isinstance(value, SigmaNull):
-        return Matcher(lambda v: pc.is_null(v), cased=True, presence=False)
+        return Matcher(lambda v: pc.is_null(v), cased=True, presence=False, key=("null",))
     if isinstance(value, SigmaExists):
         want = bool(value.exists)
         return Matcher((lambda v: pc.is_valid(v)) if want else (lambda v: pc.is_null(v)),
@@ -252,14 +256,30 @@ class Node:
 def _eval_field(node: Node, view: View) -> Mask:
     m = node.matcher
     assert m is not None
-    col: Column = view.column(node.name, m.numeric) if m.cased else view.lower(node.name, m.numeric)
-    if col.rows is None:
-        return _bools(m.apply(col.values))
-    if m.presence is not None:  # a list field has a value for a row with at least one value
+    if m.key is None:
+        return _field_mask(node, view)
+    key = (node.name, m.numeric, m.cased, m.presence, m.key)
+    got = view.masks.get(key)
+    if got is None:
+        got = view.masks[key] = _field_mask(node, view)
+    return got
+
+
+def _field_mask(node: Node, view: View) -> Mask:
+    m = node.matcher
+    assert m is not None
+    col: Column = view.column(node.name, m.numeric)
+    if m.presence is not None:
+        if col.rows is None:
+            return _bools(m.apply(col.values))
+        # a list field has a value for a row with at least one value
         present = np.zeros(view.num_rows, dtype=bool)
         present[pc.unique(col.rows).to_numpy()] = True
         return pa.array(present if m.presence else ~present)
-    hit = _bools(m.apply(col.values))
+    distinct, index = view.distinct(node.name, m.numeric, lower=not m.cased)
+    hit = _bools(pc.take(_bools(m.apply(distinct)), index))  # a null value matches nothing
+    if col.rows is None:
+        return hit
     rows = pc.filter(col.rows, hit).to_numpy() if len(col.values) else np.array([], dtype=np.int64)
     mask = np.zeros(view.num_rows, dtype=bool)
     mask[rows] = True

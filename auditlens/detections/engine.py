@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -170,6 +171,14 @@ def _auditd_rows(rule: CompiledRule, view: AuditdView, part: View, local: Any, r
     return out
 
 
+def _object(namespace: str | None, resource: str | None, subresource: str | None,
+            name: str | None) -> str | None:
+    """A request's object as namespace/resource[/subresource]/name (the parts it has)."""
+    if resource and subresource:
+        resource = f"{resource}/{subresource}"
+    return "/".join(p for p in (namespace, resource, name) if p) or None
+
+
 def _k8s_rows(rule: CompiledRule, view: K8sView, rows: Any) -> list[dict[str, Any]]:
     if len(rows) == 0:
         return []
@@ -179,10 +188,7 @@ def _k8s_rows(rule: CompiledRule, view: K8sView, rows: Any) -> list[dict[str, An
     cols = {n: pc.take(t[n], rows).to_pylist() for n in names}
     out = []
     for i, row in enumerate(rows.to_pylist()):
-        resource = cols["resource"][i]
-        if resource and cols["subresource"][i]:
-            resource = f"{resource}/{cols['subresource'][i]}"
-        obj = "/".join(p for p in (cols["namespace"][i], resource, cols["name"][i]) if p) or None
+        obj = _object(cols["namespace"][i], cols["resource"][i], cols["subresource"][i], cols["name"][i])
         out.append({
             "time": cols["time"][i], "source": "k8s", "cluster": cols["cluster"][i],
             "actor": cols["user"][i], "action": cols["verb"][i], "object": obj,
@@ -190,6 +196,53 @@ def _k8s_rows(rule: CompiledRule, view: K8sView, rows: Any) -> list[dict[str, An
             "lines": [cols["line"][i]], "matched": _matched(rule, view, row), "_view": (view, row),
         })
     return out
+
+
+def _array(values: Any) -> Any:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+
+
+def _matched_map(rule: CompiledRule, view: View, rows: Any) -> Any:
+    """The ``matched`` column for rows ``rows``: each field the rule reads with its value there
+    (nulls left out), built over Arrow for all matches at once."""
+    names = ["keywords" if f == "" else f for f in rule.fields]
+    count, width = len(rows), len(names)
+    values = [pc.take(view.text() if f == "" else view.joined(f), rows) for f in rule.fields]
+    if not width or not count:
+        return pa.MapArray.from_arrays(pa.array(np.zeros(count + 1, np.int32)),
+                                       pa.array([], pa.string()), pa.array([], pa.string()))
+    order = (np.arange(width)[None, :] * count + np.arange(count)[:, None]).ravel()  # row-major
+    items = pc.take(pa.concat_arrays([_array(v) for v in values]), pa.array(order))
+    keys = pc.take(pa.array(names, pa.string()), pa.array(np.tile(np.arange(width), count)))
+    valid = pc.is_valid(items)
+    per_row = valid.to_numpy(zero_copy_only=False).reshape(count, width).sum(axis=1)
+    offsets = np.concatenate([[0], np.cumsum(per_row)]).astype(np.int32)
+    return pa.MapArray.from_arrays(pa.array(offsets), pc.filter(keys, valid), pc.filter(items, valid))
+
+
+def _k8s_table(rule: CompiledRule, view: K8sView, rows: Any) -> pa.Table:
+    """The matches of a rule over Kubernetes requests as a table, without a Python row per
+    match (SigmaHQ's enumeration rules match a good part of a busy API server's requests)."""
+    t, count = view.table, len(rows)
+    names = ("time", "cluster", "user", "verb", "audit_id", "file", "line", "namespace", "resource",
+             "subresource", "name")
+    got = {n: _array(pc.take(t[n], rows)) for n in names}
+    # the object in plain Python: binary_join_element_wise(null_handling="skip") returned fewer
+    # rows than it was given on real requests (pyarrow 26)
+    obj = [_object(*p) for p in zip(*(got[n].to_pylist() for n in ("namespace", "resource",
+                                                                   "subresource", "name")), strict=True)]
+    line = got["line"]
+    columns = {"time": got["time"], "source": pa.array(["k8s"] * count, pa.string()),
+               "cluster": got["cluster"], "actor": got["user"], "action": got["verb"],
+               "object": pa.array(obj, pa.string()), "audit_id": got["audit_id"], "file": got["file"],
+               "line": line, "matched": _matched_map(rule, view, rows),
+               "lines": pa.ListArray.from_arrays(pa.array(np.arange(count + 1, dtype=np.int32)),
+                                                 pc.cast(line, pa.int64()))}
+    constant = pa.Table.from_pylist([_rule_fields(rule.info)], schema=DETECTIONS.arrow)
+    constant = constant.take(pa.array(np.zeros(count, np.int64)))
+    return pa.Table.from_arrays(
+        [columns[f.name] if f.name in columns else constant[f.name] for f in DETECTIONS.arrow],
+        schema=DETECTIONS.arrow)
 
 
 def _rule_fields(i: RuleInfo) -> dict[str, Any]:
@@ -281,6 +334,12 @@ class Runner:
             except NotApplicable as exc:
                 self.why_not.setdefault(key, str(exc))
                 continue
+            if isinstance(view, K8sView) and key not in self.referenced:
+                table = _k8s_table(rule, view, rows)
+                self.ran[key] = self.ran.get(key, 0) + table.num_rows
+                if table.num_rows and rule.info.level in self.wanted and key not in self.hidden:
+                    self.found.append(table)
+                continue
             if isinstance(view, AuditdView):
                 assert ctx is not None
                 found = _auditd_rows(rule, view, part, local, rows, ctx)
@@ -321,10 +380,12 @@ class Runner:
         for skipped in self.rules.skipped:
             if skipped.info.level in self.wanted:
                 fates.append(_fate(skipped.info, skipped.source, skipped.reason))
-        matches = _one_per_request(pa.concat_tables(
-            [*self.found, pa.Table.from_pylist(found, schema=DETECTIONS.arrow)]))
-        if matches.num_rows:
-            matches = matches.sort_by([("time", "ascending"), ("rule_id", "ascending")])
+        self.found.append(pa.Table.from_pylist(found, schema=DETECTIONS.arrow))
+        keys = pa.concat_tables([t.select(["time", "rule_id", "audit_id"]) for t in self.found])
+        kept = _one_per_request(keys)
+        order = pc.sort_indices(keys.take(kept),
+                                sort_keys=[("time", "ascending"), ("rule_id", "ascending")])
+        matches = _take_columns(self.found, pc.take(kept, order))
         inputs = {}
         if AuditdView in self.inputs:
             inputs["auditd records"] = self.inputs[AuditdView]
@@ -334,20 +395,35 @@ class Runner:
                                inputs)
 
 
-def _one_per_request(matches: pa.Table) -> pa.Table:
-    """A request whose stages were read in different parts matched once per part: keep the
-    match of its latest stage (parts are fed in input order, so the last one)."""
-    if matches.num_rows == 0:
-        return matches
-    numbered = matches.select(["rule_id", "audit_id"]).append_column(
-        "n", pa.array(range(matches.num_rows), pa.int64()))
-    requests = numbered.filter(pc.is_valid(numbered["audit_id"]))
-    last = requests.group_by(["rule_id", "audit_id"]).aggregate([("n", "max")])["n_max"]
-    if len(last) == requests.num_rows:  # no request matched a rule twice: nothing to drop
-        return matches
-    others = numbered.filter(pc.is_null(numbered["audit_id"]))["n"]
-    kept = pa.concat_arrays([last.combine_chunks(), others.combine_chunks()])
-    return matches.take(pc.take(kept, pc.sort_indices(kept)))
+def _one_per_request(matches: pa.Table) -> Any:
+    """The rows of ``matches`` (rule_id, audit_id) to keep: a request whose stages were read in
+    different parts matched once per part; keep the match of its latest stage (parts are fed
+    in input order, so the last one). Worked out with numpy, not a group-by: Arrow's runs on
+    its thread pool, whose scratch memory stays with the process."""
+    key = pc.binary_join_element_wise(matches["rule_id"], matches["audit_id"], "\x1f")
+    key = key.combine_chunks() if isinstance(key, pa.ChunkedArray) else key
+    coded = pc.dictionary_encode(key)
+    codes = pc.fill_null(coded.indices, 0).to_numpy(zero_copy_only=False)
+    request = pc.is_valid(key).to_numpy(zero_copy_only=False)
+    last = np.full(len(coded.dictionary), -1, np.int64)
+    np.maximum.at(last, codes[request], np.flatnonzero(request))
+    keep = ~request
+    keep[last[last >= 0]] = True
+    return pa.array(np.flatnonzero(keep))
+
+
+def _take_columns(tables: list[pa.Table], rows: Any) -> pa.Table:
+    """The rows ``rows`` of ``tables`` (emptied) stacked, taken a column at a time and each
+    source column let go once taken: the matches of a large input are tens of MB, and a
+    whole-table take would hold them twice."""
+    table = pa.concat_tables(tables)
+    tables.clear()
+    names, schema = table.column_names, table.schema
+    columns = []
+    for name in names:
+        columns.append(pc.take(table[name], rows))
+        table = table.drop_columns([name])
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def run_rules(rules: RuleSet, *, auditd: pa.Table | None = None, k8s: pa.Table | None = None,
