@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The C fast paths (auditlens/k8s/_fastrow.c, auditlens/auditd/_fastaudit.c,
-# auditlens/cloud/_fastcloud.c) parse
-# attacker-controlled log lines: check them under AddressSanitizer. Builds a copy of both
+# auditlens/cloud/_fastcloud.c) parse attacker-controlled log lines: check them under
+# AddressSanitizer. Builds a copy of the three extensions with -fsanitize=address in a temporary
+# directory, then runs their tests (and the
 # extensions with -fsanitize=address in a temporary directory, then runs their tests (and the
 # readers') and the mutation fuzzers over real lines against that build: k8s Event lines
-# (scripts/fuzz_fastpath.py) and auditd logs read on both paths (scripts/fuzz_auditd_fastpath.py).
+# (scripts/fuzz_fastpath.py), IBM Cloud event lines (scripts/fuzz_cloud_fastpath.py) and auditd
+# logs read on both paths (scripts/fuzz_auditd_fastpath.py).
 # Usage (from the repository root, after bash scripts/test.sh; PYTHON=… names another
 # interpreter than .venv's): bash scripts/asan_fastpath.sh
 #   [CORPORA_DIR] [FUZZ_ITERATIONS] [AUDITD_FUZZ_ITERATIONS]   (needs gcc; a sanitizer report
@@ -49,4 +51,5 @@ auditd_tests=(tests/test_auditd_reader.py tests/test_auditd_native.py)
     -k "not generated_logs_read_the_same and not jobs_2 and not ausearch and not cover_what \
         and not does_not_hold_the_whole"
 "$py" scripts/fuzz_fastpath.py "$corpora/k8s" "$iterations"
+"$py" scripts/fuzz_cloud_fastpath.py "$iterations"
 "$py" scripts/fuzz_auditd_fastpath.py "$corpora" "$auditd_iterations"
