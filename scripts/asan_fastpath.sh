@@ -3,7 +3,6 @@
 # auditlens/cloud/_fastcloud.c) parse attacker-controlled log lines: check them under
 # AddressSanitizer. Builds a copy of the three extensions with -fsanitize=address in a temporary
 # directory, then runs their tests (and the
-# extensions with -fsanitize=address in a temporary directory, then runs their tests (and the
 # readers') and the mutation fuzzers over real lines against that build: k8s Event lines
 # (scripts/fuzz_fastpath.py), IBM Cloud event lines (scripts/fuzz_cloud_fastpath.py) and auditd
 # logs read on both paths (scripts/fuzz_auditd_fastpath.py).
