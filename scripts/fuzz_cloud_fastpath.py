@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import orjson
+from _mutate import mutated
 
 from auditlens.cloud import native
 
@@ -47,18 +48,7 @@ def main() -> None:
     builder = native.Builder()
     taken = 0
     for _ in range(iterations):
-        line = bytearray(rng.choice(real))
-        for _ in range(rng.randint(1, 6)):
-            at = rng.randrange(len(line) + 1)
-            op = rng.random()
-            if op < 0.4:
-                del line[at:at + rng.randint(1, 8)]
-            elif op < 0.8:
-                k = rng.randrange(len(PIECES))
-                line[at:at] = PIECES[k:k + rng.randint(1, 12)]
-            else:
-                del line[at:]
-        lines = [bytes(line)] * rng.randint(1, 3)
+        lines = [mutated(rng, real, PIECES)] * rng.randint(1, 3)
         start = 0
         while start < len(lines):
             before = builder.rows

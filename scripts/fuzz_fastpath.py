@@ -12,6 +12,8 @@ import random
 import sys
 from pathlib import Path
 
+from _mutate import mutated
+
 from auditlens.k8s import native
 from auditlens.k8s.build import RAW_STRUCT
 from auditlens.k8s.event import Origin
@@ -38,18 +40,7 @@ def main() -> None:
     builder = native.Builder()
     taken = 0
     for _ in range(iterations):
-        line = bytearray(rng.choice(seeds))
-        for _ in range(rng.randint(1, 6)):
-            at = rng.randrange(len(line) + 1)
-            op = rng.random()
-            if op < 0.4:
-                del line[at:at + rng.randint(1, 8)]
-            elif op < 0.8:
-                k = rng.randrange(len(PIECES))
-                line[at:at] = PIECES[k:k + rng.randint(1, 12)]
-            else:
-                del line[at:]
-        lines = [bytes(line)] * rng.randint(1, 3)
+        lines = [mutated(rng, seeds, PIECES)] * rng.randint(1, 3)
         taken += builder.add(lines, 0, 1, rng.choice(contexts), rng.choice([1, 2, 5, 1000]))
         if builder.rows >= 500 or rng.random() < 0.05:
             for array in native.arrays(builder.finish(), RAW_STRUCT):
