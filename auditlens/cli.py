@@ -8,19 +8,27 @@ from typing import Any
 
 import click
 
+from .detections.levels import LEVELS
 from .errors import AuditlensError, SourceError
 from .formats import SOURCE_TYPES
 from .rejects import RejectLog
-from .schema.detections import LEVELS
 
 
 def _split_by_type(sources: tuple[str, ...], source_type: str) -> dict[str, list[str]]:
     """Route each file to a reader by its content; list on stderr what was skipped."""
-    from .collect import route
+    from .formats import route
 
     routed = route(sources, source_type)
     _tell_skipped(routed.skipped)
     return routed.files
+
+
+def _start_workers(kind: str, names: list[str], jobs: int) -> None:
+    """The read's workers, started before this process imports pyarrow (the CLI imports none
+    until here), so that they import side by side with it."""
+    from .scheduler.pool import prestart
+
+    prestart(f"auditlens.{kind}", names, jobs)
 
 
 def _tell_skipped(skipped: list[str]) -> None:
@@ -121,6 +129,16 @@ def parse(
 
     On a terminal a progress bar (bytes read) is shown on stderr; nothing when piped.
     """
+    routed = _split_by_type(sources, source_type)
+    if len(routed) > 1:
+        raise AuditlensError(
+            f"the inputs mix {' and '.join(sorted(routed))} logs; parse one kind at a time "
+            "(or use 'auditlens report', which reads both)"
+        )
+    if not routed:
+        raise SourceError("no input lines: every file given is empty")
+    (kind, names), = routed.items()
+    _start_workers(kind, names, jobs)
     from .export import check_output, write_batches
 
     dest: Any = output
@@ -133,15 +151,6 @@ def parse(
         if output == "-":  # standard output: JSON lines unless -f says otherwise
             dest, fmt = sys.stdout.buffer, fmt or "jsonl"
         fmt = check_output(dest, fmt).name
-    routed = _split_by_type(sources, source_type)
-    if len(routed) > 1:
-        raise AuditlensError(
-            f"the inputs mix {' and '.join(sorted(routed))} logs; parse one kind at a time "
-            "(or use 'auditlens report', which reads both)"
-        )
-    if not routed:
-        raise SourceError("no input lines: every file given is empty")
-    (kind, names), = routed.items()
     log = RejectLog()
     errors = "raise" if strict else "collect"
     counts = {"rows": 0, "lines": 0}
@@ -285,16 +294,23 @@ def report(
     --since/--until) are refused before reading. On a terminal a progress bar (bytes read of
     all inputs, and the node being read) is shown on stderr; nothing when piped.
     """
-    from .reports import get_report, run_report
-
     if list_:
         _list_reports()
         return
     if not name:
         raise click.UsageError("give a report name (auditlens report --list shows them)")
-    get_report(name)  # an unknown name fails before any reading
     if not sources:
+        from .reports import get_report
+
+        get_report(name)  # an unknown name is the first mistake to tell
         raise click.UsageError("give at least one source: a log file, a node directory or a glob")
+    if dask_address is None and jobs != 1:  # before the reports import pyarrow (see _start_workers)
+        from .scheduler.pool import requested_jobs, start_workers
+
+        start_workers(requested_jobs(jobs), ("auditlens.collect",), list(sources))
+    from .reports import get_report, run_report
+
+    get_report(name)  # an unknown name fails before any reading
     to_stdout = output in (None, "-")
     dest: Any = sys.stdout.buffer if to_stdout else output
     # run_report checks the options and the output before it reads, then writes

@@ -25,20 +25,12 @@ import pyarrow.compute as pc
 
 from . import progress
 from .errors import SourceError
+from .formats import route
 from .rejects import RejectLog
-from .scheduler import Part, check_jobs, in_order, portable, raise_error, worker_pool
-from .sources import bytes_on_disk, expand_sources
+from .scheduler import Part, check_jobs, in_order, portable, raise_error, workers
+from .sources import bytes_on_disk
 
 SourceList = Iterable[str]
-
-
-@dataclass
-class Routed:
-    """Input files by kind, in reading order, and what was skipped on the way."""
-
-    files: dict[str, list[str]] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)
-    id_files: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -92,42 +84,6 @@ def read_cloud(files: list[str], *, errors: str, rejects: RejectLog, jobs: int =
 
     return read_cloud_audit(files, errors=errors, rejects=rejects, jobs=jobs,
                             max_line_bytes=max_line_bytes)
-
-
-def route(sources: SourceList, source_type: str = "auto") -> Routed:
-    """Expand ``sources`` and route each file to a reader by its content (or by ``source_type``).
-
-    A file named directly that is neither kind is an error; one found by walking a directory or
-    by a glob is skipped and listed (a README, a copied passwd file). Empty files hold no lines and are left out.
-    """
-    from .formats import detect_file
-
-    routed = Routed()
-    for item in sources:
-        for inp in expand_sources(item):
-            from_dir = inp.name != str(item)  # found by walking a directory or by a glob
-            kind = source_type if source_type != "auto" else detect_file(inp)
-            if kind is None:
-                if inp.size == 0:
-                    continue
-                if from_dir and _is_id_file(inp.name):
-                    routed.id_files.append(inp.name)  # a node's etc/passwd, used to name uids
-                    continue
-                if from_dir:
-                    routed.skipped.append(inp.name)
-                    continue
-                raise SourceError(
-                    "cannot tell whether this is an auditd, a Kubernetes or a service (cloud) "
-                    "audit log; use --source-type auditd|k8s|cloud",
-                    file=inp.name,
-                )
-            routed.files.setdefault(kind, []).append(inp.name)
-    return routed
-
-
-def _is_id_file(path: str) -> bool:
-    p = Path(path)
-    return p.name in ("passwd", "group") and p.parent.name == "etc"
 
 
 def node_root(path: str) -> Path | None:
@@ -240,14 +196,15 @@ def in_node_order(items: list[Any], steps: list[tuple[str, list[str]]],
     if client is not None:
         yield from _delivered(steps, _on_dask(client, work, items), rejects)
         return
-    readers = min(check_jobs(jobs), len(items))
+    count = check_jobs(jobs)
+    readers = min(count, len(items))
     if readers < 2:
         for item, (label, _) in zip(items, steps):
             progress.step(label)
             yield _opened(work(item, jobs=jobs, here=True), rejects)
         return
-    with worker_pool(readers - 1) as pool:
-        parts = (part for _, part in in_order(pool, readers - 1, work, items))
+    with workers(count - 1, (__name__,)) as team:  # the program's pool (kept)
+        parts = (part for _, part in in_order(team.executor, readers - 1, work, items))
         yield from _delivered(steps, parts, rejects)
 
 

@@ -1,4 +1,4 @@
-"""Telling auditd logs, cloud service audit events and Kubernetes audit logs apart by their first lines, per input file.
+"""Telling auditd logs, cloud service audit events and Kubernetes audit logs apart by their first lines, per input file, and routing inputs to their readers (:func:`route`; no pyarrow here: the CLI routes before a read starts its workers).
 
 Users hand ``auditlens report`` a mix of node audit directories and API server logs; each file
 is routed to its reader by a cheap look at its first non-blank lines. Detectors are registered by
@@ -10,10 +10,13 @@ from __future__ import annotations
 import io
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import cast
 
-from .sources import InputFile
+from .errors import SourceError
+from .sources import InputFile, expand_sources
 
 SNIFF_BYTES = 64 * 1024
 SNIFF_LINES = 20
@@ -145,3 +148,46 @@ def detect_file(inp: InputFile) -> str | None:
         with inp.open() as stream:
             data = stream.read(SNIFF_BYTES)
     return detect_lines(head_lines(data))
+
+
+@dataclass
+class Routed:
+    """Input files by kind, in reading order, and what was skipped on the way."""
+
+    files: dict[str, list[str]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    id_files: list[str] = field(default_factory=list)
+
+
+def route(sources: Iterable[str], source_type: str = "auto") -> Routed:
+    """Expand ``sources`` and route each file to a reader by its content (or by ``source_type``).
+
+    A file named directly that is neither kind is an error; one found by walking a directory or
+    by a glob is skipped and listed (a README, a copied passwd file). Empty files hold no lines and are left out.
+    """
+    routed = Routed()
+    for item in sources:
+        for inp in expand_sources(item):
+            from_dir = inp.name != str(item)  # found by walking a directory or by a glob
+            kind = source_type if source_type != "auto" else detect_file(inp)
+            if kind is None:
+                if inp.size == 0:
+                    continue
+                if from_dir and _is_id_file(inp.name):
+                    routed.id_files.append(inp.name)  # a node's etc/passwd, used to name uids
+                    continue
+                if from_dir:
+                    routed.skipped.append(inp.name)
+                    continue
+                raise SourceError(
+                    "cannot tell whether this is an auditd, a Kubernetes or a service (cloud) "
+                    "audit log; use --source-type auditd|k8s|cloud",
+                    file=inp.name,
+                )
+            routed.files.setdefault(kind, []).append(inp.name)
+    return routed
+
+
+def _is_id_file(path: str) -> bool:
+    p = Path(path)
+    return p.name in ("passwd", "group") and p.parent.name == "etc"

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from .errors import ErrorMode, InvalidLine, ParseError, check_error_mode
-from .schema import REJECTS
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
 
 RAW_LIMIT = 4096
 """Longest raw text kept per reject; a huge garbage line should not bloat the rejects table."""
@@ -39,7 +40,12 @@ class RejectLog:
         return iter(self._items)
 
     def table(self) -> pa.Table:
-        """The rejects as an Arrow table with the declared ``rejects`` schema."""
+        """The rejects as an Arrow table with the declared ``rejects`` schema (pyarrow imported
+        here: a program builds its RejectLog before a read starts its workers)."""
+        import pyarrow as pa
+
+        from .schema import REJECTS
+
         return pa.table(
             {
                 "file": [r.file for r in self._items],

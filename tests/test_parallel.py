@@ -683,7 +683,7 @@ def test_jobs_0_on_one_cpu_reads_in_this_process(monkeypatch: pytest.MonkeyPatch
     want, events = collect(NODES), auditlens.read_auditd(NODES)
     monkeypatch.setattr(scheduler_pool.os, "cpu_count", lambda: 1)
     monkeypatch.setattr(scheduler.merge, "workers", no_pool)
-    monkeypatch.setattr(collecting, "worker_pool", no_pool)
+    monkeypatch.setattr(collecting, "workers", no_pool)
     assert collect(NODES, jobs=0).auditd.equals(want.auditd)
     assert auditlens.read_auditd(NODES, jobs=0).equals(events)
 

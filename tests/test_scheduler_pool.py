@@ -123,15 +123,42 @@ def test_the_kept_workers_end_with_the_program(tmp_path: Path) -> None:
 
 
 def test_the_readers_are_resolved_without_pyarrow() -> None:
-    """``auditlens.read_auditd`` and ``read_k8s_audit`` are resolved without importing pyarrow,
-    so that a ``jobs`` read starts its workers first and they import beside this process."""
-    program = ("import sys, auditlens\n"
-               "auditlens.read_auditd, auditlens.read_k8s_audit\n"
+    """``auditlens.read_auditd`` and ``read_k8s_audit`` are resolved, a RejectLog made and the
+    CLI imported without importing pyarrow, so that a ``jobs`` read starts its workers first and
+    they import beside this process."""
+    program = ("import sys, auditlens, auditlens.cli\n"
+               "auditlens.read_auditd, auditlens.read_k8s_audit, auditlens.RejectLog()\n"
                "print(sorted(m for m in ('pyarrow', 'numpy', 'orjson') if m in sys.modules))\n")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
                           timeout=60, check=True, env=env)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", [["parse"], ["report", "identity-changes"]])
+def test_the_cli_starts_its_workers_before_it_imports_pyarrow(tmp_path: Path,
+                                                              command: list[str]) -> None:
+    """``auditlens parse|report --jobs 2``: the pool is started once, before this process has
+    imported pyarrow, and the report's node reads use the same (kept) pool as its other reads."""
+    program = (
+        "import sys\n"
+        "from auditlens.scheduler import pool\n"
+        "started = []\n"
+        "init = pool.Workers.__init__\n"
+        "def counted(self, *args):\n"
+        "    started.append('pyarrow' in sys.modules)\n"
+        "    init(self, *args)\n"
+        "pool.Workers.__init__ = counted\n"
+        "from auditlens.cli import cli\n"
+        "if __name__ == '__main__':\n"
+        f"    argv = [*{command!r}, *sys.argv[1:], '--jobs', '2', '-o', {str(tmp_path / 'out.csv')!r}]\n"
+        "    try:\n"
+        "        cli(argv)\n"
+        "    except SystemExit as exc:\n"
+        "        assert not exc.code, exc.code\n"
+        "    print(*started)\n")
+    assert _run_program(tmp_path, program) == ["False"]
+    assert (tmp_path / "out.csv").stat().st_size > 0
 
 
 def test_workers_start_early_only_for_a_read_that_will_be_cut(tmp_path: Path) -> None:

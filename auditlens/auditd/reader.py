@@ -26,7 +26,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from ..scheduler.pieces import DEFAULT_CHUNK_BYTES
-from ..scheduler.pool import check_jobs, requested_jobs, start_workers
+from ..scheduler.pool import check_jobs, prestart
 from ..sources.lines import check_max_line
 from .lexer import MAX_LINE_BYTES
 
@@ -41,11 +41,9 @@ __all__ = ["open_auditd", "open_auditd_records", "read_auditd", "read_auditd_rec
 
 
 def _parallel(source: Source, jobs: int | None, chunk_bytes: int) -> ModuleType | None:
-    """The parallel reader when ``jobs`` is not 1, imported once its workers are started: they
-    import what they need side by side with this process (see ``scheduler.start_workers``)."""
-    if jobs == 1:
+    """The parallel reader when ``jobs`` is not 1, imported once its workers are started."""
+    if not prestart("auditlens.auditd", source, jobs, chunk_bytes):
         return None
-    start_workers(requested_jobs(jobs), ("auditlens.auditd.parallel",), source, chunk_bytes)
     from . import parallel
 
     return parallel

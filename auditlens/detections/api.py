@@ -11,7 +11,7 @@ import pyarrow as pa
 
 from ..errors import AuditlensError
 from ..rejects import RejectLog
-from ..schema.detections import LEVELS
+from .levels import LEVELS
 
 if TYPE_CHECKING:
     from .engine import DetectionResult
@@ -142,7 +142,7 @@ def _k8s_parts(batches: Iterable[pa.RecordBatch], size: int = K8S_PART) -> Itera
 def _feed(runner: Any, inputs: Inputs, rejects: RejectLog | None, jobs: int) -> None:
     """Run the rules over the tables given and the files of the paths given, a part at a time."""
     from ..auditd.reader import open_auditd_records
-    from ..collect import route
+    from ..formats import route
     from ..k8s.reader import open_k8s_audit
 
     paths, tables = _split(inputs)

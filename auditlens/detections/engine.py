@@ -16,8 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..schema.detections import DETECTION_RULES, DETECTIONS, LEVELS
+from ..schema.detections import DETECTION_RULES, DETECTIONS
 from .correlate import Hit, correlate
+from .levels import LEVELS
 from .loading import CompiledRule, RuleInfo, RuleSet
 from .views import AuditdView, K8sView, NotApplicable, View
 

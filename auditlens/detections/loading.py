@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SourceError
-from ..schema.detections import LEVELS
 from .compiler import Node, any_of, compile_tree, event_and
+from .levels import LEVELS
 from .views import AuditdView, K8sView, NotApplicable, View
 
 __all__ = ["LEVELS", "SOURCES", "CompiledCorrelation", "CompiledRule", "RuleInfo", "RuleSet", "Skipped", "load_rules"]

@@ -18,8 +18,7 @@ from collections.abc import Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from ..scheduler.pieces import DEFAULT_CHUNK_BYTES
-from ..scheduler.pool import check_jobs, requested_jobs, start_workers
+from ..scheduler.pool import check_jobs, prestart
 from ..sources.lines import check_max_line
 from .limits import BATCH_ROWS, MAX_LINE_BYTES
 
@@ -35,11 +34,9 @@ DEFAULT_BATCH = BATCH_ROWS
 
 
 def _parallel(source: Source, jobs: int) -> ModuleType | None:
-    """The parallel reader when ``jobs`` is not 1, imported once its workers are started: they
-    import what they need side by side with this process (see ``scheduler.start_workers``)."""
-    if jobs == 1:
+    """The parallel reader when ``jobs`` is not 1, imported once its workers are started."""
+    if not prestart("auditlens.k8s", source, jobs):
         return None
-    start_workers(requested_jobs(jobs), ("auditlens.k8s.parallel",), source, DEFAULT_CHUNK_BYTES)
     from . import parallel
 
     return parallel

@@ -26,7 +26,7 @@ def read_requests(sources: Sequence[str], *, source_type: str = "auto",
                   rejects: RejectLog | None = None) -> tuple[pa.Table, RequestCounts, list[str]]:
     """The ``rbac_requests`` of the Kubernetes logs among ``sources``, what was left out, and
     lines that say so (files skipped, lines rejected)."""
-    from auditlens.collect import route
+    from auditlens.formats import route
     from auditlens.k8s.reader import read_k8s_audit
 
     routed = route(list(sources), source_type)

@@ -17,7 +17,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from auditlens.schema.detections import DETECTIONS, LEVELS
+from auditlens.detections.levels import LEVELS
+from auditlens.schema.detections import DETECTIONS
 
 __all__ = ["detections", "level_counts"]
 

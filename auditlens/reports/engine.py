@@ -41,11 +41,11 @@ from auditlens.collect import (
     lines_read,
     node_groups,
     read_node,
-    route,
 )
 from auditlens.errors import AuditlensError, SourceError
 from auditlens.export import Section, write_sections, write_table
 from auditlens.export._base import Dest
+from auditlens.formats import route
 from auditlens.rejects import RejectLog
 from auditlens.sources import bytes_on_disk
 from auditlens.spill import Run, Spill, TableLike, as_table, write_run

@@ -38,6 +38,7 @@ _NAMES: dict[str, str] = {
     "DEFAULT_CHUNK_BYTES": "pieces", "Piece": "pieces", "SharedEnds": "pieces",
     "plan_pieces": "pieces",
     "Workers": "pool", "check_jobs": "pool", "gc_paused_work": "pool", "in_order": "pool",
+    "prestart": "pool",
     "requested_jobs": "pool", "start_workers": "pool", "stop_workers": "pool",
     "worker_pool": "pool", "workers": "pool",
 }
@@ -45,8 +46,8 @@ _NAMES: dict[str, str] = {
 workers (:func:`.pool.start_workers`) before it imports pyarrow, which :mod:`.merge` needs."""
 
 __all__ = ["DEFAULT_CHUNK_BYTES", "Merge", "Part", "Piece", "SharedEnds", "Workers", "check_jobs",
-           "gc_paused_work", "in_order", "int64s", "plan_pieces", "portable", "raise_error",
-           "requested_jobs", "shift", "start_workers", "stop_workers", "warn_coerced", "with_meta",
+           "gc_paused_work", "in_order", "int64s", "plan_pieces", "portable", "prestart",
+           "raise_error", "requested_jobs", "shift", "start_workers", "stop_workers", "warn_coerced", "with_meta",
            "worker_pool", "worker_rejecter", "workers"]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,6 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover
         check_jobs,
         gc_paused_work,
         in_order,
+        prestart,
         requested_jobs,
         start_workers,
         stop_workers,

@@ -22,8 +22,8 @@ from typing import Any, Generic, TypeVar
 
 from .pieces import DEFAULT_CHUNK_BYTES, STEAL_MIN, SharedEnds, may_cut, share_ends
 
-__all__ = ["Workers", "check_jobs", "gc_paused_work", "in_order", "requested_jobs",
-           "start_workers", "stop_workers", "worker_pool", "workers"]
+__all__ = ["Workers", "check_jobs", "gc_paused_work", "in_order", "prestart",
+           "requested_jobs", "start_workers", "stop_workers", "worker_pool", "workers"]
 
 _T = TypeVar("_T")
 
@@ -147,6 +147,19 @@ def start_workers(jobs: int, warm: tuple[str, ...] = (), source: Any = None,
             old, _kept = _kept, Workers(jobs - 1, warm)
     if old is not None:
         old.shutdown()
+
+
+def prestart(package: str, source: Any, jobs: int | None,
+             chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> bool:
+    """Whether a read of ``source`` by ``package``'s reader is parallel (``jobs`` is not 1), its
+    workers started (:func:`start_workers`, warmed with ``package``'s ``parallel`` module): the
+    reader imports that module after this, and the workers import it side by side with it. The
+    CLI calls this as soon as it knows the kind of its inputs, before its own imports of
+    pyarrow; the reader's own call is then a no-op."""
+    if jobs == 1:
+        return False
+    start_workers(requested_jobs(jobs), (f"{package}.parallel",), source, chunk_bytes)
+    return True
 
 
 @contextmanager

@@ -12,9 +12,6 @@ import pyarrow as pa
 from ._column import TIME, Column, TableSchema
 from .activity import ACTIVITY
 
-LEVELS = ("informational", "low", "medium", "high", "critical")
-"""Sigma rule levels (``rule_level``), least severe first."""
-
 _str = pa.string()
 _strs = pa.list_(_str)
 _i64 = pa.int64()
