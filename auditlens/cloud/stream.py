@@ -137,11 +137,11 @@ def parse_times(texts: list[str] | pa.Array) -> tuple[pa.Array, list[int]]:
 
 
 class _Account:
-    __slots__ = ("lines", "lines_empty", "lines_in_rejects", "lines_in_rows", "outside")
+    __slots__ = ("lines", "lines_empty", "lines_in_rejects", "lines_in_rows", "rows_outside")
 
     def __init__(self) -> None:
         self.lines = self.lines_in_rows = self.lines_in_rejects = self.lines_empty = 0
-        self.outside = 0
+        self.rows_outside = 0
 
 
 class Read:
@@ -541,7 +541,7 @@ class Read:
             upper = pc.less_equal(times, pa.scalar(self.hi, TIME))
             mask = upper if mask is None else pc.and_(mask, upper)
         kept = batch.filter(mask)
-        self.account.outside += batch.num_rows - kept.num_rows
+        self.account.rows_outside += batch.num_rows - kept.num_rows
         return kept
 
     def _batches(self) -> Iterator[pa.RecordBatch]:
@@ -575,6 +575,6 @@ class Read:
         for key, count in (("lines", acc.lines), ("rejects", self.rejecter.count),
                            ("lines_in_rows", acc.lines_in_rows),
                            ("lines_in_rejects", acc.lines_in_rejects),
-                           ("lines_empty", acc.lines_empty), ("rows_outside", acc.outside)):
+                           ("lines_empty", acc.lines_empty), ("rows_outside", acc.rows_outside)):
             meta[f"auditlens.{key}".encode()] = str(count).encode()
         return table.replace_schema_metadata(meta)
