@@ -299,18 +299,15 @@ def report(
         return
     if not name:
         raise click.UsageError("give a report name (auditlens report --list shows them)")
-    if not sources:
-        from .reports import get_report
-
-        get_report(name)  # an unknown name is the first mistake to tell
-        raise click.UsageError("give at least one source: a log file, a node directory or a glob")
-    if dask_address is None and jobs != 1:  # before the reports import pyarrow (see _start_workers)
+    if sources and dask_address is None and jobs != 1:  # before pyarrow (see _start_workers)
         from .scheduler.pool import requested_jobs, start_workers
 
         start_workers(requested_jobs(jobs), ("auditlens.collect",), list(sources))
     from .reports import get_report, run_report
 
     get_report(name)  # an unknown name fails before any reading
+    if not sources:
+        raise click.UsageError("give at least one source: a log file, a node directory or a glob")
     to_stdout = output in (None, "-")
     dest: Any = sys.stdout.buffer if to_stdout else output
     # run_report checks the options and the output before it reads, then writes
