@@ -266,3 +266,15 @@ def test_add_block_checks_its_arguments() -> None:
         native_records.RecordsParser(["SYSCALL"])
     assert parser.add_block(block, 0, len(block), 1, "a.log", 10) == (len(block), 1)
     assert parser.rows == 1
+
+
+def test_a_file_name_arrow_cannot_store(tmp_path: Path) -> None:
+    """A name that is not valid UTF-8 (a surrogate escape): its lines go the Python way, and
+    the nulled file column is counted as on the Python path."""
+    path = tmp_path / "audit-\udcff.log"
+    try:
+        path.write_bytes(_mixed_log())
+    except (UnicodeEncodeError, OSError):
+        pytest.skip("this file system does not take a non-UTF-8 name")
+    py = _both(read_auditd_records, path)
+    assert py.table is not None and py.table["file"].null_count == py.table.num_rows
