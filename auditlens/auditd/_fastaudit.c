@@ -3317,22 +3317,30 @@ static void records_clear_rows(Records *R)
     map_clear(&R->enriched);
 }
 
+/* Append a column entry (NULL: its error stands) to cols; 0, or -1 with an exception. */
+static int append_entry(PyObject *cols, PyObject *entry)
+{
+    if (entry == NULL)
+        return -1;
+    int rc = PyList_Append(cols, entry);
+    Py_DECREF(entry);
+    return rc;
+}
+
 /* finish() -> the columns of the rows held (entries for auditlens.fastpath.array_of) */
 static PyObject *records_finish(Records *R, PyObject *unused)
 {
-    PyObject *e[N_RCOLS] = {
-        str_entry(&R->node), fix_entry(&R->serial, "q"), fix_entry(&R->time, "q"),
-        str_entry(&R->type), map_entry(&R->fields, 0), map_entry(&R->enriched, 0),
-        str_entry(&R->file), fix_entry(&R->line, "q"),
-    };
-    PyObject *cols = PyList_New(N_RCOLS);
-    for (int c = 0; c < N_RCOLS; c++) {
-        if (cols != NULL && e[c] != NULL) {
-            PyList_SET_ITEM(cols, c, e[c]);
-            continue;
-        }
-        Py_CLEAR(cols);
-        Py_XDECREF(e[c]);
+    PyObject *cols = PyList_New(0);
+    if (cols == NULL || append_entry(cols, str_entry(&R->node)) < 0 ||
+        append_entry(cols, fix_entry(&R->serial, "q")) < 0 ||
+        append_entry(cols, fix_entry(&R->time, "q")) < 0 ||
+        append_entry(cols, str_entry(&R->type)) < 0 ||
+        append_entry(cols, map_entry(&R->fields, 0)) < 0 ||
+        append_entry(cols, map_entry(&R->enriched, 0)) < 0 ||
+        append_entry(cols, str_entry(&R->file)) < 0 ||
+        append_entry(cols, fix_entry(&R->line, "q")) < 0) {
+        Py_XDECREF(cols);
+        return NULL;
     }
     records_clear_rows(R);
     return cols;
