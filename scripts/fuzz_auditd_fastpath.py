@@ -6,7 +6,9 @@ interleave and time out) and odd events (EXECVE ``aN``/``aN[k]``/``aN_len``/``ar
 PATH records, 10 000+ records under one serial, 10 000+ open events, very long lines).
 
 Each log is read with ``read_auditd`` (now and then ``open_auditd`` with a small batch size, or
-``errors="raise"``, or the sample nodes' passwd/group) on the fast path and with
+``errors="raise"``, or the sample nodes' passwd/group) or, for a third of the logs, with the
+records readers (``read_auditd_records``, ``open_auditd_records``, ``read_record_types``: the C
+records path, ``native_records``) on the fast path and with
 ``native.Parser = None`` (the Python path, the reference): tables (with schema metadata),
 streamed batches, rejects, warnings and exceptions must be the same. A mismatch is cut down to a
 minimal log, printed, and the run exits non-zero. Meant to run under AddressSanitizer too
@@ -39,10 +41,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from auditlens import open_auditd, read_auditd
+from auditlens import open_auditd, open_auditd_records, read_auditd, read_auditd_records
 from auditlens.auditd import native
 from auditlens.auditd.interpret import _arg_key, to_int
 from auditlens.auditd.lexer import LexError, parse_line
+from auditlens.auditd.reader import read_record_types
 from auditlens.rejects import RejectLog
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,6 +75,9 @@ ODD_NUMBERS = (b"0", b"-0", b"-1", b"+1", b"00", b"007", b"1_000", b"0o17", b"0x
 RECORD_TYPES = (b"SYSCALL", b"EXECVE", b"CWD", b"PATH", b"PROCTITLE", b"EOE", b"SOCKADDR",
                 b"USER_LOGIN", b"USER_CMD", b"AVC", b"CONFIG_CHANGE", b"BPRM_FCAPS", b"1300",
                 b"UNKNOWN[9999]", b"", b"syscall", b"EXECVE ", b"KERNEL", b"ANOM_ABEND")
+TYPE_PREFIXES = (("SYSCALL", "USER_"), ("EXECVE", "PATH", "CWD"), ("AVC", "USER_AVC"), ("EOE",),
+                 ("S",), ())
+"""The ``prefixes`` of read_record_types cases."""
 NAMETYPES = (b"NORMAL", b"PARENT", b"CREATE", b"DELETE", b"UNKNOWN", b"", b"\"CREATE\"")
 
 
@@ -401,6 +407,8 @@ class Case:
     errors: str
     how: str  # "bytesio", "path", "two-files"
     ids: str | None  # sample node whose passwd/group are given
+    table: str = "events"  # or "records" (fn read/open), or "types" (read_record_types)
+    prefixes: tuple[str, ...] = ()  # of a "types" case
 
     def data(self, lines: list[bytes] | None = None) -> bytes:
         lines = self.lines if lines is None else lines
@@ -419,7 +427,24 @@ def make_case(rng: random.Random, pool: Pool, heavy: bool) -> Case:
         errors="raise" if rng.random() < 0.05 else "collect",
         how=rng.choice(("bytesio", "bytesio", "path", "two-files")),
         ids=rng.choice((None, None, None, "node-a", "gap")),
+        # drawn last, so that the logs of the events cases stay those of earlier versions
+        table=rng.choice(("events",) * 6 + ("records",) * 3 + ("types",)),
+        prefixes=rng.choice(TYPE_PREFIXES),
     )
+
+
+def _read(case: Case, source: Any, log: RejectLog, kw: dict[str, Any]) -> Outcome:
+    """The case's reader over ``source`` (on whichever path is switched on)."""
+    out = Outcome()
+    if case.table == "types":
+        out.table = read_record_types(source, case.prefixes)
+    elif case.fn == "read":
+        fn = read_auditd_records if case.table == "records" else read_auditd
+        out.table = fn(source, rejects=log, **kw)
+    else:
+        gen = open_auditd_records if case.table == "records" else open_auditd
+        out.batches = list(gen(source, rejects=log, batch_size=case.batch_size, **kw))
+    return out
 
 
 @dataclass
@@ -454,11 +479,7 @@ def run(case: Case, lines: list[bytes], python: bool, tmp: Path) -> Outcome:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                if case.fn == "read":
-                    out.table = read_auditd(source, rejects=log, **kw)
-                else:
-                    out.batches = list(open_auditd(source, rejects=log,
-                                                   batch_size=case.batch_size, **kw))
+                out = _read(case, source, log, kw)
             except Exception as exc:  # noqa: BLE001 - compared between the paths
                 out.error = (type(exc).__name__, str(exc), getattr(exc, "file", None),
                              getattr(exc, "line", None))
@@ -557,15 +578,21 @@ def minimise(case: Case, kind: str, tmp: Path, budget: float) -> list[bytes]:
 
 
 def show(case: Case, lines: list[bytes]) -> str:
-    how = (f"{case.fn}_auditd(<{case.how}>, errors={case.errors!r}"
+    if case.table == "types":
+        return (f"read_record_types(<{case.how}>, {case.prefixes!r}, line ending "
+                f"{case.ending!r}, final newline {case.final_newline})\n"
+                + "\n".join(_shown(line) for line in lines))
+    what = "auditd_records" if case.table == "records" else "auditd"
+    how = (f"{case.fn}_{what}(<{case.how}>, errors={case.errors!r}"
            + (f", batch_size={case.batch_size}" if case.fn == "open" else "")
            + (f", passwd/group of sample node {case.ids}" if case.ids else "")
            + f", line ending {case.ending!r}, final newline {case.final_newline})")
-    shown = []
-    for line in lines:
-        text = line.decode("utf-8", "backslashreplace")
-        shown.append(text if len(text) <= 2000 else text[:2000] + f"… [{len(text)} chars]")
-    return how + "\n" + "\n".join(shown)
+    return how + "\n" + "\n".join(_shown(line) for line in lines)
+
+
+def _shown(line: bytes) -> str:
+    text = line.decode("utf-8", "backslashreplace")
+    return text if len(text) <= 2000 else text[:2000] + f"… [{len(text)} chars]"
 
 
 # -- main ----------------------------------------------------------------------------------------
@@ -624,7 +651,7 @@ def fuzz(args: argparse.Namespace, pool: Pool, first: int, last: int, found: dic
         if deadline is not None and time.monotonic() > deadline:
             break
         case = case_of(args.seed, i, pool)
-        crash.write_bytes(f"# seed {args.seed} iteration {i}: {case.fn} {case.how} "
+        crash.write_bytes(f"# seed {args.seed} iteration {i}: {case.table} {case.fn} {case.how} "
                           f"{case.errors}\n".encode() + case.data())
         if args.only is not None:
             print(show(case, case.lines))

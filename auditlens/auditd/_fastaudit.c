@@ -3071,6 +3071,365 @@ static PyTypeObject ParserType = {
     .tp_getset = parser_getset,
 };
 
+/* -- the records reader: one AUDITD_RECORDS row per line ------------------------------------ */
+
+/* Column order of AUDITD_RECORDS (auditlens.schema.auditd). */
+enum { RC_NODE, RC_SERIAL, RC_TIME, RC_TYPE, RC_FIELDS, RC_ENRICHED, RC_FILE, RC_LINE, N_RCOLS };
+
+/* Rows of the records table made from lines lexed by lex() (stream.record_rows of the Python
+ * path: the same values, literal strings unquoted) or handed over by Python (put_row). */
+typedef struct {
+    PyObject_HEAD
+    StrCol node, type, file;
+    FixCol serial, time, line;
+    MapCol fields, enriched;
+    Py_ssize_t rows, coerced;
+    PyObject *prefixes; /* a tuple of str: the record types kept (read_record_types), or NULL */
+} Records;
+
+/* The fields of a record into a map column, the double quotes of literal strings removed
+ * (stream._unquoted); or null when there are none and `empty_null`. */
+static int put_fields(MapCol *c, const char *text, const Field *fs, int n, int empty_null)
+{
+    if (n == 0 && empty_null)
+        return map_end(c, 0);
+    for (int i = 0; i < n; i++) {
+        const char *v = text + fs[i].v;
+        Py_ssize_t vn = fs[i].vn;
+        if (vn > 1 && v[0] == '"' && v[vn - 1] == '"') {
+            v++;
+            vn -= 2;
+        }
+        if (str_put(&c->keys, text + fs[i].k, fs[i].kn) < 0 || str_put(&c->strings, v, vn) < 0)
+            return -1;
+    }
+    return map_end(c, 1);
+}
+
+static int records_keeps(Records *R, const Rec *r)
+{
+    if (R->prefixes == NULL)
+        return 1;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(R->prefixes); i++) {
+        Py_ssize_t n;
+        const char *p = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(R->prefixes, i), &n);
+        if (p == NULL)
+            return -1;
+        if (n <= r->type_len && memcmp(r->text + r->type_off, p, (size_t)n) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* The row of a record lexed here; 0, or -1 with MemoryError. */
+static int records_put_rec(Records *R, const Rec *r, int64_t time, const char *file,
+                           Py_ssize_t file_len)
+{
+    const char *s = r->text;
+    if ((r->node_len < 0 ? str_end(&R->node, 0) : str_put(&R->node, s + r->node_off, r->node_len)) < 0 ||
+        fix_i64(&R->serial, r->serial) < 0 || fix_i64(&R->time, time) < 0 ||
+        str_put(&R->type, s + r->type_off, r->type_len) < 0 ||
+        put_fields(&R->fields, s, r->fields, r->nfields, 0) < 0 ||
+        put_fields(&R->enriched, s, r->efields, r->nefields, 1) < 0 ||
+        str_put(&R->file, file, file_len) < 0 || fix_i64(&R->line, r->number) < 0)
+        return -1;
+    R->rows++;
+    return 0;
+}
+
+/* Whether a column is near what int32 offsets address (the caller takes a batch first). */
+static int records_full(const Records *R)
+{
+    const StrCol *cols[] = {&R->node, &R->type, &R->file, &R->fields.keys, &R->fields.strings,
+                            &R->enriched.keys, &R->enriched.strings};
+    for (size_t i = 0; i < sizeof cols / sizeof cols[0]; i++)
+        if (cols[i]->data.len > FULL_BYTES)
+            return 1;
+    return 0;
+}
+
+/* add_block(block, pos, end, first_line, file, limit) -> (pos, lines): the rows of the lines of
+ * block[pos:end] (whole lines, the last may lack its newline) numbered from first_line, in
+ * input `file` (its name). Stops at a line for Python (lexed there, then put_row() or rejected),
+ * or once `limit` rows are held or a column is full; returns where it stopped and the lines
+ * it took (a line whose record type is not kept is taken without a row). */
+static PyObject *records_add_block(Records *R, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 6 || !PyBytes_Check(args[0]) || !PyUnicode_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "add_block(block: bytes, pos: int, end: int, "
+                                         "first_line: int, file: str, limit: int)");
+        return NULL;
+    }
+    PyObject *block = args[0];
+    Py_ssize_t pos = PyLong_AsSsize_t(args[1]);
+    Py_ssize_t size = PyLong_AsSsize_t(args[2]);
+    long long first = PyLong_AsLongLong(args[3]);
+    Py_ssize_t limit = PyLong_AsSsize_t(args[5]);
+    if (PyErr_Occurred())
+        return NULL;
+    if (pos < 0 || size < pos || size > PyBytes_GET_SIZE(block)) {
+        PyErr_SetString(PyExc_ValueError, "pos and end must be within the block, pos <= end");
+        return NULL;
+    }
+    Py_ssize_t file_len;
+    const char *file = PyUnicode_AsUTF8AndSize(args[4], &file_len);
+    if (file == NULL) { /* a name pa.array cannot store (surrogates): every line is Python's */
+        PyErr_Clear();
+        return Py_BuildValue("(nL)", pos, 0LL);
+    }
+    const char *base = PyBytes_AS_STRING(block);
+    long long lines = 0;
+    while (pos < size && R->rows < limit && !records_full(R)) {
+        const char *s = base + pos;
+        const char *nl = memchr(s, '\n', (size_t)(size - pos));
+        Py_ssize_t n = nl ? (Py_ssize_t)(nl - s) + 1 : size - pos;
+        Rec *r = NULL;
+        int rc = lex(block, s, n, 0, first + lines, &r);
+        if (rc < 0)
+            return NULL;
+        if (rc == 0)
+            break;
+        int64_t time, ms;
+        int keep = records_keeps(R, r);
+        if (__builtin_mul_overflow(r->sec, (int64_t)1000000, &time) ||
+            __builtin_mul_overflow(r->msec, (int64_t)1000, &ms) ||
+            __builtin_add_overflow(time, ms, &time)) {
+            rec_free(r); /* a time past int64: Python's (the value is nulled and counted) */
+            break;
+        }
+        rc = keep < 0 ? -1 : keep ? records_put_rec(R, r, time, file, file_len) : 0;
+        rec_free(r);
+        if (rc < 0)
+            return NULL;
+        pos += n;
+        lines++;
+        if ((lines & (YIELD_LINES - 1)) == 0) { /* as in parser_add_block */
+            PyObject *none = PyObject_CallNoArgs(checkpoint);
+            if (none == NULL)
+                return NULL;
+            Py_DECREF(none);
+        }
+    }
+    return Py_BuildValue("(nL)", pos, lines);
+}
+
+/* A str value of a Python row, as pa.array stores it: NULL for None; *bad when it cannot be
+ * stored (not a str, or not encodable as UTF-8). */
+static const char *py_text(PyObject *v, Py_ssize_t *n, int *bad)
+{
+    if (v == Py_None)
+        return NULL;
+    const char *t = PyUnicode_Check(v) ? PyUnicode_AsUTF8AndSize(v, n) : NULL;
+    if (t == NULL) {
+        PyErr_Clear();
+        *bad = 1;
+    }
+    return t;
+}
+
+static int put_py_text(Records *R, StrCol *c, PyObject *v)
+{
+    Py_ssize_t n = 0;
+    int bad = 0;
+    const char *t = py_text(v, &n, &bad);
+    R->coerced += bad;
+    return t == NULL ? str_end(c, 0) : str_put(c, t, n);
+}
+
+static int put_py_int(Records *R, FixCol *c, PyObject *v)
+{
+    int overflow = 0;
+    long long x = v != Py_None && PyLong_Check(v) ? PyLong_AsLongLongAndOverflow(v, &overflow) : 0;
+    if (x == -1 && PyErr_Occurred())
+        return -1;
+    if (v == Py_None || !PyLong_Check(v) || overflow) {
+        R->coerced += v != Py_None;
+        return fix_null(c);
+    }
+    return fix_i64(c, x);
+}
+
+/* a list of (str, str) pairs, or None */
+static int put_py_map(Records *R, MapCol *c, PyObject *v)
+{
+    if (v == Py_None)
+        return map_end(c, 0);
+    int bad = !PyList_Check(v);
+    Py_ssize_t len = bad ? 0 : PyList_GET_SIZE(v);
+    for (Py_ssize_t i = 0; i < len && !bad; i++) { /* all or nothing: a bad pair nulls the map */
+        PyObject *kv = PyList_GET_ITEM(v, i);
+        Py_ssize_t n;
+        if (!PyTuple_Check(kv) || PyTuple_GET_SIZE(kv) != 2 ||
+            py_text(PyTuple_GET_ITEM(kv, 0), &n, &bad) == NULL ||
+            py_text(PyTuple_GET_ITEM(kv, 1), &n, &bad) == NULL)
+            bad = 1;
+    }
+    if (bad) {
+        R->coerced++;
+        return map_end(c, 0);
+    }
+    for (Py_ssize_t i = 0; i < len; i++) {
+        PyObject *kv = PyList_GET_ITEM(v, i);
+        Py_ssize_t kn, vn;
+        const char *k = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(kv, 0), &kn);
+        const char *t = PyUnicode_AsUTF8AndSize(PyTuple_GET_ITEM(kv, 1), &vn);
+        if (str_put(&c->keys, k, kn) < 0 || str_put(&c->strings, t, vn) < 0)
+            return -1;
+    }
+    return map_end(c, 1);
+}
+
+/* put_row(row): a row of stream.record_rows (a record Python lexed), appended in its place */
+static PyObject *records_put_row(Records *R, PyObject *row)
+{
+    static const char *const names[N_RCOLS] = {"node", "serial", "time", "record_type",
+                                               "fields", "enriched", "file", "line"};
+    if (!PyDict_Check(row)) {
+        PyErr_SetString(PyExc_TypeError, "put_row(row: dict)");
+        return NULL;
+    }
+    PyObject *v[N_RCOLS];
+    for (int c = 0; c < N_RCOLS; c++) {
+        v[c] = PyDict_GetItemString(row, names[c]);
+        if (v[c] == NULL)
+            v[c] = Py_None;
+    }
+    if (put_py_text(R, &R->node, v[RC_NODE]) < 0 || put_py_int(R, &R->serial, v[RC_SERIAL]) < 0 ||
+        put_py_int(R, &R->time, v[RC_TIME]) < 0 || put_py_text(R, &R->type, v[RC_TYPE]) < 0 ||
+        put_py_map(R, &R->fields, v[RC_FIELDS]) < 0 ||
+        put_py_map(R, &R->enriched, v[RC_ENRICHED]) < 0 ||
+        put_py_text(R, &R->file, v[RC_FILE]) < 0 || put_py_int(R, &R->line, v[RC_LINE]) < 0)
+        return NULL;
+    R->rows++;
+    Py_RETURN_NONE;
+}
+
+static void records_clear_rows(Records *R)
+{
+    R->rows = 0;
+    str_clear(&R->node);
+    str_clear(&R->type);
+    str_clear(&R->file);
+    fix_clear(&R->serial);
+    fix_clear(&R->time);
+    fix_clear(&R->line);
+    map_clear(&R->fields);
+    map_clear(&R->enriched);
+}
+
+/* Append a column entry (NULL: its error stands) to cols; 0, or -1 with an exception. */
+static int append_entry(PyObject *cols, PyObject *entry)
+{
+    if (entry == NULL)
+        return -1;
+    int rc = PyList_Append(cols, entry);
+    Py_DECREF(entry);
+    return rc;
+}
+
+/* finish() -> the columns of the rows held (entries for auditlens.fastpath.array_of) */
+static PyObject *records_finish(Records *R, PyObject *unused)
+{
+    PyObject *cols = PyList_New(0);
+    if (cols == NULL || append_entry(cols, str_entry(&R->node)) < 0 ||
+        append_entry(cols, fix_entry(&R->serial, "q")) < 0 ||
+        append_entry(cols, fix_entry(&R->time, "q")) < 0 ||
+        append_entry(cols, str_entry(&R->type)) < 0 ||
+        append_entry(cols, map_entry(&R->fields, 0)) < 0 ||
+        append_entry(cols, map_entry(&R->enriched, 0)) < 0 ||
+        append_entry(cols, str_entry(&R->file)) < 0 ||
+        append_entry(cols, fix_entry(&R->line, "q")) < 0) {
+        Py_XDECREF(cols);
+        return NULL;
+    }
+    records_clear_rows(R);
+    return cols;
+}
+
+static void records_dealloc(Records *R)
+{
+    str_free(&R->node);
+    str_free(&R->type);
+    str_free(&R->file);
+    fix_free(&R->serial);
+    fix_free(&R->time);
+    fix_free(&R->line);
+    map_free(&R->fields);
+    map_free(&R->enriched);
+    Py_XDECREF(R->prefixes);
+    Py_TYPE(R)->tp_free((PyObject *)R);
+}
+
+static PyObject *records_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *prefixes = Py_None;
+    if (!PyArg_ParseTuple(args, "|O:Records", &prefixes))
+        return NULL;
+    if (prefixes != Py_None) {
+        int ok = PyTuple_Check(prefixes);
+        for (Py_ssize_t i = 0; ok && i < PyTuple_GET_SIZE(prefixes); i++)
+            ok = PyUnicode_Check(PyTuple_GET_ITEM(prefixes, i));
+        if (!ok) {
+            PyErr_SetString(PyExc_TypeError, "Records(prefixes): a tuple of str, or None");
+            return NULL;
+        }
+    }
+    Records *R = (Records *)type->tp_alloc(type, 0); /* zeroed */
+    if (R == NULL)
+        return NULL;
+    R->serial.width = R->time.width = R->line.width = 8;
+    if (prefixes != Py_None) {
+        Py_INCREF(prefixes);
+        R->prefixes = prefixes;
+    }
+    return (PyObject *)R;
+}
+
+static PyObject *records_rows(Records *R, void *closure)
+{
+    return PyLong_FromSsize_t(R->rows);
+}
+
+static PyObject *records_coerced(Records *R, void *closure)
+{
+    return PyLong_FromSsize_t(R->coerced);
+}
+
+static PyObject *records_full_py(Records *R, void *closure)
+{
+    return PyBool_FromLong(records_full(R));
+}
+
+static PyMethodDef records_methods[] = {
+    {"add_block", (PyCFunction)(void (*)(void))records_add_block, METH_FASTCALL,
+     "add_block(block, pos, end, first_line, file, limit) -> (pos, lines taken): stops at a line "
+     "for Python (lex it, then put_row() or reject it), or when limit rows are held or full."},
+    {"put_row", (PyCFunction)records_put_row, METH_O,
+     "put_row(row): a row of stream.record_rows, appended as pa.array would store it."},
+    {"finish", (PyCFunction)records_finish, METH_NOARGS, "finish() -> the columns of the rows held."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef records_getset[] = {
+    {"rows", (getter)records_rows, NULL, "rows held since the last finish()", NULL},
+    {"coerced", (getter)records_coerced, NULL, "put_row() values stored as null", NULL},
+    {"full", (getter)records_full_py, NULL, "a column is near what int32 offsets address", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject RecordsType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "auditlens.auditd._fastaudit.Records",
+    .tp_basicsize = sizeof(Records),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Records(prefixes=None): auditd lines -> AUDITD_RECORDS columns (see "
+              "auditlens.auditd.native_records).",
+    .tp_new = records_new,
+    .tp_dealloc = (destructor)records_dealloc,
+    .tp_methods = records_methods,
+    .tp_getset = records_getset,
+};
+
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_fastaudit",
     "The C fast path of the auditd events reader (optional; auditlens.auditd.native).", -1, NULL,
@@ -3079,7 +3438,7 @@ static struct PyModuleDef module = {
 
 PyMODINIT_FUNC PyInit__fastaudit(void)
 {
-    if (PyType_Ready(&ParserType) < 0)
+    if (PyType_Ready(&ParserType) < 0 || PyType_Ready(&RecordsType) < 0)
         return NULL;
     if (checkpoint == NULL) {
         PyObject *globals = Py_BuildValue("{sO}", "__builtins__", PyEval_GetBuiltins());
@@ -3101,6 +3460,12 @@ PyMODINIT_FUNC PyInit__fastaudit(void)
     Py_INCREF(&ParserType);
     if (PyModule_AddObject(m, "Parser", (PyObject *)&ParserType) < 0) {
         Py_DECREF(&ParserType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&RecordsType);
+    if (PyModule_AddObject(m, "Records", (PyObject *)&RecordsType) < 0) {
+        Py_DECREF(&RecordsType);
         Py_DECREF(m);
         return NULL;
     }

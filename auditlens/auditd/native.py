@@ -230,15 +230,81 @@ def event_of(items: list[Any], files: list[str], offset: int = 0) -> Event:
     return Event(first.node, first.serial, first.sec, first.msec, records)
 
 
-class Events:
+class LineReader:
+    """What the fast path's readers share: the inputs of a read (or the spans of a parallel
+    piece) handed to ``_block`` a block of whole lines at a time, every line counted, a line
+    over ``max_line`` rejected, a read error the rest of an input's one reject (as
+    :func:`.records.read_records` does on the Python path)."""
+
+    def __init__(self, rejecter: Rejecter, account: Any, max_line: int) -> None:
+        self.rejecter, self.account, self.max_line = rejecter, account, max_line
+        self.files: list[str] = []
+        self.read = 0
+
+    def _block(self, block: bytes, first: int, index: int, start: int = 0,
+               end: int | None = None) -> Generator[pa.RecordBatch, None, int]:
+        """The batches of the lines of ``block[start:end]`` numbered from ``first``; returns how
+        many lines there were."""
+        raise NotImplementedError
+
+    def _end(self) -> Iterator[pa.RecordBatch]:
+        """The batches still held at the end of the read."""
+        raise NotImplementedError
+
+    def _spans(self, spans: Iterable[Span | LongLine], index: int) -> Iterator[pa.RecordBatch]:
+        """The lines of ``spans``, counted as they are read; a LongLine is rejected. A stream's
+        spans come in the blocks the Python path reads, so a read error comes at the same line."""
+        for item in spans:
+            if isinstance(item, LongLine):
+                self.account.lines += 1
+                self.read += 1
+                self.rejecter.reject(self.files[index], self.read, item.reason, item.prefix)
+                continue
+            block, start, end = item
+            lines = yield from self._block(block, self.read + 1, index, start, end)
+            self.account.lines += lines
+            self.read += lines
+
+    def batches(self, inputs: list[InputFile]) -> Iterator[pa.RecordBatch]:
+        """The read's batches."""
+        return gc_paused(self._batches(inputs))
+
+    def span_batches(self, name: str, spans: Iterable[Span | LongLine]) -> Iterator[pa.RecordBatch]:
+        """The batches of the lines in ``spans`` (a byte range of a plain file), numbered from
+        1; the spans are to be cut with this read's ``max_line`` (:func:`line_spans`)."""
+        self.files.append(name)
+        return gc_paused(self._from_spans(spans))
+
+    def _from_spans(self, spans: Iterable[Span | LongLine]) -> Iterator[pa.RecordBatch]:
+        yield from self._spans(spans, 0)
+        yield from self._end()
+
+    def _batches(self, inputs: list[InputFile]) -> Iterator[pa.RecordBatch]:
+        for inp in inputs:
+            self.files.append(inp.name)
+            index = len(self.files) - 1
+            stream = inp.open()
+            self.read = 0  # lines of this input so far
+            try:
+                yield from self._spans(line_spans(stream, self.max_line), index)
+            except READ_ERRORS as exc:
+                self.account.lines += 1
+                self.rejecter.reject(
+                    inp.name, self.read + 1,
+                    f"the rest of the input could not be read (corrupt or truncated: {exc})", b"")
+            finally:
+                release(inp, stream)
+        yield from self._end()
+
+
+class Events(LineReader):
     """The batches of one read on the fast path (what ``stream.event_rows`` and a
     ``BatchBuilder`` give on the Python path: the same rows, in batches of ``batch_size``)."""
 
     def __init__(self, ids: IdNames, rejecter: Rejecter, account: Any, builder: BatchBuilder,
                  strict: bool, *, track: bool = False, max_line: int = MAX_LINE_BYTES) -> None:
-        self.ids, self.rejecter, self.account, self.builder = ids, rejecter, account, builder
-        self.strict = strict
-        self.max_line = max_line
+        super().__init__(rejecter, account, max_line)
+        self.ids, self.builder, self.strict = ids, builder, strict
         self.size = builder.batch_size
         self.track = track
         self.parser = Parser(Render(ids), context(), track)
@@ -247,8 +313,6 @@ class Events:
         """With ``track`` (a parallel worker's piece): the events still open at its end, each
         with the number of rows before it, as the parser hands them over: records not lexed,
         ``(raw, file, line)``, and a Record for a line lexed in Python."""
-        self.files: list[str] = []
-        self.read = 0
         self.failures = 0
         self.first_error = ""
 
@@ -313,51 +377,6 @@ class Events:
             pos, number = stop, number + 1
             yield from self._settle()
 
-    def _spans(self, spans: Iterable[Span | LongLine], index: int) -> Iterator[pa.RecordBatch]:
-        """The lines of ``spans``, counted as they are read; a LongLine is rejected. A stream's
-        spans come in the blocks the Python path reads, so a read error comes at the same line."""
-        for item in spans:
-            if isinstance(item, LongLine):
-                self.account.lines += 1
-                self.read += 1
-                self.rejecter.reject(self.files[index], self.read, item.reason, item.prefix)
-                continue
-            block, start, end = item
-            lines = yield from self._block(block, self.read + 1, index, start, end)
-            self.account.lines += lines
-            self.read += lines
-
-    def batches(self, inputs: list[InputFile]) -> Iterator[pa.RecordBatch]:
-        """The read's batches."""
-        return gc_paused(self._batches(inputs))
-
-    def span_batches(self, name: str, spans: Iterable[Span | LongLine]) -> Iterator[pa.RecordBatch]:
-        """The batches of the lines in ``spans`` (a byte range of a plain file), numbered from
-        1; the spans are to be cut with this read's ``max_line`` (:func:`line_spans`)."""
-        self.files.append(name)
-        return gc_paused(self._from_spans(spans))
-
-    def _from_spans(self, spans: Iterable[Span | LongLine]) -> Iterator[pa.RecordBatch]:
-        yield from self._spans(spans, 0)
-        yield from self._end()
-
-    def _batches(self, inputs: list[InputFile]) -> Iterator[pa.RecordBatch]:
-        for inp in inputs:
-            self.files.append(inp.name)
-            index = len(self.files) - 1
-            stream = inp.open()
-            self.read = 0  # lines of this input so far
-            try:
-                yield from self._spans(line_spans(stream, self.max_line), index)
-            except READ_ERRORS as exc:
-                self.account.lines += 1
-                self.rejecter.reject(
-                    inp.name, self.read + 1,
-                    f"the rest of the input could not be read (corrupt or truncated: {exc})", b"")
-            finally:
-                release(inp, stream)
-        yield from self._end()
-
     def _end(self) -> Iterator[pa.RecordBatch]:
         """The end of the input: the events still open go out (or, tracked, become tails)."""
         yield from self._flush()
@@ -414,4 +433,4 @@ class Events:
         return table if table.column("line").to_pylist() == firsts else None
 
 
-__all__ = ["Events", "Parser", "Render", "context"]
+__all__ = ["Events", "LineReader", "Parser", "Render", "context"]

@@ -45,7 +45,7 @@ from ..scheduler import (
 from ..schema import AUDITD_EVENTS, AUDITD_RECORDS
 from ..sources import Source
 from ..sources.lines import LongLine
-from . import assemble, native
+from . import assemble, native, native_records
 from .event_row import failure_warning, full_event_row
 from .lexer import MAX_LINE_BYTES, LexError, parse_line
 from .records import Account, lexed, read_records
@@ -84,7 +84,15 @@ def _auditd_records_work(piece: Piece, errors: str, keep: bool, max_line: int) -
     builder = BatchBuilder(AUDITD_RECORDS, _BATCH)
     part = _Part()
     try:
-        batches = list(builder.batches(record_rows(_records_of(piece, rejecter, account, max_line))))
+        if native_records.available():
+            reader = native_records.Records(rejecter, account, builder, max_line=max_line)
+            if piece.whole:
+                batches = list(reader.batches([piece.input()]))
+            else:
+                batches = list(reader.span_batches(piece.name, piece.spans(max_line)))
+        else:
+            batches = list(builder.batches(record_rows(_records_of(piece, rejecter, account,
+                                                                   max_line))))
         part.table = pa.Table.from_batches(batches, schema=AUDITD_RECORDS.arrow)
     except Exception as exc:  # noqa: BLE001 - raised by the parent, in piece order
         part.error = portable(exc)

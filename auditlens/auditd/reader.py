@@ -156,17 +156,24 @@ def read_record_types(source: Source, prefixes: Iterable[str], *,
     from ..rejects import Rejecter, RejectLog
     from ..schema import AUDITD_RECORDS
     from ..sources import expand_sources
+    from . import native_records
     from .records import Account, read_records
     from .stream import record_rows
 
     prefixes = tuple(prefixes)
     wanted = re.compile(b"type=(?:" + b"|".join(re.escape(p.encode()) for p in prefixes)
                         + rb"|\d)").search
-    records = read_records(expand_sources(source), Rejecter("collect", RejectLog()), Account(),
-                       keep=wanted, max_line=_max_line(max_line_bytes))
-    builder = BatchBuilder(AUDITD_RECORDS, 10_000)
-    rows = record_rows(r for r in records if r.type.startswith(prefixes))
-    return pa.Table.from_batches(list(builder.batches(rows)), schema=AUDITD_RECORDS.arrow)
+    inputs, max_line = expand_sources(source), _max_line(max_line_bytes)
+    rejecter, builder = Rejecter("collect", RejectLog()), BatchBuilder(AUDITD_RECORDS, 10_000)
+    if native_records.available():
+        reader = native_records.Records(rejecter, Account(), builder, max_line=max_line,
+                                        prefixes=prefixes, keep=wanted)
+        batches = list(reader.batches(inputs))
+    else:
+        records = read_records(inputs, rejecter, Account(), keep=wanted, max_line=max_line)
+        rows = record_rows(r for r in records if r.type.startswith(prefixes))
+        batches = list(builder.batches(rows))
+    return pa.Table.from_batches(batches, schema=AUDITD_RECORDS.arrow)
 
 
 def read_auditd_records(source: Source, *, passwd: IdSource = None, group: IdSource = None,

@@ -8,10 +8,11 @@ from typing import Any
 from ..rejects import Rejecter
 from ..sources import READ_ERRORS, InputFile, iter_lines, release
 from ..sources.lines import LongLine
+from .event_row import US_PER_SEC
 from .lexer import MAX_LINE_BYTES, LexError, parse_line
 from .model import Record
 
-__all__ = ["Account", "lexed", "read_records"]
+__all__ = ["Account", "lexed", "read_records", "record_row"]
 
 
 class Account:
@@ -62,3 +63,23 @@ def lexed(name: str, lines: Iterable[tuple[int, bytes | LongLine]], rejecter: Re
             rejecter.reject(name, number, exc.reason, raw)
             continue
         yield record
+
+
+def _unquoted(fields: dict[str, str]) -> list[tuple[str, str]]:
+    """Map entries with the double quotes of literal strings removed (hex values stay as logged)."""
+    return [(k, v[1:-1] if len(v) > 1 and v[0] == '"' and v[-1] == '"' else v)
+            for k, v in fields.items()]
+
+
+def record_row(r: Record) -> dict[str, Any]:
+    """The AUDITD_RECORDS row of a record (as the C fast path stores it: ``native_records``)."""
+    return {
+        "node": r.node,
+        "serial": r.serial,
+        "time": r.sec * US_PER_SEC + r.msec * 1000,
+        "record_type": r.type,
+        "fields": _unquoted(r.fields),
+        "enriched": _unquoted(r.enriched) if r.enriched else None,
+        "file": r.file,
+        "line": r.line,
+    }

@@ -14,13 +14,13 @@ from ..errors import SourceError
 from ..rejects import Rejecter, RejectLog
 from ..schema import AUDITD_EVENTS, AUDITD_RECORDS, TableSchema
 from ..sources import InputFile, Source, expand_sources
-from . import native
+from . import native, native_records
 from .assemble import Assembler
-from .event_row import US_PER_SEC, failure_warning, full_event_row
+from .event_row import failure_warning, full_event_row
 from .ids import IdNames, IdSource
 from .lexer import MAX_LINE_BYTES
 from .model import Event, Record
-from .records import Account, read_records
+from .records import Account, read_records, record_row
 
 __all__ = ["Stream", "event_stream", "id_names", "record_rows", "record_stream", "table_of"]
 
@@ -46,24 +46,8 @@ def _event_rows(events: Iterator[Event], ids: IdNames, strict: bool) -> Iterator
         warnings.warn(failure_warning(failures, first_error), stacklevel=3)
 
 
-def _unquoted(fields: dict[str, str]) -> list[tuple[str, str]]:
-    """Map entries with the double quotes of literal strings removed (hex values stay as logged)."""
-    return [(k, v[1:-1] if len(v) > 1 and v[0] == '"' and v[-1] == '"' else v)
-            for k, v in fields.items()]
-
-
 def record_rows(records: Iterator[Record]) -> Iterator[dict[str, Any]]:
-    for r in records:
-        yield {
-            "node": r.node,
-            "serial": r.serial,
-            "time": r.sec * US_PER_SEC + r.msec * 1000,
-            "record_type": r.type,
-            "fields": _unquoted(r.fields),
-            "enriched": _unquoted(r.enriched) if r.enriched else None,
-            "file": r.file,
-            "line": r.line,
-        }
+    return map(record_row, records)
 
 
 class Stream:
@@ -92,15 +76,15 @@ def table_of(stream: Stream, schema: TableSchema, account: Account) -> pa.Table:
 
 
 class _NativeStream(Stream):
-    """The same batches from the C fast path (:mod:`.native`)."""
+    """The same batches from the C fast path (:mod:`.native`, :mod:`.native_records`)."""
 
-    def __init__(self, events: native.Events, inputs: list[InputFile], builder: BatchBuilder,
-                 rejecter: Rejecter) -> None:
-        super().__init__(iter(()), builder, rejecter, "auditd event")
-        self.events, self.inputs = events, inputs
+    def __init__(self, reader: native.LineReader, inputs: list[InputFile], builder: BatchBuilder,
+                 rejecter: Rejecter, what: str) -> None:
+        super().__init__(iter(()), builder, rejecter, what)
+        self.reader, self.inputs = reader, inputs
 
     def batches(self) -> Iterator[pa.RecordBatch]:
-        return self.events.batches(self.inputs)
+        return self.reader.batches(self.inputs)
 
 
 def event_stream(source: Source, passwd: IdSource, group: IdSource, errors: str,
@@ -113,7 +97,7 @@ def event_stream(source: Source, passwd: IdSource, group: IdSource, errors: str,
     strict = rejecter.mode == "raise"
     if native.Parser is not None:
         events = native.Events(ids, rejecter, account, builder, strict, max_line=max_line)
-        return _NativeStream(events, inputs, builder, rejecter)
+        return _NativeStream(events, inputs, builder, rejecter, "auditd event")
     records = read_records(inputs, rejecter, account, max_line=max_line)
     rows = _event_rows(Assembler().assemble(records), ids, strict)
     return Stream(rows, builder, rejecter, "auditd event")
@@ -124,5 +108,8 @@ def record_stream(source: Source, errors: str, rejects: RejectLog | None, batch_
     rejecter = Rejecter(errors, rejects)
     inputs = expand_sources(source)
     builder = BatchBuilder(AUDITD_RECORDS, batch_size)
+    if native_records.available():
+        reader = native_records.Records(rejecter, account, builder, max_line=max_line)
+        return _NativeStream(reader, inputs, builder, rejecter, "auditd record")
     rows = record_rows(read_records(inputs, rejecter, account, max_line=max_line))
     return Stream(rows, builder, rejecter, "auditd record")
