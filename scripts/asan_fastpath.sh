@@ -42,12 +42,13 @@ for m in (_fastrow, _fastaudit, _fastcloud):
 # below stands in for, the worker-process ones, the generator's self-check, which runs no C, and
 # a memory-bound test on a large stream) and the reader's; the corpus test when there are no
 # native tests (these read every corpus file on both paths). About 60 s in all, idle machine.
-auditd_tests=(tests/test_auditd_reader.py tests/test_auditd_native.py)
+auditd_tests=(tests/test_auditd_reader.py tests/test_auditd_native.py
+              tests/test_auditd_native_records.py)
 [[ -f tests/test_auditd_native.py ]] || auditd_tests=(tests/test_auditd_reader.py
                                                        tests/test_auditd_corpora.py)
 "$py" -m pytest -q -s -p no:cacheprovider tests/test_k8s_native.py tests/test_k8s_corpora.py \
     tests/test_k8s_reader.py tests/test_k8s_units.py tests/test_cloud_native.py "${auditd_tests[@]}" \
-    -k "not generated_logs_read_the_same and not jobs_2 and not ausearch and not cover_what \
+    -k "not generated_logs_read_the_same and not jobs_2 and not pieces_cut and not ausearch and not cover_what \
         and not does_not_hold_the_whole"
 "$py" scripts/fuzz_fastpath.py "$corpora/k8s" "$iterations"
 "$py" scripts/fuzz_cloud_fastpath.py "$iterations"
