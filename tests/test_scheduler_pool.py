@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
@@ -201,3 +202,32 @@ def test_an_auditd_read_with_cuts_imports_no_pandas(tmp_path: Path) -> None:
     rows, pieces, fell_back, pandas = _run_program(tmp_path, program)
     assert int(rows) == auditlens.read_auditd(NODES).num_rows and int(pieces) > 10
     assert (fell_back, pandas) == ("False", "False")
+
+
+def test_in_order_holds_at_most_three_items_per_reader() -> None:
+    """The bound of a streamed read's memory: items sent or read and not yet given back are at
+    most three per reader and one, however slowly the caller takes them; all in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    here: list[int] = []
+
+    def work(item: int) -> int:
+        if threading.current_thread() is threading.main_thread():
+            here.append(item)
+        return item * 2
+
+    with ThreadPoolExecutor(2) as pool:
+        sent: list[int] = []
+
+        class Counting:
+            def submit(self, fn: Any, item: int) -> Any:
+                sent.append(item)
+                return pool.submit(fn, item)
+
+        got = []
+        for given, (item, result) in enumerate(scheduler.in_order(Counting(), 2, work,  # type: ignore[arg-type]
+                                                                  list(range(60))), start=1):
+            got.append((item, result))
+            assert len(sent) + len(here) - given < 3 * 3 + 1
+    assert got == [(i, 2 * i) for i in range(60)]
+    assert here and sent  # both this process and the pool read
