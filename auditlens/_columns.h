@@ -13,7 +13,8 @@
  *            "i" "q" ...    ..., values (int32, int64, or any fixed-width type: a FixCol)
  *            "b" bool       ..., values bitmap
  *            "t" struct     ..., [child entry, ...] (in the order of the struct's fields)
- * The validity bitmap is only read when the null count is not 0 (it may then be None).
+ * The validity bitmap is only read when the null count is not 0 (it may then be None). Buffers are
+ * bytes objects, or slices of the arena that finish() was given (see bytes_of).
  *
  * Everything here is static: include this header in the one C file of an extension.
  */
@@ -89,10 +90,54 @@ COL_STATIC void buf_free(Buf *b)
     b->len = b->cap = 0;
 }
 
-/* The buffer's bytes as a new bytes object. */
+/* Where finish() writes the buffers it hands over (the ``finish(arena)`` argument), borrowed for
+ * the length of the call; NULL (no arena): new bytes objects. A worker process hands its pieces
+ * to the parent through shared memory (auditlens/scheduler/arena.py): written there once, a
+ * column needs no second copy at the hand-over. */
+#if defined(__GNUC__) || defined(__clang__)
+static __thread PyObject *col_arena; /* per thread: arena.take() may let another thread run */
+#else
+static _Thread_local PyObject *col_arena;
+#endif
+
+/* finish(arena=None): `columns` (the extension's function that makes a finish()'s entries) with
+ * col_arena set to the arena for the length of the call. */
+#define COL_FINISH_WITH_ARENA(name, type, columns)                                                 \
+    static PyObject *name(type *self, PyObject *args)                                             \
+    {                                                                                              \
+        PyObject *arena = Py_None;                                                                 \
+        if (!PyArg_ParseTuple(args, "|O:finish", &arena))                                          \
+            return NULL;                                                                           \
+        PyObject *saved = col_arena;                                                               \
+        col_arena = arena == Py_None ? NULL : arena;                                               \
+        PyObject *cols = columns(self);                                                            \
+        col_arena = saved;                                                                         \
+        return cols;                                                                               \
+    }
+
+/* The buffer's bytes as a new object with the buffer protocol: a slice of the arena, written
+ * (``arena.take(n)`` gives a writable memoryview of at least n bytes), or a bytes object. */
 COL_STATIC PyObject *bytes_of(const Buf *b)
 {
-    return PyBytes_FromStringAndSize(b->p ? b->p : "", b->len);
+    if (col_arena == NULL || b->len == 0)
+        return PyBytes_FromStringAndSize(b->p ? b->p : "", b->len);
+    PyObject *slice = PyObject_CallMethod(col_arena, "take", "n", b->len);
+    if (slice == NULL)
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(slice, &view, PyBUF_WRITABLE) < 0) {
+        Py_DECREF(slice);
+        return NULL;
+    }
+    if (view.len < b->len) {
+        PyBuffer_Release(&view);
+        Py_DECREF(slice);
+        PyErr_Format(PyExc_SystemError, "arena.take(%zd) gave %zd bytes", b->len, view.len);
+        return NULL;
+    }
+    memcpy(view.buf, b->p, (size_t)b->len);
+    PyBuffer_Release(&view);
+    return slice;
 }
 
 /* A bitmap being appended to: validity (1 = a value, 0 = null) or bool values. */
