@@ -115,29 +115,26 @@ static _Thread_local PyObject *col_arena;
         return cols;                                                                               \
     }
 
-/* The buffer's bytes as a new object with the buffer protocol: a slice of the arena, written
- * (``arena.take(n)`` gives a writable memoryview of at least n bytes), or a bytes object. */
+/* The buffer's bytes as a new object with the buffer protocol: written into the arena
+ * (``arena.write(view)`` gives a read-only view of the copy there, or bytes of their own when
+ * the arena cannot grow), or a new bytes object. The view of b's memory that the arena reads is
+ * released before returning: an arena that kept it (b's memory is reused) is an error. */
 COL_STATIC PyObject *bytes_of(const Buf *b)
 {
     if (col_arena == NULL || b->len == 0)
         return PyBytes_FromStringAndSize(b->p ? b->p : "", b->len);
-    PyObject *slice = PyObject_CallMethod(col_arena, "take", "n", b->len);
-    if (slice == NULL)
+    PyObject *view = PyMemoryView_FromMemory(b->p, b->len, PyBUF_READ);
+    if (view == NULL)
         return NULL;
-    Py_buffer view;
-    if (PyObject_GetBuffer(slice, &view, PyBUF_WRITABLE) < 0) {
-        Py_DECREF(slice);
-        return NULL;
-    }
-    if (view.len < b->len) {
-        PyBuffer_Release(&view);
-        Py_DECREF(slice);
-        PyErr_Format(PyExc_SystemError, "arena.take(%zd) gave %zd bytes", b->len, view.len);
+    PyObject *out = PyObject_CallMethod(col_arena, "write", "O", view);
+    PyObject *released = PyObject_CallMethod(view, "release", NULL);
+    Py_DECREF(view);
+    if (released == NULL) {
+        Py_XDECREF(out);
         return NULL;
     }
-    memcpy(view.buf, b->p, (size_t)b->len);
-    PyBuffer_Release(&view);
-    return slice;
+    Py_DECREF(released);
+    return out;
 }
 
 /* A bitmap being appended to: validity (1 = a value, 0 = null) or bool values. */

@@ -30,8 +30,8 @@ __all__ = ["Arena", "current", "pack", "piece_arena", "unpack"]
 _ALIGN = 64
 """Alignment of every buffer (Arrow's recommendation, and what its IPC files use)."""
 _SEGMENT = 8 << 20
-"""Bytes mapped at a time: the file grows by segments, each its own mapping (a mapping that
-moved as it grew would leave the memoryviews already handed out pointing at nothing)."""
+"""Bytes mapped at a time: the file is mapped by segments as it grows (a mapping that moved as
+it grew would leave the views already handed out pointing at nothing)."""
 
 _current: ContextVar[Arena | None] = ContextVar("auditlens_arena", default=None)
 
@@ -43,53 +43,69 @@ def current() -> Arena | None:
 
 
 class Arena:
-    """A growing file of buffers in ``folder``, handed out as writable memoryviews (:meth:`take`).
+    """A growing file of buffers in ``folder``: each buffer is appended with a write and read
+    back through a mapping of the file (:meth:`write`).
 
-    The file is created with the first buffer and removed when the arena is let go without being
-    handed over (the parent removes it once mapped, see :func:`unpack`). The space of each segment
-    is reserved when it is mapped (``posix_fallocate``): a full RAM disk then says so with an
-    error, not with a SIGBUS at the first write; a buffer that does not fit is then a bytearray
-    of its own (and copied at the hand-over, or the hand-over falls back to an IPC file)."""
+    Written, not stored through a writable mapping: a RAM disk's page taken by a write is filled
+    by it, one taken by a mapping is zeroed first (measured: a piece's 22 MB cost 28 ms through a
+    mapping, twice the write), and a full RAM disk answers a write with an error where a mapping
+    gets SIGBUS. The worker maps what it wrote to make its arrays, and rarely reads it. The file
+    is created with the first buffer and removed when the arena is let go without being handed
+    over (the parent removes it once mapped, see :func:`unpack`)."""
 
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self.path: str | None = None
-        self.size = 0  # bytes of the file (the end of its last segment)
-        self.used = 0  # bytes handed out (the next buffer starts after it, aligned)
+        self.used = 0  # bytes written (the next buffer starts after them, aligned)
+        self.size = 0  # bytes of the file: the end of its last mapping
         self.segments: list[tuple[int, int, mmap.mmap, int]] = []  # (address, at, map, size)
         self._fd = -1
         self._removal: weakref.finalize | None = None
         self.handed = False
 
-    def take(self, n: int) -> memoryview:
-        """``n`` writable bytes of the arena (a bytearray's when the arena cannot grow)."""
-        at = -(-self.used // _ALIGN) * _ALIGN
-        if not self.segments or at + n > self.size:
-            try:
-                self._grow(n)  # OSError: full, or handed over (the file is the parent's now)
-            except OSError:
-                return memoryview(bytearray(n))
-            at = self.segments[-1][1]
-        address, start, segment, _ = self.segments[-1]
-        self.used = at + n
-        return memoryview(segment)[at - start:at - start + n]
+    def write(self, data: Any) -> memoryview | bytes:
+        """``data`` (anything with the buffer protocol) copied into the arena: a read-only view of
+        the copy, or, when the arena cannot grow (a full disk), a bytes copy of its own."""
+        view = memoryview(data).cast("B")
+        try:
+            at = self.put(view)
+        except OSError:
+            return bytes(view)
+        return self._view(at, view.nbytes)
 
-    def _grow(self, n: int) -> None:
+    def put(self, data: Any) -> int:
+        """Append ``data`` to the file: its offset there; OSError when the arena cannot grow (a
+        full disk, or the arena handed over: the file is the parent's now)."""
         if self.handed:
             raise OSError("the arena was handed over")
+        view = memoryview(data).cast("B")
         if self._fd < 0:
             fd, self.path = tempfile.mkstemp(prefix="auditlens-arena-", dir=self.folder)
             self._fd = fd
             self._removal = weakref.finalize(self, _remove, fd, self.path)
-        size = -(-max(n, _SEGMENT) // mmap.PAGESIZE) * mmap.PAGESIZE
-        at = self.size
-        os.posix_fallocate(self._fd, at, size)
-        segment = mmap.mmap(self._fd, size, mmap.MAP_SHARED,
-                            mmap.PROT_READ | mmap.PROT_WRITE, offset=at)
-        address = ctypes.addressof(ctypes.c_char.from_buffer(segment))
-        self.segments.append((address, at, segment, size))
-        self.size = at + size
-        self.used = at
+        at = -(-self.used // _ALIGN) * _ALIGN
+        done = 0
+        while done < view.nbytes:
+            done += os.pwrite(self._fd, view[done:], at + done)
+        self.used = at + view.nbytes
+        return at
+
+    def _view(self, at: int, n: int) -> memoryview:
+        """The file's bytes ``[at, at + n)``, written already, through a mapping."""
+        if n == 0:
+            return memoryview(b"")
+        for _, start, segment, size in reversed(self.segments):
+            if start <= at and at + n <= start + size:
+                return memoryview(segment)[at - start:at - start + n]
+        start = at // mmap.ALLOCATIONGRANULARITY * mmap.ALLOCATIONGRANULARITY
+        size = -(-max(at + n - start, _SEGMENT) // mmap.PAGESIZE) * mmap.PAGESIZE
+        if start + size > self.size:  # a hole to map (no memory: the pages are not written)
+            self.size = start + size
+            os.ftruncate(self._fd, self.size)
+        segment = mmap.mmap(self._fd, size, mmap.MAP_SHARED, mmap.PROT_READ, offset=start)
+        address = pa.py_buffer(segment).address
+        self.segments.append((address, start, segment, size))
+        return memoryview(segment)[at - start:at - start + n]
 
     def where(self, buf: pa.Buffer) -> int | None:
         """The file offset of ``buf``'s memory when it lies in the arena, else None."""
@@ -99,30 +115,14 @@ class Arena:
                 return at + address - start
         return None
 
-    def put(self, data: Any) -> int:
-        """Copy ``data`` (anything with the buffer protocol) into the arena: its offset; OSError
-        when the arena cannot grow."""
-        view = memoryview(data).cast("B")
-        n = view.nbytes
-        if n == 0:
-            return self.used
-        if self.handed:  # its last pages are cut off: a write there is a SIGBUS
-            raise OSError("the arena was handed over")
-        slot = self.take(n)
-        offset = self.where(pa.py_buffer(slot))
-        if offset is None:
-            raise OSError("the arena cannot grow")
-        slot[:] = view
-        return offset
-
     def hand_over(self) -> str:
-        """The file's name, for the parent: the arena no longer removes it; the file is cut to
-        what was written (the rest of the last segment's reserved pages are freed)."""
+        """The file's name, for the parent: the arena no longer removes it, nor writes to it."""
         if self.handed or self.path is None or self._removal is None:
             raise OSError("nothing to hand over" if self.path is None else "handed over already")
         self.handed = True
         self._removal.detach()
-        os.ftruncate(self._fd, self.used)
+        if self.size > self.used:  # the parent maps what was written, not the hole after it
+            os.ftruncate(self._fd, self.used)
         os.close(self._fd)
         self._fd = -1
         return self.path

@@ -146,8 +146,8 @@ def piece_arena_here() -> AbstractContextManager[Arena | None]:
 
 _PIECE_ROOM = 256 << 20
 """Room a piece's arena is assumed to need when its directory is chosen (before it is written;
-a piece of the default size, 32 MB, makes a table of about 20 MB). Each segment of the arena is
-reserved as it is mapped: an arena that does not fit falls back on the IPC file (:class:`Part`)."""
+a piece of the default size, 32 MB, makes a table of about 20 MB). An arena that does not fit
+after all falls back on bytes, and its part on the IPC file (:class:`Part`)."""
 
 
 def _to_arena(table: pa.Table, state: dict[str, Any], arena: Arena) -> tuple[str, int, int]:
