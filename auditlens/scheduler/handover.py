@@ -15,7 +15,7 @@ import pyarrow as pa
 
 from ..errors import AuditlensError, InvalidLine
 from ..rejects import Rejecter
-from .arena import Arena, pack, piece_arena, unpack
+from .arena import Arena, pack, piece_arena, ranges, unpack
 
 __all__ = ["Part", "piece_arena_here", "portable", "raise_error"]
 
@@ -154,7 +154,8 @@ def _to_arena(table: pa.Table, state: dict[str, Any], arena: Arena) -> tuple[str
     layouts = pack(table, arena)
     rest = pickle.dumps((state, table.schema, layouts), protocol=pickle.HIGHEST_PROTOCOL)
     at = arena.put(rest)
-    return arena.hand_over(), at, len(rest)
+    kept = [(at, len(rest))] + [r for chunks in layouts for chunk in chunks for r in ranges(chunk)]
+    return arena.hand_over(kept), at, len(rest)
 
 
 def _from_arena(path: str, at: int, size: int) -> dict[str, Any]:
