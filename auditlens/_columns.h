@@ -95,7 +95,7 @@ COL_STATIC void buf_free(Buf *b)
  * to the parent through shared memory (auditlens/scheduler/arena.py): written there once, a
  * column needs no second copy at the hand-over. */
 #if defined(__GNUC__) || defined(__clang__)
-static __thread PyObject *col_arena; /* per thread: arena.take() may let another thread run */
+static __thread PyObject *col_arena; /* per thread: arena.write() may let another thread run */
 #else
 static _Thread_local PyObject *col_arena;
 #endif

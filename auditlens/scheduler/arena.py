@@ -9,6 +9,14 @@ buffers straight into the arena file, and the hand-over sends, instead of a copy
 buffer of the table lies in that file: the parent maps the file and rebuilds the arrays over the
 mapping. Buffers made elsewhere (rows of the Python path, computed columns) are copied into the
 arena at the hand-over; whatever else a part carries is pickled into the arena's tail.
+
+Measured on the 1.2 GB Kubernetes log, ``jobs=2``: the worker's hand-over CPU fell from
+0.19–0.25 s to 0.05 s a read (auditd: 0.13–0.21 s to 0.04 s), a piece's work and hand-over
+together 15 % (best of 8 rounds); the wall time and the ratio to the two-process limit did not
+move beyond the noise of a shared two-core machine (round-by-round medians 0.95–1.06). The
+parent's rebuild touches the first pages of every buffer (Arrow's cheap validation), so its RSS
+counts about half of each mapped piece more than with the IPC file: pages shared with the file,
+not more memory.
 """
 
 from __future__ import annotations
