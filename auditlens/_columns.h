@@ -13,7 +13,8 @@
  *            "i" "q" ...    ..., values (int32, int64, or any fixed-width type: a FixCol)
  *            "b" bool       ..., values bitmap
  *            "t" struct     ..., [child entry, ...] (in the order of the struct's fields)
- * The validity bitmap is only read when the null count is not 0 (it may then be None).
+ * The validity bitmap is only read when the null count is not 0 (it may then be None). Buffers are
+ * bytes objects, or slices of the arena that finish() was given (see bytes_of).
  *
  * Everything here is static: include this header in the one C file of an extension.
  */
@@ -89,10 +90,51 @@ COL_STATIC void buf_free(Buf *b)
     b->len = b->cap = 0;
 }
 
-/* The buffer's bytes as a new bytes object. */
+/* Where finish() writes the buffers it hands over (the ``finish(arena)`` argument), borrowed for
+ * the length of the call; NULL (no arena): new bytes objects. A worker process hands its pieces
+ * to the parent through shared memory (auditlens/scheduler/arena.py): written there once, a
+ * column needs no second copy at the hand-over. */
+#if defined(__GNUC__) || defined(__clang__)
+static __thread PyObject *col_arena; /* per thread: arena.write() may let another thread run */
+#else
+static _Thread_local PyObject *col_arena;
+#endif
+
+/* finish(arena=None): `columns` (the extension's function that makes a finish()'s entries) with
+ * col_arena set to the arena for the length of the call. */
+#define COL_FINISH_WITH_ARENA(name, type, columns)                                                 \
+    static PyObject *name(type *self, PyObject *args)                                             \
+    {                                                                                              \
+        PyObject *arena = Py_None;                                                                 \
+        if (!PyArg_ParseTuple(args, "|O:finish", &arena))                                          \
+            return NULL;                                                                           \
+        PyObject *saved = col_arena;                                                               \
+        col_arena = arena == Py_None ? NULL : arena;                                               \
+        PyObject *cols = columns(self);                                                            \
+        col_arena = saved;                                                                         \
+        return cols;                                                                               \
+    }
+
+/* The buffer's bytes as a new object with the buffer protocol: written into the arena
+ * (``arena.write(view)`` gives a read-only view of the copy there, or bytes of their own when
+ * the arena cannot grow), or a new bytes object. The view of b's memory that the arena reads is
+ * released before returning: an arena that kept it (b's memory is reused) is an error. */
 COL_STATIC PyObject *bytes_of(const Buf *b)
 {
-    return PyBytes_FromStringAndSize(b->p ? b->p : "", b->len);
+    if (col_arena == NULL || b->len == 0)
+        return PyBytes_FromStringAndSize(b->p ? b->p : "", b->len);
+    PyObject *view = PyMemoryView_FromMemory(b->p, b->len, PyBUF_READ);
+    if (view == NULL)
+        return NULL;
+    PyObject *out = PyObject_CallMethod(col_arena, "write", "O", view);
+    PyObject *released = PyObject_CallMethod(view, "release", NULL);
+    Py_DECREF(view);
+    if (released == NULL) {
+        Py_XDECREF(out);
+        return NULL;
+    }
+    Py_DECREF(released);
+    return out;
 }
 
 /* A bitmap being appended to: validity (1 = a value, 0 = null) or bool values. */

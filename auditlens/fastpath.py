@@ -14,6 +14,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from .scheduler.arena import current
+
 
 def load(module: str, name: str) -> Any:
     """``module.name`` of a compiled fast path, or None: not compiled (no C compiler at install
@@ -26,14 +28,23 @@ def load(module: str, name: str) -> Any:
         return None
 
 
-def _buffer(data: bytes | None) -> pa.Buffer | None:
+def finish(builder: Any) -> list[tuple[Any, ...]]:
+    """``builder.finish()``: its column entries, their buffers written into the arena of the
+    piece this worker reads when there is one (:func:`auditlens.scheduler.arena.current`), where
+    they are handed over to the parent without another copy."""
+    arena = current()
+    return builder.finish() if arena is None else builder.finish(arena)
+
+
+def _buffer(data: bytes | memoryview | None) -> pa.Buffer | None:
     return None if data is None else pa.py_buffer(data)
 
 
 def array_of(entry: tuple[Any, ...], type_: pa.DataType) -> pa.Array:
     """One column entry of a C fast path (what its ``finish()`` gives; see ``auditlens/_columns.h``)
     → an Arrow array of ``type_``. An entry is (kind, length, null count, validity bitmap,
-    buffers..., children...), the validity read only when the null count is not 0:
+    buffers..., children...), the validity read only when the null count is not 0; a buffer is
+    bytes or a slice of an arena (wrapped without a copy either way):
 
     - "s" string: offsets, data;
     - "l" list: offsets, the items' entry (of any kind);

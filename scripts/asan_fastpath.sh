@@ -48,6 +48,7 @@ auditd_tests=(tests/test_auditd_reader.py tests/test_auditd_native.py
                                                        tests/test_auditd_corpora.py)
 "$py" -m pytest -q -s -p no:cacheprovider tests/test_k8s_native.py tests/test_k8s_corpora.py \
     tests/test_k8s_reader.py tests/test_k8s_units.py tests/test_cloud_native.py "${auditd_tests[@]}" \
+    tests/test_arena_handover.py \
     -k "not generated_logs_read_the_same and not jobs_2 and not pieces_cut and not ausearch and not cover_what \
         and not does_not_hold_the_whole"
 "$py" scripts/fuzz_fastpath.py "$corpora/k8s" "$iterations"

@@ -2951,7 +2951,7 @@ static PyObject *parser_take_declined(Parser *P, PyObject *unused)
 }
 
 /* finish() -> the columns of the rows made (entries for auditlens.fastpath.array_of) */
-static PyObject *parser_finish(Parser *P, PyObject *unused)
+static PyObject *parser_columns(Parser *P)
 {
     PyObject *cols = PyList_New(0);
     if (cols == NULL)
@@ -3005,6 +3005,8 @@ static PyObject *parser_finish(Parser *P, PyObject *unused)
     return cols;
 }
 
+COL_FINISH_WITH_ARENA(parser_finish, Parser, parser_columns)
+
 static PyObject *parser_rows(Parser *P, void *closure)
 {
     return PyLong_FromSsize_t(P->rows);
@@ -3045,8 +3047,8 @@ static PyMethodDef parser_methods[] = {
      "put_row(row): a row Python made (a declined event's), appended as pa.array would store it."},
     {"take_declined", (PyCFunction)parser_take_declined, METH_NOARGS,
      "take_declined() -> [(rows before it, [Record | (raw, file, line)])] for Python's rows."},
-    {"finish", (PyCFunction)parser_finish, METH_NOARGS,
-     "finish() -> the columns of the rows made; the parser keeps its open events."},
+    {"finish", (PyCFunction)parser_finish, METH_VARARGS,
+     "finish(arena=None) -> the columns of the rows made; the parser keeps its open events."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -3328,7 +3330,7 @@ static int append_entry(PyObject *cols, PyObject *entry)
 }
 
 /* finish() -> the columns of the rows held (entries for auditlens.fastpath.array_of) */
-static PyObject *records_finish(Records *R, PyObject *unused)
+static PyObject *records_columns(Records *R)
 {
     PyObject *cols = PyList_New(0);
     if (cols == NULL || append_entry(cols, str_entry(&R->node)) < 0 ||
@@ -3345,6 +3347,8 @@ static PyObject *records_finish(Records *R, PyObject *unused)
     records_clear_rows(R);
     return cols;
 }
+
+COL_FINISH_WITH_ARENA(records_finish, Records, records_columns)
 
 static void records_dealloc(Records *R)
 {
@@ -3406,7 +3410,7 @@ static PyMethodDef records_methods[] = {
      "for Python (lex it, then put_row() or reject it), or when limit rows are held or full."},
     {"put_row", (PyCFunction)records_put_row, METH_O,
      "put_row(row): a row of stream.record_rows, appended as pa.array would store it."},
-    {"finish", (PyCFunction)records_finish, METH_NOARGS, "finish() -> the columns of the rows held."},
+    {"finish", (PyCFunction)records_finish, METH_VARARGS, "finish(arena=None) -> the columns of the rows held."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..build import BatchBuilder, gc_paused
-from ..fastpath import array_of, load
+from ..fastpath import array_of, finish, load
 from ..rejects import Rejecter
 from ..schema.auditd import AUDITD_EVENTS, PATH_ITEM
 from ..sources import READ_ERRORS, InputFile, release
@@ -175,7 +175,7 @@ def context() -> dict[str, Any]:
 def _batch_of(parser: Any) -> pa.RecordBatch:
     """The rows a parser holds, as a batch (the parser starts afresh)."""
     schema = AUDITD_EVENTS.arrow
-    cols = [array_of(e, f.type) for e, f in zip(parser.finish(), schema)]
+    cols = [array_of(e, f.type) for e, f in zip(finish(parser), schema)]
     return pa.RecordBatch.from_arrays(cols, schema=schema)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from ..build import BatchBuilder
-from ..fastpath import array_of, load
+from ..fastpath import array_of, finish, load
 from ..rejects import Rejecter
 from ..schema import AUDITD_RECORDS
 from ..sources.lines import strip_ending
@@ -56,7 +56,7 @@ class Records(native.LineReader):
 
     def _batch(self) -> pa.RecordBatch:
         schema = AUDITD_RECORDS.arrow
-        cols = [array_of(e, f.type) for e, f in zip(self.parser.finish(), schema)]
+        cols = [array_of(e, f.type) for e, f in zip(finish(self.parser), schema)]
         return pa.RecordBatch.from_arrays(cols, schema=schema)
 
     def _python_line(self, raw: bytes, name: str, number: int) -> None:

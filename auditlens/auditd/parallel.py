@@ -36,6 +36,7 @@ from ..scheduler import (
     Piece,
     gc_paused_work,
     int64s,
+    piece_arena_here,
     portable,
     shift,
     warn_coerced,
@@ -86,10 +87,11 @@ def _auditd_records_work(piece: Piece, errors: str, keep: bool, max_line: int) -
     try:
         if native_records.available():
             reader = native_records.Records(rejecter, account, builder, max_line=max_line)
-            if piece.whole:
-                batches = list(reader.batches([piece.input()]))
-            else:
-                batches = list(reader.span_batches(piece.name, piece.spans(max_line)))
+            with piece_arena_here() as part.arena:  # the fast path's columns, written once
+                if piece.whole:
+                    batches = list(reader.batches([piece.input()]))
+                else:
+                    batches = list(reader.span_batches(piece.name, piece.spans(max_line)))
         else:
             batches = list(builder.batches(record_rows(_records_of(piece, rejecter, account,
                                                                    max_line))))
@@ -160,14 +162,15 @@ def _native_events_work(piece: Piece, errors: str, keep: bool, ids: Any,
     events = native.Events(ids, rejecter, account, builder, strict, track=True, max_line=max_line)
     part = _Part()
     try:
-        if piece.whole:
-            batches = list(events.batches([piece.input()]))
-        else:
-            batches = list(events.span_batches(piece.name, piece.spans(max_line)))
-        _, part.stair_lines, part.stair_max, big = events.parser.tracked()
-        if big:
-            return None
-        part.tails, part.tail_table = events.tails, events.closed_tails()
+        with piece_arena_here() as part.arena:  # the fast path's columns, written once
+            if piece.whole:
+                batches = list(events.batches([piece.input()]))
+            else:
+                batches = list(events.span_batches(piece.name, piece.spans(max_line)))
+            _, part.stair_lines, part.stair_max, big = events.parser.tracked()
+            if big:
+                return None
+            part.tails, part.tail_table = events.tails, events.closed_tails()
         part.table = pa.Table.from_batches(batches, schema=AUDITD_EVENTS.arrow)
     except Exception as exc:  # noqa: BLE001 - raised by the parent, in piece order
         part.error = portable(exc)

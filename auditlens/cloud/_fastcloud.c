@@ -666,7 +666,7 @@ static PyObject *builder_add(Builder *self, PyObject *const *args, Py_ssize_t na
 
 /* finish() -> the columns in CLOUD_EVENTS order (``time`` as text; see native.py), and an empty
  * builder. */
-static PyObject *builder_finish(Builder *self, PyObject *unused)
+static PyObject *builder_columns(Builder *self)
 {
     PyObject *cols = PyList_New(N_STR + 1);
     if (cols == NULL)
@@ -683,6 +683,8 @@ static PyObject *builder_finish(Builder *self, PyObject *unused)
     return cols;
 }
 
+COL_FINISH_WITH_ARENA(builder_finish, Builder, builder_columns)
+
 static PyObject *builder_full_py(Builder *self, PyObject *unused)
 {
     return PyBool_FromLong(builder_full(self));
@@ -697,8 +699,8 @@ static PyMethodDef builder_methods[] = {
     {"add", (PyCFunction)(void (*)(void))builder_add, METH_FASTCALL,
      "add(lines, start, first_line, file, limit) -> index of the first line of lines[start:] "
      "not taken: a line for the Python path, or the builder holds `limit` rows or is full()."},
-    {"finish", (PyCFunction)builder_finish, METH_NOARGS,
-     "finish() -> the columns of the rows taken (see auditlens.cloud.native); empties the "
+    {"finish", (PyCFunction)builder_finish, METH_VARARGS,
+     "finish(arena=None) -> the columns of the rows taken (see auditlens.cloud.native); empties "
      "builder."},
     {"full", (PyCFunction)builder_full_py, METH_NOARGS,
      "full() -> whether a column is near what int32 offsets can address."},

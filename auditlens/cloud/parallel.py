@@ -17,7 +17,14 @@ from typing import Any
 import pyarrow as pa
 
 from ..rejects import RejectLog
-from ..scheduler import DEFAULT_CHUNK_BYTES, Piece, gc_paused_work, portable, worker_rejecter
+from ..scheduler import (
+    DEFAULT_CHUNK_BYTES,
+    Piece,
+    gc_paused_work,
+    piece_arena_here,
+    portable,
+    worker_rejecter,
+)
 from ..scheduler.lines import LinesMerge, LinesPart
 from ..schema import CLOUD_EVENTS
 from ..sources import Source
@@ -38,7 +45,8 @@ def _cloud_work(piece: Piece, errors: str, lo: datetime | None, hi: datetime | N
     part = LinesPart()
     stream = piece.open()
     try:
-        batches = [*read.read_input(piece.name, stream), *read.flush_rows()]
+        with piece_arena_here() as part.arena:  # the fast path's columns, written once
+            batches = [*read.read_input(piece.name, stream), *read.flush_rows()]
         part.table = pa.Table.from_batches(batches, schema=CLOUD_EVENTS.arrow)
     except Exception as exc:  # noqa: BLE001 - raised by the parent, in piece order
         part.error = portable(exc)

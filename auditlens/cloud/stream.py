@@ -40,6 +40,7 @@ import pyarrow.compute as pc
 
 from ..build import gc_paused, safe_array
 from ..errors import FormatError
+from ..fastpath import finish
 from ..rejects import Rejecter, RejectLog
 from ..schema import CLOUD_EVENTS
 from ..schema._column import TIME
@@ -257,7 +258,7 @@ class Read:
                         number += j - i
                         i = j
                         if builder.full():
-                            self.sealed.append(native.staged(builder.finish()))
+                            self.sealed.append(native.staged(finish(builder)))
                             continue
                         if i == n:
                             break
@@ -401,7 +402,7 @@ class Read:
         rows, moves = self.pending, self.moves
         self.pending, self.moves = [], []
         if self.builder is not None and self.builder.rows:
-            self.sealed.append(native.staged(self.builder.finish()))
+            self.sealed.append(native.staged(finish(self.builder)))
         if self.sealed:
             yield from self.flush_mixed(rows, moves)
             return

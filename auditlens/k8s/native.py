@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ..fastpath import array_of, load
+from ..fastpath import array_of, finish, load
 from .event import Origin
 
 Builder: Any = load("auditlens.k8s._fastrow", "Builder")
@@ -44,7 +44,7 @@ class Chunk:
 
     def __init__(self, builder: Any, inserts: list[tuple[int, tuple[Any, ...]]]) -> None:
         self.rows: int = builder.rows + len(inserts)
-        self.columns: list[tuple[Any, ...]] = builder.finish()
+        self.columns: list[tuple[Any, ...]] = finish(builder)
         self.inserts = inserts
 
     def order(self) -> list[int]:

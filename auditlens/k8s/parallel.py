@@ -13,7 +13,14 @@ from typing import Any
 import pyarrow as pa
 
 from ..rejects import RejectLog
-from ..scheduler import DEFAULT_CHUNK_BYTES, Piece, gc_paused_work, portable, worker_rejecter
+from ..scheduler import (
+    DEFAULT_CHUNK_BYTES,
+    Piece,
+    gc_paused_work,
+    piece_arena_here,
+    portable,
+    worker_rejecter,
+)
 from ..scheduler.lines import LinesMerge, LinesPart
 from ..schema import K8S_EVENTS
 from ..sources import Source
@@ -52,7 +59,8 @@ def _k8s_work(piece: Piece, errors: str, keep: bool, keep_objects: bool,
                     keep_objects=keep_objects)
     reader = _CutReader(piece.name, origin, rejecter, account, max_line=max_line)
     try:
-        batches = list(raw_batches(reader.rows(stream), batcher, BATCH_ROWS))
+        with piece_arena_here() as part.arena:  # the fast path's columns, written once
+            batches = list(raw_batches(reader.rows(stream), batcher, BATCH_ROWS))
         part.table = pa.Table.from_batches(batches, schema=K8S_EVENTS.arrow)
     except Exception as exc:  # noqa: BLE001 - raised by the parent, in piece order
         part.error = portable(exc)

@@ -32,7 +32,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 _NAMES: dict[str, str] = {
-    "Part": "handover", "portable": "handover", "raise_error": "handover",
+    "Part": "handover", "piece_arena_here": "handover", "portable": "handover", "raise_error": "handover",
     "Merge": "merge", "int64s": "merge", "shift": "merge", "warn_coerced": "merge",
     "with_meta": "merge", "worker_rejecter": "merge",
     "DEFAULT_CHUNK_BYTES": "pieces", "Piece": "pieces", "SharedEnds": "pieces",
@@ -46,12 +46,12 @@ _NAMES: dict[str, str] = {
 workers (:func:`.pool.start_workers`) before it imports pyarrow, which :mod:`.merge` needs."""
 
 __all__ = ["DEFAULT_CHUNK_BYTES", "Merge", "Part", "Piece", "SharedEnds", "Workers", "check_jobs",
-           "gc_paused_work", "in_order", "int64s", "plan_pieces", "portable", "prestart",
+           "gc_paused_work", "in_order", "int64s", "piece_arena_here", "plan_pieces", "portable", "prestart",
            "raise_error", "requested_jobs", "shift", "start_workers", "stop_workers", "warn_coerced", "with_meta",
            "worker_pool", "worker_rejecter", "workers"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .handover import Part, portable, raise_error
+    from .handover import Part, piece_arena_here, portable, raise_error
     from .merge import Merge, int64s, shift, warn_coerced, with_meta, worker_rejecter
     from .pieces import DEFAULT_CHUNK_BYTES, Piece, SharedEnds, plan_pieces
     from .pool import (

@@ -3,9 +3,11 @@ memory-mapped Arrow file, an error with its file and line."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import pickle
 import tempfile
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,8 +15,9 @@ import pyarrow as pa
 
 from ..errors import AuditlensError, InvalidLine
 from ..rejects import Rejecter
+from .arena import Arena, pack, piece_arena, ranges, unpack
 
-__all__ = ["Part", "portable", "raise_error"]
+__all__ = ["Part", "piece_arena_here", "portable", "raise_error"]
 
 
 def portable(exc: BaseException) -> BaseException:
@@ -60,29 +63,42 @@ class Part:
     coerced: int = 0
     error: BaseException | None = None
 
+    arena: Arena | None = field(default=None, repr=False, compare=False)
+    """Where the C fast paths wrote this part's columns in a worker (:func:`.arena.piece_arena`):
+    the table travels as the layout of its buffers in that file, without a copy."""
+
     def __getstate__(self) -> dict[str, Any]:
-        """Sent from a worker: everything goes through a temporary Arrow IPC file, which the
-        parent maps without a copy: the table as it is, the rest pickled into its metadata, and
-        only the file's name through the result pipe. Pickled into the pipe, a piece's table was
-        copied four times (pickle, pipe, unpickle); and the events open at a piece's end (a few
-        MB of records) kept the worker waiting on the pipe: the pool's thread in the parent reads
-        it 64 KB at a time, each time waiting for the GIL, which the parent's own reading holds
-        (measured: 0.7 s per 128 MB auditd piece)."""
+        """Sent from a worker: everything goes through a temporary file, which the parent maps
+        without a copy: the table, and the rest pickled beside it; only the file's name goes
+        through the result pipe. The file is the part's arena when it has one (:func:`.arena.
+        pack`: the buffers are where the C fast paths wrote them), else an Arrow IPC file.
+        Pickled into the pipe, a piece's table was copied four times (pickle, pipe, unpickle);
+        and the events open at a piece's end (a few MB of records) kept the worker waiting on the
+        pipe: the pool's thread in the parent reads it 64 KB at a time, each time waiting for the
+        GIL, which the parent's own reading holds (measured: 0.7 s per 128 MB auditd piece)."""
         state = dict(self.__dict__)
-        table = state["table"]
+        table, arena = state["table"], state.pop("arena")
         state["table"] = table is not None
+        if arena is not None and table is not None:
+            try:
+                return {"arena": _to_arena(table, state, arena)}
+            except (OSError, NotImplementedError):  # no room, or a table it cannot describe
+                pass
         try:
             return {"file": _to_file(pa.table({}) if table is None else table,
                                      pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))}
         except OSError:  # no usable temporary directory: send it in the pipe
-            return self.__dict__
+            return {**self.__dict__, "arena": None}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        if "file" in state:
+        if "arena" in state and isinstance(state["arena"], tuple):
+            state = _from_arena(*state["arena"])
+        elif "file" in state:
             table, rest = _from_file(state["file"])
             state = pickle.loads(rest)
             state["table"] = table if state["table"] else None
         self.__dict__.update(state)
+        self.arena = None
 
     def account_for(self, lines: int, coerced: int, rejecter: Rejecter) -> None:
         """The piece's line count, nulled values and rejects, as the parent needs them."""
@@ -116,6 +132,42 @@ def _ram_has_room(nbytes: int) -> bool:
     except OSError:
         return False
     return ram.f_bavail * ram.f_frsize >= 2 * nbytes + _RAM_SPARE
+
+
+def piece_arena_here() -> AbstractContextManager[Arena | None]:
+    """The arena for the piece this process reads (:func:`.arena.piece_arena`): in a worker
+    process, whose part is handed over, in the RAM-backed directory when it has room for a
+    piece, else in the temporary directory (the rules of :func:`_to_file`); in the process that
+    keeps its rows (the parent, or a read in one process), none."""
+    if multiprocessing.parent_process() is None:
+        return piece_arena(None)
+    return piece_arena(_RAM_DIR if _ram_has_room(_PIECE_ROOM) else tempfile.gettempdir())
+
+
+_PIECE_ROOM = 256 << 20
+"""Room a piece's arena is assumed to need when its directory is chosen (before it is written;
+a piece of the default size, 32 MB, makes a table of about 20 MB). An arena that does not fit
+after all falls back on bytes, and its part on the IPC file (:class:`Part`)."""
+
+
+def _to_arena(table: pa.Table, state: dict[str, Any], arena: Arena) -> tuple[str, int, int]:
+    layouts = pack(table, arena)
+    rest = pickle.dumps((state, table.schema, layouts), protocol=pickle.HIGHEST_PROTOCOL)
+    at = arena.put(rest)
+    kept = [(at, len(rest))] + [r for chunks in layouts for chunk in chunks for r in ranges(chunk)]
+    return arena.hand_over(kept), at, len(rest)
+
+
+def _from_arena(path: str, at: int, size: int) -> dict[str, Any]:
+    state: dict[str, Any] = {}
+
+    def rest(data: pa.Buffer) -> tuple[pa.Schema, Any]:
+        nonlocal state
+        state, schema, layouts = pickle.loads(data.slice(at, size))
+        return schema, layouts
+
+    state["table"] = unpack(path, rest)
+    return state
 
 
 def _to_file(table: pa.Table, rest: bytes) -> str:
