@@ -7,7 +7,6 @@ file. The ``jobs=N`` equality tests (test_parallel.py, test_k8s_*.py) run it thr
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import pickle
 import tempfile
@@ -20,9 +19,33 @@ from conftest import SAMPLE_LOGS
 from auditlens import RejectLog, read_auditd, read_k8s_audit
 from auditlens.auditd import native as auditd_native
 from auditlens.k8s import native as k8s_native
-from auditlens.scheduler import arena, handover
+from auditlens.scheduler import arena, handover, pool
 from auditlens.scheduler.arena import Arena, pack, piece_arena
 from auditlens.scheduler.handover import Part
+
+
+@pytest.fixture(autouse=True)
+def _as_a_pool_worker(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """These tests send parts as a pool worker does (the one that says otherwise excepted)."""
+    if "not_a_pool_worker" not in request.node.name:
+        monkeypatch.setattr(pool, "_pool_worker", True)
+
+
+def test_a_part_pickled_not_a_pool_worker_carries_its_table(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    """Outside a pool worker (a Dask worker's result, which may cross machines; a user's
+    pickle) a part's table travels in the pickle itself, and no arena is opened: a path to a
+    file on this machine would mean nothing there."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    table = _nested_table()
+    sent = Part(table=table, lines=3).__getstate__()
+    assert "file" not in sent and "arena" in sent and sent["arena"] is None
+    again = pickle.loads(pickle.dumps(Part(table=table, lines=3)))
+    assert again.table.equals(table) and again.lines == 3
+    with handover.piece_arena_here() as here:
+        assert here is None
+    assert _files(tmp_path) == []
 
 
 def _files(folder: Path) -> list[str]:
@@ -201,9 +224,10 @@ def test_buffers_of_the_arena_are_aligned_and_kept(tmp_path: Path) -> None:
 def test_where_a_piece_arena_goes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The rules of the IPC file: none in the process that keeps its rows; in a worker the RAM
     disk when it has room and the user chose no temporary directory, else that directory."""
+    monkeypatch.setattr(pool, "_pool_worker", False)
     with handover.piece_arena_here() as here:
         assert here is None and arena.current() is None
-    monkeypatch.setattr(multiprocessing, "parent_process", lambda: object())
+    monkeypatch.setattr(pool, "_pool_worker", True)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     for name in ("TMPDIR", "TEMP", "TMP"):
         monkeypatch.delenv(name, raising=False)
@@ -217,7 +241,7 @@ def test_where_a_piece_arena_goes(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert here is not None and here.folder == str(tmp_path)
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.undo()  # _ram_has_room itself: TMPDIR set means no RAM disk
-    monkeypatch.setattr(multiprocessing, "parent_process", lambda: object())
+    monkeypatch.setattr(pool, "_pool_worker", True)
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     with handover.piece_arena_here() as here:

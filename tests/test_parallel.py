@@ -307,6 +307,7 @@ def test_a_part_travels_through_a_temporary_file(tmp_path: Path,
     import pickle
     import tempfile
 
+    monkeypatch.setattr(scheduler_pool, "_pool_worker", True)  # sent as a pool worker sends it
     table = auditlens.read_auditd(f"{NODES[0]}/var/log/audit")
     bad = InvalidLine("x.log", 3, "not an audit record", "junk")
     part = parallel._Part(table=table, lines=7, rejects=[bad], n_rejects=1,

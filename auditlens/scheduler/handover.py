@@ -3,7 +3,6 @@ memory-mapped Arrow file, an error with its file and line."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
 import tempfile
@@ -16,6 +15,7 @@ import pyarrow as pa
 from ..errors import AuditlensError, InvalidLine
 from ..rejects import Rejecter
 from .arena import Arena, pack, piece_arena, ranges, unpack
+from .pool import in_pool_worker
 
 __all__ = ["Part", "piece_arena_here", "portable", "raise_error"]
 
@@ -68,7 +68,7 @@ class Part:
     the table travels as the layout of its buffers in that file, without a copy."""
 
     def __getstate__(self) -> dict[str, Any]:
-        """Sent from a worker: everything goes through a temporary file, which the parent maps
+        """Sent from a pool worker: everything goes through a temporary file, which the parent maps
         without a copy: the table, and the rest pickled beside it; only the file's name goes
         through the result pipe. The file is the part's arena when it has one (:func:`.arena.
         pack`: the buffers are where the C fast paths wrote them), else an Arrow IPC file.
@@ -76,6 +76,8 @@ class Part:
         and the events open at a piece's end (a few MB of records) kept the worker waiting on the
         pipe: the pool's thread in the parent reads it 64 KB at a time, each time waiting for the
         GIL, which the parent's own reading holds (measured: 0.7 s per 128 MB auditd piece)."""
+        if not in_pool_worker():  # a Dask worker's result, a user's pickle: a path would not do
+            return {**self.__dict__, "arena": None}
         state = dict(self.__dict__)
         table, arena = state["table"], state.pop("arena")
         state["table"] = table is not None
@@ -139,7 +141,7 @@ def piece_arena_here() -> AbstractContextManager[Arena | None]:
     process, whose part is handed over, in the RAM-backed directory when it has room for a
     piece, else in the temporary directory (the rules of :func:`_to_file`); in the process that
     keeps its rows (the parent, or a read in one process), none."""
-    if multiprocessing.parent_process() is None:
+    if not in_pool_worker():
         return piece_arena(None)
     return piece_arena(_RAM_DIR if _ram_has_room(_PIECE_ROOM) else tempfile.gettempdir())
 

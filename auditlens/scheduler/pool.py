@@ -207,11 +207,24 @@ def stop_workers() -> None:
 atexit.register(stop_workers)
 
 
+_pool_worker = False
+"""Whether this process is a worker of the pool (set as it starts)."""
+
+
+def in_pool_worker() -> bool:
+    """Whether this process is a pool worker, whose parts go to the parent on the same machine:
+    through files (:class:`.handover.Part`). A part pickled anywhere else (a Dask worker's
+    result, which may cross machines; a user's pickle) carries its table in-band."""
+    return _pool_worker
+
+
 def _worker_started(shared_ends: Any) -> None:
     """Run in each worker as it starts. A worker ends without the interpreter's teardown, which
     the parent waits for at the end of every read (freeing every module: 0.05 s of 0.06 s): by
     then it has written all it sends, and its standard streams are flushed here."""
+    global _pool_worker
     share_ends(shared_ends)
+    _pool_worker = True
     atexit.register(_end_worker)
 
 
