@@ -730,15 +730,23 @@ def test_jobs_2_with_files_cut_into_pieces(tmp_path: Path) -> None:
     path = tmp_path / "mixed.log"
     path.write_bytes(_mixed_log())
     want = _python_single(path)
-    many = RejectLog()
+    assert_cut_read_equals(lambda log: par._AuditdEventsMerge(path, "collect", log, 2, 2000,
+                                                              None, None),
+                           AUDITD_EVENTS.arrow, want)
+
+
+def assert_cut_read_equals(merge_of: Any, schema: pa.Schema, want: Any) -> None:
+    """A merge made by ``merge_of(rejects)`` over pieces really cut gives the one-process
+    outcome ``want``: its table, rejects and warnings (also used by the records tests)."""
+    log = RejectLog()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        merge = par._AuditdEventsMerge(path, "collect", many, 2, 2000, None, None)
-        got = par._auditd_table(merge, AUDITD_EVENTS.arrow)
+        merge = merge_of(log)
+        got = par._auditd_table(merge, schema)
     assert merge.pieces is not None and len(merge.pieces) >= 4  # really cut
     assert want.table is not None
     _assert_tables(got, want.table)
-    assert list(many) == want.rejects
+    assert list(log) == want.rejects
     assert [(w.category, str(w.message)) for w in caught
             if not issubclass(w.category, ResourceWarning)] == [w[:2] for w in want.warnings]
 

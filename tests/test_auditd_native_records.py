@@ -12,7 +12,6 @@ from __future__ import annotations
 import gzip
 import io
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +37,10 @@ from test_auditd_native import (
     _outcome,
     _sources,
     _xz,
+    assert_cut_read_equals,
     auditd_logs,
 )
 
-from auditlens import RejectLog
 from auditlens.auditd import lexer, native, native_records
 from auditlens.auditd import parallel as par
 from auditlens.auditd.reader import open_auditd_records, read_auditd_records, read_record_types
@@ -212,17 +211,8 @@ def test_pieces_cut_inside_a_file(tmp_path: Path) -> None:
     path = tmp_path / "mixed.log"
     path.write_bytes(_mixed_log() * 3)
     want = _outcome(read_auditd_records, path, python=True)
-    log = RejectLog()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        merge = par._AuditdRecordsMerge(path, "collect", log, 2, 2000)
-        got = par._auditd_table(merge, AUDITD_RECORDS.arrow)
-    assert merge.pieces is not None and len(merge.pieces) >= 4  # really cut
-    assert want.table is not None
-    _assert_tables(got, want.table)
-    assert list(log) == want.rejects
-    assert [(w.category, str(w.message)) for w in caught
-            if not issubclass(w.category, ResourceWarning)] == [w[:2] for w in want.warnings]
+    assert_cut_read_equals(lambda log: par._AuditdRecordsMerge(path, "collect", log, 2, 2000),
+                           AUDITD_RECORDS.arrow, want)
 
 
 # -- generated input -------------------------------------------------------------------------------
