@@ -231,3 +231,36 @@ def test_in_order_holds_at_most_three_items_per_reader() -> None:
             assert len(sent) + len(here) - given < 3 * 3 + 1
     assert got == [(i, 2 * i) for i in range(60)]
     assert here and sent  # both this process and the pool read
+
+
+def test_a_new_pool_sweeps_the_files_of_killed_reads(tmp_path: Path) -> None:
+    """A read killed with SIGKILL leaves its pieces' files (in /dev/shm: memory until a restart);
+    their names carry the writing process, and a new pool removes those whose writer is gone,
+    never those of a process still running (another program's read) or files not ours."""
+    from auditlens.scheduler import leftovers
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = int(gone.stdout)
+    stale = [tmp_path / f"auditlens-piece-{dead}-abc.arrow", tmp_path / f"auditlens-arena-{dead}-x"]
+    kept = [tmp_path / f"auditlens-piece-{os.getpid()}-abc.arrow", tmp_path / "auditlens-notes.txt",
+            tmp_path / "auditlens-piece-abc.arrow"]  # the names of before: no process in them
+    for path in stale + kept:
+        path.write_bytes(b"x")
+    assert sorted(leftovers.sweep((str(tmp_path),))) == sorted(map(str, stale))
+    assert sorted(tmp_path.iterdir()) == sorted(kept)
+    assert leftovers.file_prefix("arena") == f"auditlens-arena-{os.getpid()}-"
+
+
+def test_the_files_a_worker_writes_name_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A piece's file (IPC or arena) carries the writer's process id, for the sweep above."""
+    from auditlens.scheduler import arena, handover
+
+    monkeypatch.setattr(handover.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    path = handover._to_file(pa.table({"a": [1]}), b"")
+    space = arena.Arena(str(tmp_path))
+    space.put(b"data")
+    assert os.path.basename(path).startswith(f"auditlens-piece-{os.getpid()}-")
+    assert space.path is not None
+    assert os.path.basename(space.path).startswith(f"auditlens-arena-{os.getpid()}-")

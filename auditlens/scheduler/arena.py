@@ -34,6 +34,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from .leftovers import file_prefix
+
 __all__ = ["Arena", "current", "pack", "piece_arena", "ranges", "unpack"]
 
 _ALIGN = 64
@@ -89,7 +91,7 @@ class Arena:
             raise OSError("the arena was handed over")
         view = memoryview(data).cast("B")
         if self._fd < 0:
-            fd, self.path = tempfile.mkstemp(prefix="auditlens-arena-", dir=self.folder)
+            fd, self.path = tempfile.mkstemp(prefix=file_prefix("arena"), dir=self.folder)
             self._fd = fd
             self._removal = weakref.finalize(self, _remove, fd, self.path)
         at = -(-self.used // _ALIGN) * _ALIGN

@@ -20,6 +20,7 @@ from importlib import import_module
 from multiprocessing import get_context, process
 from typing import Any, Generic, TypeVar
 
+from .leftovers import sweep
 from .pieces import DEFAULT_CHUNK_BYTES, STEAL_MIN, SharedEnds, may_cut, share_ends
 
 __all__ = ["Workers", "check_jobs", "gc_paused_work", "in_order", "prestart",
@@ -95,6 +96,7 @@ class Workers:
     imports the modules of ``warm``, the format's piece work, right away."""
 
     def __init__(self, count: int, warm: tuple[str, ...] = ()) -> None:
+        sweep()  # the files of reads killed before (see .leftovers)
         self.count = count
         self.pid = os.getpid()
         self.ends = SharedEnds.make(_slots(count))
