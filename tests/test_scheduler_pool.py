@@ -124,11 +124,12 @@ def test_the_kept_workers_end_with_the_program(tmp_path: Path) -> None:
 
 
 def test_the_readers_are_resolved_without_pyarrow() -> None:
-    """``auditlens.read_auditd`` and ``read_k8s_audit`` are resolved, a RejectLog made and the
-    CLI imported without importing pyarrow, so that a ``jobs`` read starts its workers first and
-    they import beside this process."""
+    """``auditlens.read_auditd``, ``read_k8s_audit`` and ``read_cloud_audit`` are resolved, a
+    RejectLog made and the CLI imported without importing pyarrow, so that a ``jobs`` read starts
+    its workers first and they import beside this process."""
     program = ("import sys, auditlens, auditlens.cli\n"
-               "auditlens.read_auditd, auditlens.read_k8s_audit, auditlens.RejectLog()\n"
+               "auditlens.read_auditd, auditlens.read_k8s_audit, auditlens.read_cloud_audit\n"
+               "auditlens.RejectLog()\n"
                "print(sorted(m for m in ('pyarrow', 'numpy', 'orjson') if m in sys.modules))\n")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,

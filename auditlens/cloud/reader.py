@@ -10,18 +10,40 @@ they exist), so that every worker process of a parallel read has them too.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-
-from ..rejects import RejectLog
-from ..scheduler import check_jobs
-from ..sources import Source
+from ..scheduler.pool import check_jobs, prestart
 from ..sources.lines import check_max_line
-from ..timerange import TimeBound
-from . import parallel
-from .stream import BATCH_ROWS, MAX_LINE_BYTES, Read, parse_times
+from .limits import BATCH_ROWS, MAX_LINE_BYTES
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from ..rejects import RejectLog
+    from ..sources import Source
+    from ..timerange import TimeBound
+    from .stream import parse_times
 
 __all__ = ["MAX_LINE_BYTES", "open_cloud_audit", "parse_times", "read_cloud_audit"]
+
+
+def __getattr__(name: str) -> Any:
+    """``parse_times`` of :mod:`.stream`, imported on first use (it needs pyarrow)."""
+    if name == "parse_times":
+        from .stream import parse_times
+
+        return parse_times
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _parallel(source: Source, jobs: int) -> ModuleType | None:
+    """The parallel reader when ``jobs`` is not 1, imported once its workers are started."""
+    if not prestart("auditlens.cloud", source, jobs):
+        return None
+    from . import parallel
+
+    return parallel
 
 
 def open_cloud_audit(source: Source, *, errors: str = "collect", rejects: RejectLog | None = None,
@@ -44,9 +66,12 @@ def open_cloud_audit(source: Source, *, errors: str = "collect", rejects: Reject
     """
     jobs = check_jobs(jobs)
     max_line = check_max_line(max_line_bytes, MAX_LINE_BYTES)
-    if jobs != 1:
+    parallel = _parallel(source, jobs)
+    if parallel is not None:
         return parallel.open_cloud_audit(source, errors=errors, rejects=rejects, jobs=jobs,
                                          since=since, until=until, max_line=max_line)
+    from .stream import Read
+
     return Read(source, errors, rejects, since, until, max_line, batch_size).streamed()
 
 
@@ -57,9 +82,12 @@ def read_cloud_audit(source: Source, *, errors: str = "collect", rejects: Reject
     :func:`open_cloud_audit`), with the line account in the schema metadata."""
     jobs = check_jobs(jobs)
     max_line = check_max_line(max_line_bytes, MAX_LINE_BYTES)
-    if jobs != 1:
+    parallel = _parallel(source, jobs)
+    if parallel is not None:
         return parallel.read_cloud_audit(source, errors=errors, rejects=rejects, jobs=jobs,
                                          since=since, until=until, max_line=max_line)
+    from .stream import Read
+
     read = Read(source, errors, rejects, since, until, max_line)
     table = read.table()
     read.warn()

@@ -48,6 +48,7 @@ from ..sources import READ_ERRORS, Source, expand_sources, line_chunks, release
 from ..sources.lines import PREFIX_BYTES, LongLine, depth_change
 from ..timerange import TimeBound, time_range
 from . import native
+from .limits import BATCH_ROWS, MAX_LINE_BYTES
 from .providers import PROVIDERS, Provider
 
 __all__ = ["BATCH_ROWS", "MAX_LINE_BYTES", "PROVIDER_MODULES", "Read", "parse_times"]
@@ -63,10 +64,6 @@ for _name in PROVIDER_MODULES:
         if _exc.name != f"{__package__}.{_name}":
             raise
 
-MAX_LINE_BYTES = 64 << 20
-"""Default ``max_line_bytes``: a CloudTrail file is often one line of a thousand events; a
-longer line, or a multi-line document longer than this, is rejected without being held."""
-BATCH_ROWS = 16_384
 MAX_VALUE_LINES = 1_000_000
 PARQUET_COLUMN = "src_obj__user_data"
 """The IBM Cloud Logs archive column that holds the event as JSON text."""
