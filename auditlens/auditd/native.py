@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Generator, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,6 +37,9 @@ from .ids import IdNames
 from .lexer import MAX_LINE_BYTES, LexError, parse_line
 from .model import Event, Record
 from .records import Account
+
+if TYPE_CHECKING:
+    from ..scheduler.pieces import Piece
 
 Parser: Any = load("auditlens.auditd._fastaudit", "Parser")
 """The fast path's parser type, or None: the reader looks it up at each read (tests switch it
@@ -268,6 +271,13 @@ class LineReader:
     def batches(self, inputs: list[InputFile]) -> Iterator[pa.RecordBatch]:
         """The read's batches."""
         return gc_paused(self._batches(inputs))
+
+    def piece_batches(self, piece: Piece) -> Iterator[pa.RecordBatch]:
+        """The batches of a parallel read's piece: a whole input, or a byte range of a plain
+        file cut with this read's ``max_line``."""
+        if piece.whole:
+            return self.batches([piece.input()])
+        return self.span_batches(piece.name, piece.spans(self.max_line))
 
     def span_batches(self, name: str, spans: Iterable[Span | LongLine]) -> Iterator[pa.RecordBatch]:
         """The batches of the lines in ``spans`` (a byte range of a plain file), numbered from

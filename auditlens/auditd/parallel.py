@@ -88,10 +88,7 @@ def _auditd_records_work(piece: Piece, errors: str, keep: bool, max_line: int) -
         if native_records.available():
             reader = native_records.Records(rejecter, account, builder, max_line=max_line)
             with piece_arena_here() as part.arena:  # the fast path's columns, written once
-                if piece.whole:
-                    batches = list(reader.batches([piece.input()]))
-                else:
-                    batches = list(reader.span_batches(piece.name, piece.spans(max_line)))
+                batches = list(reader.piece_batches(piece))
         else:
             batches = list(builder.batches(record_rows(_records_of(piece, rejecter, account,
                                                                    max_line))))
@@ -163,10 +160,7 @@ def _native_events_work(piece: Piece, errors: str, keep: bool, ids: Any,
     part = _Part()
     try:
         with piece_arena_here() as part.arena:  # the fast path's columns, written once
-            if piece.whole:
-                batches = list(events.batches([piece.input()]))
-            else:
-                batches = list(events.span_batches(piece.name, piece.spans(max_line)))
+            batches = list(events.piece_batches(piece))
             _, part.stair_lines, part.stair_max, big = events.parser.tracked()
             if big:
                 return None
