@@ -31,8 +31,8 @@ from __future__ import annotations
 import importlib
 import operator
 import re
-from collections.abc import Iterator
-from typing import IO, Any
+from collections.abc import Iterable, Iterator
+from typing import IO, Any, cast
 
 import orjson
 import pyarrow as pa
@@ -229,10 +229,13 @@ class Read:
 
     # -- inputs → units ---------------------------------------------------------------------
 
-    def read_input(self, name: str, stream: IO[bytes]) -> Iterator[pa.RecordBatch]:
+    def read_input(self, name: str, stream: IO[bytes] | Iterable[bytes]
+                   ) -> Iterator[pa.RecordBatch]:
+        """The batches of one input: a stream, or a piece's blocks (never a Parquet archive,
+        which is not cut)."""
         head = stream.peek(4)[:4] if hasattr(stream, "peek") else b""
         if head == b"PAR1":
-            yield from self.parquet(name, stream)
+            yield from self.parquet(name, cast(IO[bytes], stream))
             return
         builder = self.fast_builder()
         number = 0

@@ -15,8 +15,8 @@ line. A multi-line value spanning lines 3–40 is one unit of 38 lines whose row
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import IO, Any
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import orjson
 
@@ -116,7 +116,7 @@ class FileReader:
 
     # -- the loop -----------------------------------------------------------------------------
 
-    def rows(self, stream: IO[bytes]) -> Iterator[tuple | native.Chunk]:
+    def rows(self, stream: Iterable[bytes]) -> Iterator[tuple | native.Chunk]:
         """The raw rows of a stream's lines, in order: tuples, or with the C fast path
         :class:`~auditlens.k8s.native.Chunk` s of about ``batch_size`` rows. A line longer than
         ``max_line`` is a unit of its own, rejected."""

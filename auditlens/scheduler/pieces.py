@@ -3,7 +3,6 @@ process can move back while a worker reads (:class:`SharedEnds`). Nothing here k
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
@@ -79,38 +78,17 @@ class Piece:
             if pos < upto:  # the end of the file
                 return
 
-    def open(self) -> IO[bytes]:
-        """The piece as a binary stream: a whole file decompressed, a byte range read in the
-        same claimed blocks as :meth:`spans` (so its end can move while it is read)."""
+    def open(self) -> IO[bytes] | Generator[bytes, None, None]:
+        """The piece's bytes for the line readers: a whole file as a stream (decompressed), a
+        byte range as its claimed blocks, the same as :meth:`spans` reads (so its end can move
+        while it is read): a stream over the blocks would copy every byte once more."""
         if self.whole:
             return self.input().open()
-        return io.BufferedReader(_RangeStream(self), BLOCK_BYTES)
+        return self._blocks()
 
-
-class _RangeStream(io.RawIOBase):
-    """A byte-range piece as a raw stream of its claimed blocks."""
-
-    def __init__(self, piece: Piece) -> None:
-        super().__init__()
-        self._file = open_plain(piece.path)  # noqa: SIM115 - closed with the stream
-        self._blocks = piece._chunks(self._file)
-        self._block = memoryview(b"")
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if not self._block:
-            self._block = memoryview(next(self._blocks, b""))
-        n = min(len(buffer), len(self._block))
-        buffer[:n] = self._block[:n]
-        self._block = self._block[n:]
-        return n
-
-    def close(self) -> None:
-        if not self.closed:
-            self._file.close()
-        super().close()
+    def _blocks(self) -> Generator[bytes, None, None]:
+        with open_plain(self.path) as f:
+            yield from self._chunks(f)
 
 
 BLOCK_BYTES = 2 << 20
