@@ -570,6 +570,9 @@ def serve(kubeconfig_url: str | None, ca_cert: str | None, client_cert: str | No
 
 def main() -> None:
     """Console entry point."""
+    from .scheduler.pool import no_blas_threads
+
+    no_blas_threads()
     cli(prog_name="auditlens")
 
 
