@@ -412,6 +412,40 @@ def test_workers_end_without_the_interpreters_teardown(capfd: pytest.CaptureFixt
     assert [worker.exitcode for worker in workers] == [0]
 
 
+_BLAS_PROBE = """
+import os
+
+
+def threads():
+    import numpy  # noqa: F401 - the import starts OpenBLAS's threads, unless told not to
+
+    return os.environ.get("OPENBLAS_NUM_THREADS"), len(os.listdir("/proc/self/task"))
+"""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="threads counted in /proc")
+@pytest.mark.parametrize("asked", [None, "2"])
+def test_workers_start_no_blas_threads_unless_the_user_asked(
+        asked: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker imports numpy (pyarrow does) and does no linear algebra: OpenBLAS's threads,
+    which spin for a tenth of a second of a core, are not started; a setting of the user's is
+    kept. (The probe is a module of its own: this one imports pyarrow, whose threads would count.)"""
+    pytest.importorskip("numpy")
+    (tmp_path / "blas_probe.py").write_text(_BLAS_PROBE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import blas_probe
+
+    if asked is None:
+        monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", asked)
+    with scheduler.worker_pool(1) as pool:
+        setting, threads = pool.submit(blas_probe.threads).result()
+    assert setting == (asked or "1")
+    if asked is None:
+        assert threads == 1  # numpy imported, and no thread of OpenBLAS's beside this one
+
+
 def test_this_process_reads_beside_its_workers() -> None:
     """``jobs=N`` is this process and N-1 workers: results come in order, this process reads
     the first item (while the workers start) and the worker gets items too."""
