@@ -20,7 +20,16 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import PY_AUDITD, PY_AUDITD_JOBS, PY_EACH, PY_K8S, PY_K8S_JOBS, halves, times4  # noqa: E402
+from run import (  # noqa: E402
+    PY_AUDITD,
+    PY_AUDITD_JOBS,
+    PY_EACH,
+    PY_K8S,
+    PY_K8S_JOBS,
+    byte_compiled,
+    halves,
+    times4,
+)
 
 READS = {"auditd": ("auditd.log", PY_AUDITD, PY_AUDITD_JOBS),
          "k8s": ("k8s.jsonl", PY_K8S, PY_K8S_JOBS)}
@@ -52,6 +61,8 @@ def main() -> None:
     args = ap.parse_args()
     trees = dict(t.split("=", 1) for t in args.tree)
     trees = {name: str(Path(d).resolve()) for name, d in trees.items()}
+    for tree in trees.values():
+        byte_compiled(Path(tree))
     first = next(iter(trees.values()))
     py = sys.executable
     for kind in args.kind or sorted(READS):
