@@ -91,9 +91,9 @@ def worker_pool(jobs: int, ends: SharedEnds | None = None) -> ProcessPoolExecuto
 class Workers:
     """A pool of ``count`` spawned workers with its shared piece ends (None: no take-overs).
 
-    Each worker is started at once (a spawned worker spends ~0.3 s importing Python, pyarrow and
-    auditlens, which it then does while this process still imports or plans the read) and
-    imports the modules of ``warm``, the format's piece work, right away."""
+    Each worker is started at once (a spawned worker needs ~0.2 s to start Python and import
+    pyarrow and auditlens, which it then does while this process still imports or plans the
+    read) and imports the modules of ``warm``, the format's piece work, right away."""
 
     def __init__(self, count: int, warm: tuple[str, ...] = ()) -> None:
         sweep()  # the files of reads killed before (see .leftovers)
@@ -134,7 +134,7 @@ def start_workers(jobs: int, warm: tuple[str, ...] = (), source: Any = None,
                   chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> None:
     """Start the pool a read of ``jobs`` readers will use, before the reader imports what it
     needs: its workers import side by side with this process instead of after it (a worker's
-    start-up, ~0.3 s of a core, is where ``jobs=2`` lost most against two independent
+    start-up, ~0.2 s of a core, was where ``jobs=2`` lost most against two independent
     processes, which start together). With ``source``, only when the read will be cut
     (:func:`.pieces.may_cut`): a read in this process alone needs no workers."""
     global _kept
@@ -275,8 +275,8 @@ def in_order(pool: ProcessPoolExecutor, workers: int, work: Callable[[_T], Any],
     held at once, which bounds the memory of a streamed read.
 
     ``jobs=N`` is N readers: this process and the pool's N-1 workers. This process reads the
-    first item while the workers start (a spawned worker spends ~0.4 s of CPU importing Python
-    and pyarrow before its first piece), and then, each time it is free, the next item not yet
+    first item while the workers start (a spawned worker needs ~0.2 s to start Python and
+    import pyarrow before its first piece), and then, each time it is free, the next item not yet
     sent, after sending the pool enough for every worker to have one item and two waiting. The
     workers need nothing from this process while it reads (its threads, which would feed them,
     run only when its own reading lets them: a worker fed on demand waited 0.6 s of an 8 s read),
