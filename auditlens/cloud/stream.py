@@ -229,8 +229,7 @@ class Read:
 
     # -- inputs → units ---------------------------------------------------------------------
 
-    def read_input(self, name: str, stream: IO[bytes] | Iterable[bytes]
-                   ) -> Iterator[pa.RecordBatch]:
+    def read_input(self, name: str, stream: Iterable[bytes]) -> Iterator[pa.RecordBatch]:
         """The batches of one input: a stream, or a piece's blocks (never a Parquet archive,
         which is not cut)."""
         head = stream.peek(4)[:4] if hasattr(stream, "peek") else b""
