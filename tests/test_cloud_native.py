@@ -19,7 +19,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from auditlens import ParseError, RejectLog
@@ -323,6 +323,7 @@ def test_generated_files_in_small_batches(evs: list[dict[str, Any]], size: int) 
 
 @settings(max_examples=200, deadline=None)
 @given(events(), st.integers(0, 300), st.binary(min_size=1, max_size=3))
+@example({}, 0, b"\x1f\x8b")  # gzip's magic, then no gzip header: the reader raised here
 def test_damaged_events(ev: dict[str, Any], at: int, junk: bytes) -> None:
     line = _text_of({"action": "a.b", "eventTime": "2026-12-01T00:00:00Z", **ev}, True,
                     (",", ":"))

@@ -63,6 +63,24 @@ def test_json_lines_one_row_per_line() -> None:
     assert lines_read(table) == 8 == meta(table, "lines_in_rows")
 
 
+@pytest.mark.parametrize("reader", [read_cloud_audit, auditlens.read_k8s_audit,
+                                    auditlens.read_auditd])
+@pytest.mark.parametrize("as_file", [False, True])
+def test_a_false_gzip_header_is_one_reject(reader, as_file: bool, tmp_path: Path) -> None:
+    """Input that starts with gzip's magic bytes but is not gzip is damaged input like any other:
+    its rest is one reject at line 1, with the decompressor's reason, in every line reader (the
+    cloud reader raised while it looked for a Parquet archive's magic)."""
+    data = b'\x1f\x8b{"action": "a.b", "eventTime": "2026-12-01T00:00:00Z"}\n'
+    path = tmp_path / "events.json"
+    path.write_bytes(data)
+    log = RejectLog()
+    table = reader(str(path) if as_file else io.BytesIO(data), rejects=log)
+    assert table.num_rows == 0
+    assert [(r.line, r.reason) for r in log] == [
+        (1, "the rest of the input could not be read (corrupt or truncated: Unknown compression "
+            "method)")]
+
+
 def test_times_with_offset_without_colon() -> None:
     table, _ = read(DATA / "ibm-events.jsonl")
     first = table.column("time")[0].as_py()

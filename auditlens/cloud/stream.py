@@ -232,7 +232,11 @@ class Read:
     def read_input(self, name: str, stream: Iterable[bytes]) -> Iterator[pa.RecordBatch]:
         """The batches of one input: a stream, or a piece's blocks (never a Parquet archive,
         which is not cut)."""
-        head = stream.peek(4)[:4] if hasattr(stream, "peek") else b""
+        failed: BaseException | None = None
+        try:
+            head = stream.peek(4)[:4] if hasattr(stream, "peek") else b""
+        except READ_ERRORS as exc:  # e.g. a gzip header that is not one
+            head, failed = b"", exc
         if head == b"PAR1":
             yield from self.parquet(name, cast(IO[bytes], stream))
             return
@@ -242,6 +246,8 @@ class Read:
         # first bytes once too long]
         value: list[Any] | None = None
         try:
+            if failed is not None:  # rejected below, as damage further on is
+                raise failed
             for lines in line_chunks(stream, 1024, max_line=self.max_line):
                 if isinstance(lines, LongLine):
                     number += 1
