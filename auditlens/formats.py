@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import cast
 
 from .errors import SourceError
-from .sources import InputFile, expand_sources
+from .sources import READ_ERRORS, InputFile, expand_sources
+from .sources.lines import read_blocks
 
 SNIFF_BYTES = 64 * 1024
 SNIFF_LINES = 20
@@ -145,9 +146,27 @@ def detect_file(inp: InputFile) -> str | None:
     if inp.name == "-":  # stdin cannot be reopened: look without consuming
         data = cast(io.BufferedReader, sys.stdin.buffer).peek(SNIFF_BYTES)  # buffered at run time
     else:
-        with inp.open() as stream:
-            data = stream.read(SNIFF_BYTES)
+        data = _start(inp)
     return detect_lines(head_lines(data))
+
+
+def _start(inp: InputFile) -> bytes:
+    """The first ``SNIFF_BYTES`` of a file, or as many as can be read before it turns out damaged
+    (its reader then rejects the rest); an error naming the file when not one can be read: its
+    kind, and so which reader would count its damage, is unknown."""
+    data = b""
+    try:
+        with inp.open() as stream:
+            for block in read_blocks(stream, SNIFF_BYTES):
+                data += block
+                if len(data) >= SNIFF_BYTES:
+                    break
+    except READ_ERRORS as exc:
+        if not data:
+            raise SourceError(f"cannot tell its kind: its start cannot be read (corrupt or "
+                              f"truncated: {exc}); name the kind (--source-type, source_type=) "
+                              "to read it, its damage counted as rejects", file=inp.name) from None
+    return data[:SNIFF_BYTES]
 
 
 @dataclass

@@ -148,6 +148,24 @@ def test_detect(head: bytes, kind: str | None, tmp_path: Path) -> None:
     assert detect_lines([head.rstrip(b"\n")]) == kind
 
 
+def test_a_damaged_file_is_detected_from_what_can_be_read(tmp_path: Path) -> None:
+    """A truncated gzip file is detected from the lines before the damage (its reader rejects
+    the rest); one whose start cannot be read at all is an error naming the file and the way
+    out, not the decompressor's bare exception (click showed a truncated file as "Aborted!")."""
+    cut = tmp_path / "cut.log.gz"
+    whole = gzip.compress(AUDIT_LINE * 200)
+    cut.write_bytes(whole[:len(whole) // 2])
+    (inp,) = expand_sources(cut)
+    assert detect_file(inp) == "auditd"
+    false = tmp_path / "false.json"
+    false.write_bytes(b'\x1f\x8b{"kind":"Event"}\n')
+    (inp,) = expand_sources(false)
+    with pytest.raises(SourceError, match=r"false\.json: cannot tell its kind: its start cannot be "
+                                          r"read \(corrupt or truncated: Unknown compression "
+                                          r"method\); name the kind \(--source-type"):
+        detect_file(inp)
+
+
 def test_bzip2_magic_needs_its_block_size_digit() -> None:
     from auditlens.sources.compression import sniff_compression
 
